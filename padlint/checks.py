@@ -1,0 +1,96 @@
+"""The core rules' logic: each check reads the facts of one layer axis (or of a whole
+trace) and returns the fields its YAML templates need, or None when it does not fire.
+
+Metadata (severity, message, fix, docs, examples) lives in ``rules/*.yaml``; the core
+pack is registered under the ``padlint.rules`` entry-point group like any plugin pack.
+"""
+from __future__ import annotations
+
+from .geometry import AxisFacts, axis_facts, even_input_lengths
+from .ir import Layer, Trace
+from .rules import RulePack, axis_check, cell_word, model_check
+
+CORE = RulePack("core")
+
+
+def _n_fix(f: AxisFacts) -> str:
+    below, above = even_input_lengths(f.n, f.kernel, f.stride, f.dilation, f.pad_begin,
+                                      f.pad_end, f.ceil_mode, f.explicit_end)
+    return " or ".join(str(v) for v in (below, above) if v is not None) or "another size"
+
+
+def _is_shortcut(f: AxisFacts) -> bool:
+    return f.k_e == 1 and f.stride > 1
+
+
+@axis_check(CORE, "PAD101")
+def uneven_padding(layer: Layer, f: AxisFacts) -> dict | None:
+    if not f.uneven:
+        return None
+    if f.transposed:
+        k_fix = -(-f.kernel // f.stride) * f.stride
+        return {"because": f" (output_padding={f.output_padding} makes the output crop uneven)",
+                "fix_variant": "transposed", "k_fix": k_fix, "p_fix": (k_fix - f.stride) // 2}
+    fields = {"n_fix": _n_fix(f), "alt": "", "k_odd": f.kernel + 1}
+    if f.explicit_begin != f.explicit_end:
+        fields.update(because=f" (explicit pad ({f.explicit_begin},{f.explicit_end}))",
+                      fix_variant="explicit")
+    elif f.overhang:
+        fields["because"] = f" (ceil_mode: the last window overhangs the end by {f.overhang})"
+    elif f.pad_begin != f.pad_end and f.stride == 1:
+        fields.update(because=f" ('same' padding with even kernel extent {f.k_e})",
+                      fix_variant="same_even")
+    else:
+        unused = f.unused_pad_end
+        fields["because"] = f" ({unused} end padding {cell_word(f.axis, unused)} never read)"
+        alt = axis_facts(f.axis, f.n, f.kernel + 1, f.stride, f.dilation, f.pad_begin, f.pad_end)
+        if not alt.uneven and not alt.ignored_input_end:
+            fields["alt"] = f", or kernel {f.kernel + 1} with padding {f.pad_begin}"
+    return fields
+
+
+@axis_check(CORE, "PAD102")
+def dropped_input(layer: Layer, f: AxisFacts) -> dict | None:
+    if f.ignored_input_end <= 0:
+        return None
+    return {"last_input": f.last_read - f.pad_begin, "n_fix": _n_fix(f),
+            "pad_needed": f.stride - f.leftover % f.stride if f.leftover % f.stride else f.stride,
+            "fix_variant": "shortcut" if _is_shortcut(f) else "default"}
+
+
+@axis_check(CORE, "PAD103")
+def skipped_input(layer: Layer, f: AxisFacts) -> dict | None:
+    interior = f.ignored_input_interior
+    if interior <= 0 or f.transposed:
+        return None
+    if _is_shortcut(f):
+        how, variant = f" (a 1x1 window at stride {f.stride})", "shortcut"
+    elif f.dilation > 1 and f.k_e >= f.stride:
+        how, variant = f" (dilation {f.dilation} with stride {f.stride}: gridding)", "dilation"
+    else:
+        how, variant = f" (stride {f.stride} exceeds the kernel extent {f.k_e})", "default"
+    return {"interior": interior, "how": how, "fix_variant": variant,
+            "rows": cell_word(f.axis, interior)}
+
+
+@axis_check(CORE, "PAD104")
+def transposed_checkerboard(layer: Layer, f: AxisFacts) -> dict | None:
+    if not f.transposed or len(set(f.taps)) <= 1:
+        return None
+    k_fix = -(-f.kernel // f.stride) * f.stride
+    return {"taps": "/".join(map(str, f.taps)), "k_fix": k_fix, "p_fix": (k_fix - f.stride) // 2}
+
+
+@axis_check(CORE, "PAD105")
+def even_kernel_shift(layer: Layer, f: AxisFacts) -> dict | None:
+    if f.transposed or f.k_e % 2 or f.k_e == f.stride:
+        return None
+    return {"k_odd": f.kernel + 1}
+
+
+@model_check(CORE, "PAD901")
+def untraceable(trace: Trace):
+    for note in trace.notes:
+        if note.kind == "fx-fallback":
+            yield note.layer, None, note.source, {"reason": note.reason}
+

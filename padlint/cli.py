@@ -1,0 +1,166 @@
+"""The ``padlint`` command: check, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .errors import PadlintError
+
+COMMANDS = ("check", "rule", "rules")
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="padlint", description="Lint CNN architectures for convolution-arithmetic biases.",
+        epilog="`padlint TARGET` is short for `padlint check TARGET`.")
+    parser.add_argument("--version", action="version", version=f"padlint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="lint models in files, folders or module:attr specs")
+    check.add_argument("targets", nargs="+", metavar="TARGET",
+                       help="a .py file, a folder, or module:attr / path.py:attr")
+    check.add_argument("--input-size", "-s", default=None, metavar="SIZE",
+                       help="224, 224x320, 3x224x224, 16x112x112, or a comma list (default 224)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--select", type=_codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes to enable (default: all)")
+    check.add_argument("--ignore", type=_codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes to disable")
+    check.add_argument("--fail-on", choices=FAIL_ON, default="warning",
+                       help="exit 1 when a finding is at least this severe (default: warning)")
+    check.add_argument("--train", action="store_true",
+                       help="analyse the training-mode forward instead of eval mode")
+    check.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    rule = sub.add_parser("rule", help="show the documentation of a rule")
+    rule.add_argument("code")
+    rules = sub.add_parser("rules", help="list all rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _console(stream=None) -> Console:
+    stream = stream or sys.stdout
+    return Console(file=stream, highlight=False, soft_wrap=True, width=None if stream.isatty() else 120,
+                   force_terminal=stream.isatty() or None, no_color=not stream.isatty())
+
+
+def _error(message: str) -> None:
+    print(f"padlint: error: {message}", file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    from .api import lint_candidate
+    from .load import load_target
+    from .render import print_text
+    from .report import Report
+    from .rules import select_rules
+    from .shapes import parse_input_sizes
+
+    sizes = parse_input_sizes(args.input_size) if args.input_size else None
+    rules = select_rules(args.select, args.ignore)
+    report = Report()
+    for target in args.targets:
+        try:
+            loaded = load_target(target)
+        except PadlintError as err:
+            if args.debug:
+                traceback.print_exc()
+            report.errors.append({"target": target, "message": str(err)})
+            continue
+        for line in loaded.skipped:
+            print(f"padlint: {line}", file=sys.stderr)
+        report.errors += [{"target": t, "message": m} for t, m in loaded.errors]
+        for candidate in loaded.candidates:
+            results, errors = lint_candidate(candidate, sizes, rules, args.train)
+            report.results += results
+            report.errors += errors
+    for err in report.errors:
+        if args.debug and err.get("exception") is not None:
+            traceback.print_exception(err["exception"])
+        _error(err["message"])
+    if args.format == "json":
+        print(report.to_json())
+    elif report.results or not report.errors:
+        print_text(report, _console())
+    return report.exit_code(args.fail_on)
+
+
+def cmd_rule(args) -> int:
+    from .rules import all_rules
+    rule = all_rules().get(args.code.upper())
+    if rule is None:
+        raise PadlintError(f"unknown rule {args.code!r}; `padlint rules` lists them")
+    console = _console()
+    console.print(Text(f"{rule.code} {rule.name} ({rule.severity}): {rule.title}", style="bold"))
+    sections = [("What it does", rule.docs.get("what")), ("Why is this bad?", rule.docs.get("why")),
+                ("Example", rule.docs.get("example")), ("Use instead", rule.docs.get("use_instead"))]
+    for title, body in sections:
+        if body:
+            console.print()
+            console.print(Text(title, style="bold underline"))
+            console.print(" ".join(str(body).split()))
+    refs = rule.docs.get("references") or []
+    if refs:
+        console.print()
+        console.print(Text("References", style="bold underline"))
+        for ref in refs:
+            console.print(f"- {ref}")
+    console.print()
+    console.print(Text("Message", style="bold underline"))
+    console.print(rule.summary, markup=False)
+    return 0
+
+
+def cmd_rules(args) -> int:
+    import json
+
+    from .rules import all_rules
+    rules = list(all_rules().values())
+    if args.format == "json":
+        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,
+                           "title": r.title} for r in rules],
+                         indent=2))
+        return 0
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for col in ("code", "name", "severity", "what it finds"):
+        table.add_column(col)
+    for r in rules:
+        table.add_row(r.code, r.name, r.severity, r.title)
+    _console().print(table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        argv.insert(0, "check")
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    handler = {"check": cmd_check, "rule": cmd_rule, "rules": cmd_rules}[args.command]
+    try:
+        return handler(args)
+    except PadlintError as err:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        _error(str(err))
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""The one exception type users see: a message that says what went wrong and what to do."""
+
+
+class PadlintError(Exception):
+    """A user-facing error: bad target, bad input size, a model that cannot run.
+
+    ``str(err)`` is one line that names the file or model and what to do.
+    """

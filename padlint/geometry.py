@@ -1,0 +1,199 @@
+"""Convolution arithmetic of SCIENCE.md §1–2, on plain integers.
+
+Nothing here imports torch: every function takes plain numbers (most also accept
+numpy integer arrays for ``n``), so sweeping many input sizes stays cheap.
+
+>>> f = axis_facts("H", n=224, k=7, s=2, d=1, pad_begin=3, pad_end=3)
+>>> (f.out, f.leftover, f.unused_pad_end, f.used_pad_end, f.uneven)
+(112, 1, 1, 2, True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def effective_kernel(k, d):
+    """``k_e = d*(k-1) + 1``."""
+    return d * (k - 1) + 1
+
+
+def resolve_padding(padding, k: int, d: int) -> tuple[int, int]:
+    """``(p_b, p_e)`` for one axis from an int or PyTorch's 'same' / 'valid'."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        total = d * (k - 1)
+        return total // 2, total - total // 2
+    return int(padding), int(padding)
+
+
+def output_length(n, k, s, d=1, pad_begin=0, pad_end=0, ceil_mode=False, explicit_end=0):
+    """Output length of a windowed op, as PyTorch computes it.
+
+    ``explicit_end`` is the part of ``pad_end`` that comes from an explicit pad
+    before the op: PyTorch's ceil-mode rule ("the last window must start inside
+    the input or the begin padding") counts it as input.
+    """
+    span = n + pad_begin + pad_end - effective_kernel(k, d)
+    if not ceil_mode:
+        return np.floor_divide(span, s) + 1
+    o = -np.floor_divide(-span, s) + 1
+    return o - ((o - 1) * s >= n + pad_begin + explicit_end)
+
+
+def transposed_output_length(n, k, s, d=1, pad_begin=0, pad_end=0, output_padding=0):
+    return (n - 1) * s - pad_begin - pad_end + effective_kernel(k, d) + output_padding
+
+
+def min_input_length(k, d=1, pad_begin=0, pad_end=0) -> int:
+    """Smallest ``n`` that gives a non-empty output."""
+    return max(1, effective_kernel(k, d) - pad_begin - pad_end)
+
+
+def tap_counts(k: int, s: int, d: int) -> list[int]:
+    """How many kernel taps land on each output residue mod ``s`` (transposed conv).
+
+    Unequal counts are the checkerboard of Odena et al.; with ``d = 1`` they are
+    unequal exactly when ``k mod s != 0``.
+    """
+    counts = [0] * s
+    for t in range(k):
+        counts[(t * d) % s] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class AxisFacts:
+    """Everything SCIENCE.md §1 derives for one spatial axis of one windowed op."""
+
+    axis: str
+    n: int                      # real input length (before any explicit pad)
+    out: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_begin: int              # p_b, explicit pad included
+    pad_end: int                # p_e, explicit pad included
+    k_e: int
+    padded: int                 # L
+    last_read: int              # c, last padded index any window touches
+    leftover: int               # r; < 0 is a ceil-mode overhang
+    unused_pad_end: int
+    ignored_input_end: int
+    ignored_input: int
+    used_pad_end: int
+    overhang: int = 0
+    ceil_mode: bool = False
+    explicit_begin: int = 0
+    explicit_end: int = 0
+    transposed: bool = False
+    output_padding: int = 0
+    empty_output_end: int = 0   # transposed: trailing output cells no input reaches
+    taps: tuple[int, ...] = field(default=())  # transposed: taps per output residue
+
+    @property
+    def uneven(self) -> bool:
+        return self.pad_begin != self.used_pad_end
+
+    @property
+    def ignored_input_interior(self) -> int:
+        return self.ignored_input - self.ignored_input_end
+
+    def to_json(self) -> dict:
+        d = {"axis": self.axis, "in": self.n, "out": self.out, "kernel": self.kernel,
+             "stride": self.stride, "dilation": self.dilation,
+             "pad_begin": self.pad_begin, "pad_end": self.pad_end,
+             "unused_pad_end": self.unused_pad_end,
+             "ignored_input_end": self.ignored_input_end,
+             "ignored_input": self.ignored_input,
+             "used_pad_end": self.used_pad_end, "leftover": self.leftover,
+             "uneven": self.uneven}
+        if self.ceil_mode:
+            d.update(ceil_mode=True, overhang=self.overhang)
+        if self.explicit_begin or self.explicit_end:
+            d["explicit_pad"] = [self.explicit_begin, self.explicit_end]
+        if self.transposed:
+            d.update(transposed=True, output_padding=self.output_padding,
+                     empty_output_end=self.empty_output_end, taps_per_phase=list(self.taps))
+        return d
+
+
+def _untouched_input(n, k, s, d, pad_begin, out) -> int:
+    """Real input cells that no tap ``j*s + t*d`` touches (autograd's zero-gradient cells)."""
+    last_start = (out - 1) * s
+    hit = np.zeros(max(pad_begin + n, last_start + effective_kernel(k, d)), dtype=bool)
+    for t in range(k):
+        hit[t * d: t * d + last_start + 1: s] = True
+    return int(n - hit[pad_begin: pad_begin + n].sum())
+
+
+def axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_begin: int = 0,
+               pad_end: int = 0, ceil_mode: bool = False, explicit_begin: int = 0,
+               explicit_end: int = 0) -> AxisFacts:
+    """Facts for one axis of a convolution or pooling op (not transposed)."""
+    k_e = effective_kernel(k, d)
+    padded = n + pad_begin + pad_end
+    out = int(output_length(n, k, s, d, pad_begin, pad_end, ceil_mode, explicit_end))
+    if out <= 0:
+        raise ValueError(f"empty output: n={n} k_e={k_e} pads=({pad_begin},{pad_end})")
+    last_read = (out - 1) * s + k_e - 1
+    leftover = padded - 1 - last_read
+    unused_pad_end = min(max(leftover, 0), pad_end)
+    overhang = max(0, -leftover)
+    return AxisFacts(
+        axis=axis, n=n, out=out, kernel=k, stride=s, dilation=d,
+        pad_begin=pad_begin, pad_end=pad_end, k_e=k_e, padded=padded,
+        last_read=last_read, leftover=leftover, unused_pad_end=unused_pad_end,
+        ignored_input_end=max(0, leftover - pad_end),
+        ignored_input=_untouched_input(n, k, s, d, pad_begin, out),
+        used_pad_end=pad_end - unused_pad_end + overhang, overhang=overhang,
+        ceil_mode=ceil_mode, explicit_begin=explicit_begin, explicit_end=explicit_end)
+
+
+def transposed_axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_begin: int = 0,
+                          pad_end: int = 0, output_padding: int = 0) -> AxisFacts:
+    """Facts for one axis of a transposed convolution.
+
+    A transposed conv is the adjoint of the conv with the same ``k, s, p, d`` that
+    maps its output length back to ``n``. Its output is cropped evenly exactly when
+    that adjoint conv uses its padding evenly, so the padding facts are the adjoint's:
+    ``output_padding`` becomes the adjoint's leftover ``r``.
+    """
+    out = int(transposed_output_length(n, k, s, d, pad_begin, pad_end, output_padding))
+    if out <= 0:
+        raise ValueError(f"empty output: n={n}")
+    adjoint = axis_facts(axis, out, k, s, d, pad_begin, pad_end)
+    # Input cells whose every contribution j*s + t*d - p_b falls outside [0, out).
+    hit = np.zeros(n, dtype=bool)
+    for t in range(k):
+        lo = max(0, -(-(pad_begin - t * d) // s))
+        hi = min(n - 1, (out - 1 + pad_begin - t * d) // s)
+        if hi >= lo:
+            hit[lo: hi + 1] = True
+    return AxisFacts(
+        axis=axis, n=n, out=out, kernel=k, stride=s, dilation=d,
+        pad_begin=pad_begin, pad_end=pad_end, k_e=adjoint.k_e, padded=adjoint.padded,
+        last_read=adjoint.last_read, leftover=adjoint.leftover,
+        unused_pad_end=adjoint.unused_pad_end, ignored_input_end=0,
+        ignored_input=int(n - hit.sum()), used_pad_end=adjoint.used_pad_end,
+        transposed=True, output_padding=output_padding,
+        empty_output_end=adjoint.ignored_input_end, taps=tuple(tap_counts(k, s, d)))
+
+
+def even_input_lengths(n: int, k: int, s: int, d: int, pad_begin: int, pad_end: int,
+                       ceil_mode: bool = False, explicit_end: int = 0,
+                       search: int = 64) -> tuple[int | None, int | None]:
+    """Nearest input lengths below and above ``n`` at which this op is even and
+    drops nothing at the end (layer-local; the model-level answer needs a sweep)."""
+    def ok(m: int) -> bool:
+        if m < min_input_length(k, d, pad_begin, pad_end):
+            return False
+        f = axis_facts("", m, k, s, d, pad_begin, pad_end, ceil_mode, 0, explicit_end)
+        return not f.uneven and f.ignored_input_end == 0
+    below = next((m for m in range(n - 1, max(0, n - search), -1) if ok(m)), None)
+    above = next((m for m in range(n + 1, n + search) if ok(m)), None)
+    return below, above

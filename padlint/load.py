@@ -1,0 +1,216 @@
+"""Targets -> models: files, folders and ``module:attr`` specs.
+
+A file contributes every ``nn.Module`` subclass it defines that builds with no
+arguments, plus whatever it lists in ``PADLINT_TARGETS``. Every model is built under
+a :class:`~padlint.sites.SiteRecorder`, so layers know the line that made them.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from .errors import PadlintError
+from .shapes import normalize_sizes
+from .sites import SiteRecorder, display_path
+
+SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "build", "dist"}
+
+
+@dataclass
+class Candidate:
+    """One model to lint: how to build it, and what it was called."""
+
+    target: str                                  # 'examples/resnet.py:TinyResNet'
+    build: Callable[[], nn.Module]
+    file: str | None = None                      # the linted file: construction sites prefer it
+    input_sizes: list[tuple[int, ...]] | None = None   # from PADLINT_TARGETS
+    sites: Any = field(default=None, repr=False)
+
+    def instantiate(self) -> nn.Module:
+        """Build the model, recording construction sites. Errors name the model."""
+        recorder = SiteRecorder(self.file)
+        try:
+            with recorder:
+                model = self.build()
+        except PadlintError:
+            raise
+        except Exception as err:
+            raise PadlintError(f"{self.target}: building the model raised "
+                               f"{type(err).__name__}: {_one_line(err)}; fix it, or run with --debug "
+                               "for the traceback") from err
+        if not isinstance(model, nn.Module):
+            raise PadlintError(f"{self.target}: expected an nn.Module, got {type(model).__name__}; "
+                               "point padlint at a model class, instance or a function returning one")
+        self.sites = recorder.sites
+        return model
+
+
+@dataclass
+class Loaded:
+    candidates: list[Candidate]
+    skipped: list[str]                           # one line each, for stderr
+    errors: list[tuple[str, str]]                # (target, message) of files that failed
+
+
+def _one_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def import_file(path: str):
+    """Import a Python file as a fresh module; its folder is importable meanwhile."""
+    path = os.path.abspath(path)
+    shown = display_path(path)
+    digest = hashlib.sha1(path.encode()).hexdigest()[:8]
+    name = f"padlint_user_{digest}_{os.path.splitext(os.path.basename(path))[0]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise PadlintError(f"{shown}: cannot import this file; is it a Python (.py) file?")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, os.path.dirname(path))
+    try:
+        with SiteRecorder(path):
+            spec.loader.exec_module(module)
+    except SyntaxError as err:
+        sys.modules.pop(name, None)
+        raise PadlintError(f"{shown}:{err.lineno or 1}: syntax error: {err.msg}; "
+                           "fix the file and run padlint again") from err
+    except Exception as err:
+        sys.modules.pop(name, None)
+        raise PadlintError(f"{shown}: importing it raised {type(err).__name__}: {_one_line(err)}; "
+                           f"fix the error (python {shown} shows it) or run with --debug") from err
+    finally:
+        sys.path.remove(os.path.dirname(path))
+    return module
+
+
+def _required_params(cls: type) -> list[str]:
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _from_callable(obj, target: str, file: str | None, sizes=None) -> Candidate:
+    if isinstance(obj, nn.Module):
+        return Candidate(target, lambda: obj, file, sizes)
+    if callable(obj):
+        return Candidate(target, obj, file, sizes)
+    raise PadlintError(f"{target}: is a {type(obj).__name__}, not an nn.Module class, instance "
+                       "or a function that returns one")
+
+
+def candidates_in_module(module, file: str) -> tuple[list[Candidate], list[str]]:
+    shown = display_path(file)
+    found, skipped, declared = [], [], set()
+    targets = getattr(module, "PADLINT_TARGETS", None)
+    if targets is not None:
+        if not isinstance(targets, (list, tuple)):
+            raise PadlintError(f"{shown}: PADLINT_TARGETS must be a list of callables or "
+                               "(callable, input_size) pairs")
+        for i, entry in enumerate(targets):
+            sizes = None
+            if isinstance(entry, tuple) and len(entry) == 2 and not isinstance(entry[0], int):
+                entry, size = entry
+                try:
+                    sizes = normalize_sizes(size)
+                except PadlintError as err:
+                    raise PadlintError(f"{shown}: PADLINT_TARGETS[{i}]: {err}") from None
+            declared.add(id(entry))
+            label = getattr(entry, "__name__", None)
+            if not label or label == "<lambda>":
+                # A factory such as ``lambda: TinyVGG(width=8)`` declares the classes it names.
+                named = [vars(module).get(n) for n in getattr(getattr(entry, "__code__", None),
+                                                               "co_names", ())]
+                named = [c for c in named if inspect.isclass(c) and issubclass(c, nn.Module)]
+                declared.update(id(c) for c in named)
+                label = named[0].__name__ if len(named) == 1 else f"PADLINT_TARGETS[{i}]"
+            found.append(_from_callable(entry, f"{shown}:{label}", file, sizes))
+    for name, obj in vars(module).items():
+        if not (inspect.isclass(obj) and issubclass(obj, nn.Module)
+                and obj.__module__ == module.__name__) or id(obj) in declared:
+            continue
+        if inspect.isabstract(obj) or name.startswith("_"):
+            continue
+        required = _required_params(obj)
+        if required:
+            skipped.append(f"{shown}:{name}: skipped, its __init__ needs {', '.join(required)}; "
+                           f"to lint it, add PADLINT_TARGETS = [(lambda: {name}(...), 224)] to the file")
+            continue
+        found.append(Candidate(f"{shown}:{name}", obj, file))
+    return found, skipped
+
+
+def _python_files(folder: str) -> list[str]:
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+        files += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
+    return files
+
+
+def _getattr_path(obj, attr: str, target: str):
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise PadlintError(f"{target}: {part!r} not found; check the name after ':'") from None
+    return obj
+
+
+def load_target(target: str) -> Loaded:
+    """Resolve one target string. A target that names nothing raises PadlintError."""
+    if os.path.isdir(target):
+        found, skipped, errors = [], [], []
+        for path in _python_files(target):
+            try:
+                c, s = candidates_in_module(import_file(path), path)
+            except PadlintError as err:
+                errors.append((display_path(path), str(err)))
+                continue
+            found += c
+            skipped += s
+        if not found and not errors:
+            raise PadlintError(f"{target}: no model found in its .py files; define an nn.Module "
+                               "subclass that builds with no arguments, or list models in PADLINT_TARGETS")
+        return Loaded(found, skipped, errors)
+    if os.path.isfile(target):
+        found, skipped = candidates_in_module(import_file(target), target)
+        if not found:
+            why = " (every nn.Module class in it needs arguments)" if skipped else ""
+            raise PadlintError(f"{display_path(target)}: no model found{why}; define an nn.Module "
+                               "subclass that builds with no arguments, or list models in PADLINT_TARGETS")
+        return Loaded(found, skipped, [])
+    if ":" in target:
+        left, attr = target.rsplit(":", 1)
+        if left.endswith(".py"):
+            if not os.path.isfile(left):
+                raise PadlintError(f"{target}: file {left} does not exist")
+            module, file = import_file(left), os.path.abspath(left)
+        else:
+            try:
+                module = importlib.import_module(left)
+            except ModuleNotFoundError as err:
+                raise PadlintError(f"{target}: cannot import module {left!r} ({err}); "
+                                   "check the spelling, or install it") from None
+            except Exception as err:
+                raise PadlintError(f"{target}: importing {left!r} raised {type(err).__name__}: "
+                                   f"{_one_line(err)}") from err
+            file = getattr(module, "__file__", None)
+        obj = _getattr_path(module, attr, target)
+        return Loaded([_from_callable(obj, target, file)], [], [])
+    if target.endswith(".py"):
+        raise PadlintError(f"{target}: no such file")
+    raise PadlintError(f"{target}: not a file, a folder or a module:attr spec "
+                       "(e.g. torchvision.models:resnet50)")

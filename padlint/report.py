@@ -1,0 +1,90 @@
+"""Findings and reports: what the rules produce and every output format reads."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .ir import Layer, Trace
+from .sites import Source
+
+SCHEMA_VERSION = 1
+_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule firing on one layer axis (or on a whole model, with ``axis=None``)."""
+
+    rule: str
+    name: str
+    severity: str
+    layer: str
+    axis: str | None
+    message: str
+    fix: str
+    source: Source | None = None
+    op: str = ""                                   # 'Conv2d k=3 s=2 p=1'
+    data: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict:
+        return {"rule": self.rule, "name": self.name, "severity": self.severity,
+                "layer": self.layer, "axis": self.axis, "message": self.message, "fix": self.fix,
+                "source": self.source.to_json() if self.source else None,
+                "op": self.op, "data": self.data}
+
+    def at_least(self, severity: str) -> bool:
+        return _RANK[self.severity] >= _RANK[severity]
+
+
+@dataclass
+class ModelResult:
+    """One model at one input size."""
+
+    target: str
+    trace: Trace
+    findings: list[Finding]
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return self.trace.layers
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.trace.input_shape
+
+    def to_json(self) -> dict:
+        return {"target": self.target, "input_shape": list(self.input_shape),
+                "method": self.trace.method,
+                "layers": [layer.to_json() for layer in self.layers],
+                "findings": [f.to_json() for f in self.findings]}
+
+
+@dataclass
+class Report:
+    results: list[ModelResult] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)      # {"target", "message"}
+    skipped: list[str] = field(default_factory=list)     # classes that need arguments
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    @property
+    def layers(self) -> list[Layer]:
+        return [layer for r in self.results for layer in r.layers]
+
+    def to_dict(self) -> dict:
+        from . import __version__
+        return {"padlint_version": __version__, "schema_version": SCHEMA_VERSION,
+                "results": [r.to_json() for r in self.results],
+                "errors": [{"target": e["target"], "message": e["message"]} for e in self.errors]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def exit_code(self, fail_on: str = "warning") -> int:
+        if self.errors:
+            return 2
+        if fail_on == "never":
+            return 0
+        return int(any(f.at_least(fail_on) for f in self.findings))

@@ -1,0 +1,75 @@
+"""``--input-size`` parsing, and the full input shape a model gets."""
+from __future__ import annotations
+
+import re
+
+from torch import nn
+
+from .errors import PadlintError
+
+_SIZE = re.compile(r"^\d+(x\d+)*$")
+HELP = "use 224, 224x320, 3x224x224, 16x112x112 or a comma list such as 224,225"
+
+
+def parse_input_sizes(text: str) -> list[tuple[int, ...]]:
+    """``'224,3x225x225'`` -> ``[(224,), (3, 225, 225)]``."""
+    sizes = []
+    for part in str(text).replace(" ", "").lower().split(","):
+        if not _SIZE.match(part):
+            raise PadlintError(f"invalid --input-size {text!r}: {HELP}")
+        size = tuple(int(v) for v in part.split("x"))
+        if any(v <= 0 for v in size) or len(size) > 5:
+            raise PadlintError(f"invalid --input-size {text!r}: sizes must be positive; {HELP}")
+        sizes.append(size)
+    return sizes
+
+
+def normalize_sizes(input_size) -> list[tuple[int, ...]]:
+    """Accept what the Python API and ``PADLINT_TARGETS`` accept: an int, a string,
+    a shape tuple, or a list of those."""
+    if isinstance(input_size, str):
+        return parse_input_sizes(input_size)
+    if isinstance(input_size, int):
+        return [(input_size,)]
+    if isinstance(input_size, (tuple, list)) and all(isinstance(v, int) for v in input_size):
+        return [tuple(input_size)]
+    if isinstance(input_size, (tuple, list)):
+        return [s for item in input_size for s in normalize_sizes(item)]
+    raise PadlintError(f"invalid input size {input_size!r}: {HELP}")
+
+
+def model_layout(model: nn.Module) -> tuple[int, int]:
+    """(spatial dims, input channels) from the first conv, else the first windowed module."""
+    from .ops import WINDOWED_MODULES
+    for m in model.modules():
+        if isinstance(m, nn.modules.conv._ConvNd):
+            nd = len(m.kernel_size)
+            return nd, m.in_channels
+    for m in model.modules():
+        if isinstance(m, WINDOWED_MODULES):
+            digit = re.search(r"([123])d$", type(m).__name__)
+            if digit:
+                return int(digit.group(1)), 3
+    raise PadlintError("cannot tell the input shape: the model has no Conv or Pool module; "
+                       "give a full shape such as 1x3x224x224 (in PADLINT_TARGETS or --input-size)")
+
+
+def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int, ...]:
+    """``(1, C, *spatial)`` for ``size``: one number is used on every spatial axis,
+    ``nd`` numbers are the spatial sizes, ``nd+1`` add the channels, ``nd+2`` the batch."""
+    nd, channels = model_layout(model)
+    if len(size) == 1:
+        return (1, channels) + size * nd
+    if len(size) == nd:
+        return (1, channels) + size
+    if len(size) == nd + 1:
+        return (1,) + size
+    if len(size) == nd + 2:
+        return size
+    want = {1: "L or CxL", 2: "HxW or CxHxW", 3: "DxHxW or CxDxHxW"}[nd]
+    raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} does not fit a "
+                       f"{nd}-D model: give one number or {want}")
+
+
+def shape_str(shape) -> str:
+    return "x".join(str(v) for v in shape)

@@ -1,0 +1,134 @@
+"""Where each layer was constructed: path:line:col in the user's code.
+
+While padlint builds a model, :class:`SiteRecorder` wraps ``nn.Module.__init__``
+and keeps, for every module created, the innermost frame in the linted file, else
+the innermost frame outside torch and padlint. Layers built elsewhere fall back to
+the definition line of the closest enclosing class that is not torch's.
+"""
+from __future__ import annotations
+
+import inspect
+import itertools
+import os
+import sys
+import weakref
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+_SKIP_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch,)) + (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "line": self.line, "col": self.col}
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory when the file is under it."""
+    path = os.path.abspath(path)
+    cwd = os.getcwd() + os.sep
+    return path[len(cwd):] if path.startswith(cwd) else path
+
+
+def _user_frame(frame, prefer: str | None):
+    fallback = None
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if prefer is not None and name == prefer:
+            return frame
+        if fallback is None and not name.startswith(_SKIP_DIRS) and not name.startswith("<"):
+            fallback = frame
+            if prefer is None:
+                return frame
+        frame = frame.f_back
+    return fallback
+
+
+def frame_source(frame) -> Source:
+    """The exact position of the call being executed in ``frame``."""
+    pos = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None), None)
+    line = pos[0] if pos and pos[0] else frame.f_lineno
+    col = pos[2] + 1 if pos and pos[2] is not None else 1
+    return Source(display_path(frame.f_code.co_filename), line, col)
+
+
+def caller_source(prefer: str | None = None, depth: int = 1) -> Source | None:
+    frame = _user_frame(sys._getframe(depth), prefer)
+    return frame_source(frame) if frame is not None else None
+
+
+class SiteRecorder:
+    """Context manager that records the construction site of every module built in it."""
+
+    _active: list["SiteRecorder"] = []
+    _original_init = None
+
+    def __init__(self, prefer_file: str | None = None):
+        self.prefer = os.path.abspath(prefer_file) if prefer_file else None
+        self.sites: weakref.WeakKeyDictionary[nn.Module, Source] = weakref.WeakKeyDictionary()
+
+    def __enter__(self) -> "SiteRecorder":
+        if not SiteRecorder._active:
+            original = nn.Module.__init__
+            SiteRecorder._original_init = original
+
+            def __init__(module, *args, **kwargs):
+                original(module, *args, **kwargs)
+                for rec in SiteRecorder._active:
+                    if module not in rec.sites:
+                        frame = _user_frame(sys._getframe(1), rec.prefer)
+                        if frame is not None:
+                            rec.sites[module] = frame_source(frame)
+
+            nn.Module.__init__ = __init__
+        SiteRecorder._active.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        SiteRecorder._active.remove(self)
+        if not SiteRecorder._active:
+            nn.Module.__init__ = SiteRecorder._original_init
+
+
+@lru_cache(maxsize=None)
+def class_source(cls: type) -> Source | None:
+    try:
+        path = inspect.getsourcefile(cls)
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return None
+    return Source(display_path(path), line, 1) if path else None
+
+
+def layer_source(model: nn.Module, qualname: str, sites) -> Source | None:
+    """Construction site of a layer, else the definition of its closest non-torch owner."""
+    try:
+        module = model.get_submodule(qualname) if qualname else model
+    except AttributeError:
+        module = None
+    if module is not None and sites is not None and module in sites:
+        return sites[module]
+    parts = qualname.split(".") if qualname else []
+    for i in range(len(parts), -1, -1):
+        try:
+            owner = model.get_submodule(".".join(parts[:i]))
+        except AttributeError:
+            continue
+        cls = type(owner)
+        if not (cls.__module__ or "").startswith("torch."):
+            src = class_source(cls)
+            if src is not None:
+                return src
+    return None

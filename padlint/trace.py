@@ -1,0 +1,399 @@
+"""Front end: model -> padlint IR (windowed ops with real shapes, in execution order).
+
+1. ``torch.fx`` traces the model into a graph (windowed and pad modules are leaves).
+2. The graph is interpreted on the meta device: real shapes, no data, so a 4096²
+   input costs what a 224² one does.
+3. If FX cannot trace the model, module hooks name the calls of a plain meta-device
+   forward instead, and a note records why (PAD901).
+
+In both paths one :class:`Recorder` (a ``TorchFunctionMode``) sees every windowed
+call and explicit pad with its real arguments, so both give the same windowed ops.
+"""
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from typing import Callable
+
+import torch
+import torch.fx
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from . import geometry
+from .errors import PadlintError
+from .geometry import AXIS_NAMES
+from .ir import Layer, Trace, TraceNote
+from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES, bind, spatial_pad, window_args
+from .sites import Source, caller_source, display_path, layer_source
+
+
+class InputTooSmall(Exception):
+    def __init__(self, layer: str, op: str, axis: str, n: int, needed: int):
+        super().__init__(layer, op, axis, n, needed)
+        self.layer, self.op, self.axis, self.n, self.needed = layer, op, axis, n, needed
+
+    def __str__(self) -> str:   # FX appends its node dump to args; keep the message clean
+        return f"{self.layer} ({self.op}) would get {self.n} on {self.axis} and needs at least {self.needed}"
+
+
+class GeometryMismatch(RuntimeError):
+    """padlint's arithmetic disagrees with torch: a bug in padlint, never the user's."""
+
+
+# Ops whose output shape is their input's (or the broadcast of two inputs). On the
+# meta device torch runs many of them through slow Python decompositions, so the
+# recorder answers them directly; every other op runs for real on meta tensors.
+_SAME_SHAPE = frozenset(
+    "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ selu celu gelu silu mish hardswish "
+    "hardsigmoid hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ softplus dropout dropout1d "
+    "dropout2d dropout3d alpha_dropout feature_alpha_dropout batch_norm instance_norm "
+    "layer_norm group_norm clone contiguous".split())
+_BROADCAST = frozenset(
+    "add sub mul div add_ sub_ mul_ div_ __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ "
+    "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__".split())
+
+
+def _is_meta(t) -> bool:
+    return isinstance(t, torch.Tensor) and t.device.type == "meta"
+
+
+def _fast_shape(func, args, kwargs):
+    name = getattr(func, "__name__", "")
+    if name in _SAME_SHAPE and args and _is_meta(args[0]):
+        a = args[0]
+        if name.endswith("_") or kwargs.get("inplace"):
+            return a
+        return torch.empty(a.shape, dtype=a.dtype, device="meta")
+    if name in _BROADCAST and len(args) >= 2 and _is_meta(args[0]):
+        a, b = args[0], args[1]
+        if isinstance(b, torch.Tensor):
+            if not _is_meta(b) and b.dim() > 0:
+                return None
+            shape, dtype = torch.broadcast_shapes(a.shape, b.shape), torch.result_type(a, b)
+        elif isinstance(b, (int, float, bool)):
+            shape, dtype = a.shape, torch.result_type(a, b)
+        else:
+            return None
+        if name.endswith("_") or name.startswith("__i"):
+            return a if a.shape == shape else None
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return None
+
+
+class _Pad:
+    __slots__ = ("out", "source", "dims", "mode")
+
+    def __init__(self, out, source, dims, mode):
+        self.out, self.source, self.dims, self.mode = out, source, dims, mode
+
+
+# A labeller names a windowed call: (function name) -> (layer name, op, source, module).
+Labeller = Callable[[str], tuple[str, str, Source | None, nn.Module | None]]
+
+
+class Recorder(TorchFunctionMode):
+    """Records every windowed call with its real arguments and shapes."""
+
+    def __init__(self, labeller: Labeller):
+        super().__init__()
+        self.labeller = labeller
+        self.layers: list[Layer] = []
+        self._pads: dict[int, _Pad] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        entry = FUNCTIONS.get(func)
+        if entry is None:
+            fast = _fast_shape(func, args, kwargs)
+            return fast if fast is not None else func(*args, **kwargs)
+        name, family, nd = entry
+        bound = bind(family, args, kwargs)
+        if family == "pad":
+            out = func(*args, **kwargs)
+            self._record_pad(bound, out)
+            return out
+        return self._windowed(func, name, family, nd, bound, args, kwargs)
+
+    def _record_pad(self, bound, out) -> None:
+        pad = [int(p) for p in bound["pad"]]
+        if any(p < 0 for p in pad):
+            return
+        x = bound["input"]
+        dims = {i + 1: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+        mode = bound.get("mode") or "constant"
+        earlier = self._pads.get(id(x))
+        if earlier is not None and earlier.out is x:       # pad of a pad: add them up
+            for dim, (b, e) in earlier.dims.items():
+                b2, e2 = dims.get(dim, (0, 0))
+                dims[dim] = (b + b2, e + e2)
+            x, mode = earlier.source, earlier.mode if earlier.mode == mode else f"{earlier.mode}+{mode}"
+        self._pads[id(out)] = _Pad(out, x, dims, mode)
+
+    def _windowed(self, func, fname, family, nd, bound, args, kwargs):
+        wa = window_args(family, nd, bound)
+        x = bound["input"]
+        layer, op, source, module = self.labeller(fname)
+        explicit = [(0, 0)] * nd
+        real, pad_mode = x, None
+        pad = self._pads.get(id(x))
+        if pad is not None and pad.out is x and not wa.transposed:
+            real, pad_mode = pad.source, pad.mode
+            explicit = [pad.dims.get(nd - i, (0, 0)) for i in range(nd)]
+            if real.shape[:-nd] != x.shape[:-nd]:       # it padded more than the spatial dims
+                real, pad_mode, explicit = x, None, [(0, 0)] * nd
+        axes = []
+        for i, axis in enumerate(AXIS_NAMES[nd]):
+            n = int(real.shape[x.dim() - nd + i])
+            k, s, d = int(wa.kernel[i]), int(wa.stride[i]), int(wa.dilation[i])
+            if isinstance(wa.padding, str):
+                own = geometry.resolve_padding(wa.padding, k, d)
+            else:
+                own = (int(wa.padding[i]),) * 2
+            eb, ee = explicit[i]
+            try:
+                if wa.transposed:
+                    facts = geometry.transposed_axis_facts(axis, n, k, s, d, own[0], own[1],
+                                                           int(wa.output_padding[i]))
+                else:
+                    facts = geometry.axis_facts(axis, n, k, s, d, own[0] + eb, own[1] + ee,
+                                                wa.ceil_mode, eb, ee)
+            except ValueError:
+                needed = geometry.min_input_length(k, d, own[0] + eb, own[1] + ee)
+                raise InputTooSmall(layer, op, axis, n, needed) from None
+            axes.append(facts)
+        out = func(*args, **kwargs)
+        y = out[0] if isinstance(out, tuple) else out
+        got = tuple(int(v) for v in y.shape[-nd:])
+        if got != tuple(f.out for f in axes):
+            raise GeometryMismatch(f"{layer} ({op}): torch gives output {got}, padlint's "
+                                   f"arithmetic {tuple(f.out for f in axes)} for input {tuple(x.shape)}")
+        mode = getattr(module, "padding_mode", None) if module is not None else None
+        if mode in (None, "zeros"):
+            mode = pad_mode if pad_mode not in (None, "constant") else None
+        self.layers.append(Layer(name=layer, op=op, family=family, axes=tuple(axes),
+                                 input_shape=tuple(real.shape), output_shape=tuple(y.shape),
+                                 source=source, padding_mode=mode,
+                                 node=getattr(self, "node_name", None)))
+        return out
+
+
+class _Tracer(torch.fx.Tracer):
+    """FX tracer that keeps windowed and pad modules (and their subclasses, such as
+    timm's ``Conv2dSame``) as leaves, and notes where functional calls are made."""
+
+    def __init__(self, prefer_file: str | None):
+        super().__init__()
+        self.prefer = prefer_file
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, WINDOWED_MODULES + PAD_MODULES) or super().is_leaf_module(m, qualname)
+
+    def create_proxy(self, kind, target, args, kwargs, *rest, **kw):
+        proxy = super().create_proxy(kind, target, args, kwargs, *rest, **kw)
+        if kind == "call_function" and target in FUNCTIONS:
+            proxy.node.meta["padlint_source"] = caller_source(self.prefer, depth=2)
+        return proxy
+
+
+class _Interpreter(torch.fx.Interpreter):
+    def __init__(self, module, graph, recorder: Recorder):
+        super().__init__(module, graph=graph)
+        self.recorder = recorder
+        self.current: torch.fx.Node | None = None
+
+    def run_node(self, n):
+        self.current = n
+        self.recorder.node_name = n.name
+        return super().run_node(n)
+
+
+class _Runner(nn.Module):
+    """Lets ``torch.func.functional_call`` swap in meta parameters around any callable."""
+
+    def __init__(self, model: nn.Module, fn):
+        super().__init__()
+        self.model = model
+        self._fn = fn
+
+    def forward(self, x):
+        return self._fn(self.model, x)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _user_location(err: BaseException) -> Source | None:
+    import os
+    torch_dir = os.path.dirname(torch.__file__)
+    here = os.path.dirname(__file__)
+    for fs in reversed(traceback.extract_tb(err.__traceback__)):
+        if not fs.filename.startswith((torch_dir, here, "<")):
+            return Source(display_path(fs.filename), fs.lineno or 1, (fs.colno or 0) + 1)
+    return None
+
+
+class FrontEnd:
+    """Traces one model once and runs it on the meta device at any input shape."""
+
+    def __init__(self, model: nn.Module, sites=None, prefer_file: str | None = None,
+                 train: bool = False):
+        self.model, self.sites, self.prefer, self.train = model, sites, prefer_file, train
+        self.module_names = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
+        self._meta: dict | None = None
+        self.graph: torch.fx.Graph | None = None
+        self.notes: list[TraceNote] = []
+        tracer = _Tracer(prefer_file)
+        try:
+            self.graph = tracer.trace(model)
+        except Exception as err:  # noqa: BLE001 - any tracing failure means: use the fallback
+            where = next(reversed(getattr(tracer, "module_stack", {}) or {}), "")
+            self.notes.append(TraceNote(
+                "fx-fallback", where or "",
+                f"torch.fx could not trace {('module ' + repr(where)) if where else 'the model'}"
+                f" ({_first_line(err)})", _user_location(err)))
+
+    # -- naming -------------------------------------------------------------------
+    def _source(self, qualname: str) -> Source | None:
+        return layer_source(self.model, qualname, self.sites)
+
+    def _module_label(self, qualname: str, module: nn.Module, fname: str, used: set):
+        if isinstance(module, WINDOWED_MODULES) and id(module) not in used:
+            used.add(id(module))
+            return qualname, type(module).__name__, self._source(qualname), module
+        name = f"{qualname}.{fname}" if qualname else fname
+        return name, f"F.{fname}", caller_source(self.prefer, depth=4) or self._source(qualname), None
+
+    # -- running ------------------------------------------------------------------
+    def _meta_state(self) -> dict:
+        if self._meta is None:
+            self._meta = {f"model.{k}": torch.empty_like(v, device="meta") for k, v in
+                          list(self.model.named_parameters()) + list(self.model.named_buffers())}
+        return self._meta
+
+    def _input(self, shape) -> torch.Tensor:
+        param = next(self.model.parameters(), None)
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        return torch.empty(tuple(shape), dtype=dtype, device="meta")
+
+    def _run_fx(self, shape) -> list[Layer]:
+        holder: dict = {}
+
+        def label(fname):
+            node = holder["interp"].current
+            if node.op == "call_module":
+                return self._module_label(node.target, self.model.get_submodule(node.target),
+                                          fname, holder["used"].setdefault(node, set()))
+            return node.name, f"F.{fname}", node.meta.get("padlint_source"), None
+
+        recorder = Recorder(label)
+
+        def fn(model, x):
+            holder["interp"], holder["used"] = _Interpreter(model, self.graph, recorder), {}
+            return holder["interp"].run(x)
+
+        with torch.no_grad(), recorder:
+            torch.func.functional_call(_Runner(self.model, fn), self._meta_state(), (self._input(shape),))
+        return recorder.layers
+
+    def _run_hooks(self, shape) -> list[Layer]:
+        stack: list[tuple[nn.Module, set]] = []
+
+        def label(fname):
+            module, used = stack[-1] if stack else (self.model, set())
+            return self._module_label(self.module_names.get(id(module), ""), module, fname, used)
+
+        def pre(module, args):
+            stack.append((module, set()))
+
+        def post(module, args, out):
+            stack.pop()
+
+        recorder = Recorder(label)
+        handles = [nn.modules.module.register_module_forward_pre_hook(pre),
+                   nn.modules.module.register_module_forward_hook(post)]
+        try:
+            with torch.no_grad(), recorder:
+                torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
+                                           self._meta_state(), (self._input(shape),))
+        finally:
+            for h in handles:
+                h.remove()
+        return recorder.layers
+
+    def _run(self, shape) -> tuple[list[Layer], str, list[TraceNote]]:
+        notes = list(self.notes)
+        if self.graph is not None:
+            try:
+                return self._run_fx(shape), "fx", notes
+            except (InputTooSmall, GeometryMismatch):
+                raise
+            except Exception as err:  # noqa: BLE001 - fall back to hooks, and say so
+                notes.append(TraceNote("fx-fallback", "", "the FX graph failed on the meta device "
+                                       f"({_first_line(err)})", _user_location(err)))
+        return self._run_hooks(shape), "hooks", notes
+
+    def run(self, shape) -> Trace:
+        training = [(m, m.training) for m in self.model.modules()]
+        self.model.train(self.train)
+        try:
+            layers, method, notes = self._run(shape)
+        finally:
+            for m, flag in training:
+                m.training = flag
+        counts: Counter = Counter()
+        named = []
+        for layer in layers:
+            counts[layer.name] += 1
+            if counts[layer.name] > 1:
+                layer = _renamed(layer, f"{layer.name}#{counts[layer.name]}")
+            named.append(layer)
+        return Trace(tuple(named), method, tuple(shape), tuple(notes))
+
+
+def _renamed(layer: Layer, name: str) -> Layer:
+    from dataclasses import replace
+    return replace(layer, name=name)
+
+
+def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputTooSmall,
+                          limit: int = 1 << 16) -> tuple[int | None, list[int]]:
+    """Smallest size on the failing axis (all spatial axes together when the input is
+    square) at which every layer has a non-empty output. Output lengths never shrink
+    as the input grows, so a doubling then bisection search is exact."""
+    spatial = list(shape[2:])
+    nd = len(spatial)
+    i = AXIS_NAMES[nd].index(err.axis)
+    together = len(set(spatial)) == 1
+    axes = list(range(nd)) if together else [i]
+
+    def works(m: int) -> bool:
+        trial = list(shape)
+        for a in axes:
+            trial[2 + a] = m
+        try:
+            front.run(trial)
+        except InputTooSmall:
+            return False
+        return True
+
+    lo, hi = spatial[i], spatial[i] * 2
+    while not works(hi):
+        lo, hi = hi, hi * 2
+        if hi > limit:
+            return None, axes
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if works(mid) else (mid, hi)
+    return hi, axes
+
+
+def trace(model: nn.Module, input_shape, **kwargs) -> Trace:
+    """Trace ``model`` at ``input_shape`` (batch and channels included)."""
+    front = FrontEnd(model, **kwargs)
+    try:
+        return front.run(tuple(input_shape))
+    except InputTooSmall as err:
+        raise PadlintError(str(err)) from err
