@@ -10,6 +10,8 @@ from .report import Report
 from .shapes import shape_str
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_METHODS = {"hooks": "analysed with module hooks on the meta device",
+            "cpu": "analysed with a real CPU forward on a constant input"}
 
 
 def _counts(findings) -> str:
@@ -39,8 +41,8 @@ def finding_lines(report: Report) -> list[Text]:
         summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
         summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
                        f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
-        if result.trace.method != "fx":
-            summary.append(" [analysed with module hooks; see PAD901]")
+        if result.trace.method in _METHODS:
+            summary.append(f" [{_METHODS[result.trace.method]}; see PAD901]")
         lines.append(summary)
     return lines
 

@@ -39,7 +39,8 @@ def normalize_sizes(input_size) -> list[tuple[int, ...]]:
 
 
 def model_layout(model: nn.Module) -> tuple[int, int]:
-    """(spatial dims, input channels) from the first conv, else the first windowed module."""
+    """(spatial dims, input channels) from the first conv module, else the first pool
+    module, else the first parameter shaped like a conv weight."""
     from .ops import WINDOWED_MODULES
     for m in model.modules():
         if isinstance(m, nn.modules.conv._ConvNd):
@@ -50,6 +51,9 @@ def model_layout(model: nn.Module) -> tuple[int, int]:
             digit = re.search(r"([123])d$", type(m).__name__)
             if digit:
                 return int(digit.group(1)), 3
+    for p in model.parameters():        # a functional conv's weight: (out, in, *kernel)
+        if 3 <= p.dim() <= 5:
+            return p.dim() - 2, p.shape[1]
     raise PadlintError("cannot tell the input shape: the model has no Conv or Pool module; "
                        "give a full shape such as 1x3x224x224 (in PADLINT_TARGETS or --input-size)")
 
@@ -57,7 +61,12 @@ def model_layout(model: nn.Module) -> tuple[int, int]:
 def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int, ...]:
     """``(1, C, *spatial)`` for ``size``: one number is used on every spatial axis,
     ``nd`` numbers are the spatial sizes, ``nd+1`` add the channels, ``nd+2`` the batch."""
-    nd, channels = model_layout(model)
+    try:
+        nd, channels = model_layout(model)
+    except PadlintError as err:
+        if len(size) >= 3:          # a full (N, C, *spatial) shape needs no layout
+            return tuple(size)
+        raise PadlintError(f"{label}: {err}") from None
     if len(size) == 1:
         return (1, channels) + size * nd
     if len(size) == nd:

@@ -12,6 +12,7 @@ call and explicit pad with its real arguments, so both give the same windowed op
 from __future__ import annotations
 
 import traceback
+import warnings
 from collections import Counter
 from typing import Callable
 
@@ -298,7 +299,7 @@ class FrontEnd:
             torch.func.functional_call(_Runner(self.model, fn), self._meta_state(), (self._input(shape),))
         return recorder.layers
 
-    def _run_hooks(self, shape) -> list[Layer]:
+    def _run_hooks(self, shape, device: str = "meta") -> list[Layer]:
         stack: list[tuple[nn.Module, set]] = []
 
         def label(fname):
@@ -316,8 +317,13 @@ class FrontEnd:
                    nn.modules.module.register_module_forward_hook(post)]
         try:
             with torch.no_grad(), recorder:
-                torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
-                                           self._meta_state(), (self._input(shape),))
+                if device == "meta":
+                    torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
+                                               self._meta_state(), (self._input(shape),))
+                else:       # a real forward on a constant input, for data-dependent code
+                    param = next(self.model.parameters(), None)
+                    self.model(torch.ones(tuple(shape), dtype=self._input(shape).dtype,
+                                          device=param.device if param is not None else "cpu"))
         finally:
             for h in handles:
                 h.remove()
@@ -333,13 +339,30 @@ class FrontEnd:
             except Exception as err:  # noqa: BLE001 - fall back to hooks, and say so
                 notes.append(TraceNote("fx-fallback", "", "the FX graph failed on the meta device "
                                        f"({_first_line(err)})", _user_location(err)))
-        return self._run_hooks(shape), "hooks", notes
+        try:
+            return self._run_hooks(shape), "hooks", notes
+        except (InputTooSmall, GeometryMismatch):
+            raise
+        except Exception as err:  # noqa: BLE001 - data-dependent code: run it for real
+            meta_error = err
+        try:
+            layers = self._run_hooks(shape, device="cpu")
+        except (InputTooSmall, GeometryMismatch):
+            raise
+        except Exception:
+            raise meta_error from None
+        notes.append(TraceNote("fx-fallback", "", "the model does not run on the meta device "
+                               f"({_first_line(meta_error)}), so it was run for real on a constant "
+                               "input", _user_location(meta_error)))
+        return layers, "cpu", notes
 
     def run(self, shape) -> Trace:
         training = [(m, m.training) for m in self.model.modules()]
         self.model.train(self.train)
         try:
-            layers, method, notes = self._run(shape)
+            with warnings.catch_warnings():   # torch's own notes on 'same' padding etc.
+                warnings.simplefilter("ignore", UserWarning)
+                layers, method, notes = self._run(shape)
         finally:
             for m, flag in training:
                 m.training = flag

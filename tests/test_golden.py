@@ -1,0 +1,48 @@
+"""Snapshot of the text output on the shipped examples (ruff-style): a change in the
+rendered diagnostics shows up in review. Regenerate with PADLINT_UPDATE_GOLDEN=1."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "padlint", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
+
+
+def _check(name: str, text: str):
+    path = GOLDEN / name
+    if os.environ.get("PADLINT_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_examples_text_output():
+    proc = _run("check", "examples/")
+    assert proc.returncode == 1
+    _check("examples.txt", proc.stdout)
+    assert proc.stderr.splitlines() == [
+        "padlint: examples/resnet.py:BasicBlock: skipped, its __init__ needs cin, cout; to lint it, "
+        "add PADLINT_TARGETS = [(lambda: BasicBlock(...), 224)] to the file"]
+
+
+def test_examples_at_225_text_output():
+    proc = _run("check", "examples/resnet.py", "examples/dynamic.py", "--input-size", "225")
+    assert proc.returncode == 1          # dynamic.py crops to an even width, then drops a row
+    _check("examples-225.txt", proc.stdout)
+
+
+def test_rule_docs_output():
+    proc = _run("rule", "PAD102")
+    assert proc.returncode == 0
+    _check("rule-PAD102.txt", proc.stdout)
+
+
+def test_rules_list_output():
+    proc = _run("rules")
+    assert proc.returncode == 0
+    _check("rules.txt", proc.stdout)
