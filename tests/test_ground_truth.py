@@ -232,7 +232,15 @@ def ground_truth(case: Case) -> list[dict]:
         stand_in = getattr(nn, f"AvgPool{nd}d")(case.k, case.s, 0 if case.kind == "lp" else case.p,
                                                 ceil_mode=case.ceil, count_include_pad=True)
     if stand_in is not None:
-        y = stand_in(xp)
+        try:
+            y = stand_in(xp)
+        except RuntimeError:
+            # avg_pool3d refuses inputs smaller than the kernel that max_pool3d takes
+            # (padding included); the max-pool probe below still checks the real op.
+            if case.kind != "max":
+                raise
+            stand_in = None
+    if stand_in is not None:
         assert tuple(y.shape[2:]) == out, f"{case.id}: stand-in gives {tuple(y.shape[2:])}, op {out}"
         y.sum().backward()
 
@@ -368,8 +376,8 @@ def c1(kind, k, s, p, n, d=1, **kw) -> Case:
     n = n if isinstance(n, tuple) else (n,)
     nd = len(n)
     rep = (lambda v: v if isinstance(v, (tuple, str)) else (v,) * nd)
-    if "out_pad" in kw:
-        kw["out_pad"] = rep(kw["out_pad"])
+    if kind == "conv_t":
+        kw["out_pad"] = rep(kw.get("out_pad", 0))
     if "xpad" in kw and kw["xpad"] and isinstance(kw["xpad"][0], int):
         kw["xpad"] = (kw["xpad"],) * nd
     return Case(kind, nd, rep(k), rep(s), rep(p), rep(d), n, **kw)
