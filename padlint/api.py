@@ -11,7 +11,7 @@ from .load import Candidate, load_target
 from .report import ModelResult, Report
 from .rules import Rule, run_rules, select_rules
 from .shapes import full_shape, normalize_sizes, shape_str
-from .trace import FrontEnd, GeometryMismatch, InputTooSmall, smallest_working_size
+from .trace import FrontEnd, ForwardFailed, GeometryMismatch, InputTooSmall, smallest_working_size
 
 DEFAULT_SIZE = 224
 
@@ -65,13 +65,15 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
             errors.append({"target": candidate.target, "message": f"{candidate.target}: padlint bug: "
                            f"{err}; please report it"})
             continue
-        except Exception as err:  # noqa: BLE001 - the model's own forward failed
-            text = str(err).strip().splitlines()
+        except ForwardFailed as err:   # the model's own forward fails, even for real
             errors.append({"target": candidate.target, "message":
-                           f"{candidate.target}: its forward fails at input {shape_str(shape[2:])} on "
-                           f"the meta device ({type(err).__name__}: {text[0] if text else ''}); padlint "
-                           "needs a forward that runs on meta tensors; run with --debug for the traceback",
-                           "exception": err})
+                           f"{candidate.target}: its forward fails at input {shape_str(shape[2:])} {err}; "
+                           "fix the forward (run with --debug for the traceback)", "exception": err})
+            continue
+        except Exception as err:  # noqa: BLE001 - a padlint bug must not hide the other models
+            errors.append({"target": candidate.target, "message":
+                           f"{candidate.target}: padlint failed on it ({type(err).__name__}: {err}); "
+                           "please report this with the output of --debug", "exception": err})
             continue
         results.append(ModelResult(candidate.target, trace, run_rules(trace, rules)))
     return results, errors

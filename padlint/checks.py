@@ -6,7 +6,7 @@ pack is registered under the ``padlint.rules`` entry-point group like any plugin
 """
 from __future__ import annotations
 
-from .geometry import AxisFacts, axis_facts, even_input_lengths
+from .geometry import AxisFacts, axis_facts, even_input_lengths, min_input_length
 from .ir import Layer, Trace
 from .rules import RulePack, axis_check, cell_word, model_check
 
@@ -43,8 +43,9 @@ def uneven_padding(layer: Layer, f: AxisFacts) -> dict | None:
     else:
         unused = f.unused_pad_end
         fields["because"] = f" ({unused} end padding {cell_word(f.axis, unused)} never read)"
-        alt = axis_facts(f.axis, f.n, f.kernel + 1, f.stride, f.dilation, f.pad_begin, f.pad_end)
-        if not alt.uneven and not alt.ignored_input_end:
+        fits = f.n >= min_input_length(f.kernel + 1, f.dilation, f.pad_begin, f.pad_end)
+        alt = fits and axis_facts(f.axis, f.n, f.kernel + 1, f.stride, f.dilation, f.pad_begin, f.pad_end)
+        if alt and not alt.uneven and not alt.ignored_input_end:
             fields["alt"] = f", or kernel {f.kernel + 1} with padding {f.pad_begin}"
     return fields
 
@@ -90,7 +91,9 @@ def even_kernel_shift(layer: Layer, f: AxisFacts) -> dict | None:
 
 @model_check(CORE, "PAD901")
 def untraceable(trace: Trace):
+    how = {"hooks": "with module hooks on a meta-device run",
+           "cpu": "with module hooks on a real CPU forward of a constant input"}.get(trace.method, "")
     for note in trace.notes:
         if note.kind == "fx-fallback":
-            yield note.layer, None, note.source, {"reason": note.reason}
+            yield note.layer, None, note.source, {"reason": note.reason, "how": how}
 

@@ -77,6 +77,8 @@ def cmd_check(args) -> int:
         except PadlintError as err:
             if args.debug:
                 traceback.print_exc()
+            for line in getattr(err, "skipped", []):
+                print(f"padlint: {line}", file=sys.stderr)
             report.errors.append({"target": target, "message": str(err)})
             continue
         for line in loaded.skipped:

@@ -148,7 +148,9 @@ def axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_begin: int = 0
         axis=axis, n=n, out=out, kernel=k, stride=s, dilation=d,
         pad_begin=pad_begin, pad_end=pad_end, k_e=k_e, padded=padded,
         last_read=last_read, leftover=leftover, unused_pad_end=unused_pad_end,
-        ignored_input_end=max(0, leftover - pad_end),
+        # min(n, …): when every window ends inside the begin padding, r - p_e also
+        # counts begin-padding cells (SCIENCE.md's max(0, r - p_e) overcounts there)
+        ignored_input_end=min(n, max(0, leftover - pad_end)),
         ignored_input=_untouched_input(n, k, s, d, pad_begin, out),
         used_pad_end=pad_end - unused_pad_end + overhang, overhang=overhang,
         ceil_mode=ceil_mode, explicit_begin=explicit_begin, explicit_end=explicit_end)

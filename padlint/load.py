@@ -189,8 +189,10 @@ def load_target(target: str) -> Loaded:
         found, skipped = candidates_in_module(import_file(target), target)
         if not found:
             why = " (every nn.Module class in it needs arguments)" if skipped else ""
-            raise PadlintError(f"{display_path(target)}: no model found{why}; define an nn.Module "
+            err = PadlintError(f"{display_path(target)}: no model found{why}; define an nn.Module "
                                "subclass that builds with no arguments, or list models in PADLINT_TARGETS")
+            err.skipped = skipped
+            raise err
         return Loaded(found, skipped, [])
     if ":" in target:
         left, attr = target.rsplit(":", 1)

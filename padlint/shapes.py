@@ -72,6 +72,10 @@ def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int
     if len(size) == nd:
         return (1, channels) + size
     if len(size) == nd + 1:
+        if size[0] != channels:
+            raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} gives {size[0]} "
+                               f"channels, but the model's first convolution takes {channels}; "
+                               f"give {'x'.join(['N'] * nd)} or {channels}x{'x'.join(['N'] * nd)}")
         return (1,) + size
     if len(size) == nd + 2:
         return size

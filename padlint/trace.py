@@ -38,6 +38,15 @@ class InputTooSmall(Exception):
         return f"{self.layer} ({self.op}) would get {self.n} on {self.axis} and needs at least {self.needed}"
 
 
+class ForwardFailed(RuntimeError):
+    """The forward failed on the meta device and again in a real CPU run."""
+
+    def __init__(self, meta_error: BaseException, cpu_error: BaseException):
+        super().__init__(f"on the meta device ({_first_line(meta_error)}) and on the CPU "
+                         f"({_first_line(cpu_error)})")
+        self.meta_error, self.cpu_error = meta_error, cpu_error
+
+
 class GeometryMismatch(RuntimeError):
     """padlint's arithmetic disagrees with torch: a bug in padlint, never the user's."""
 
@@ -349,11 +358,10 @@ class FrontEnd:
             layers = self._run_hooks(shape, device="cpu")
         except (InputTooSmall, GeometryMismatch):
             raise
-        except Exception:
-            raise meta_error from None
+        except Exception as cpu_error:
+            raise ForwardFailed(meta_error, cpu_error) from cpu_error
         notes.append(TraceNote("fx-fallback", "", "the model does not run on the meta device "
-                               f"({_first_line(meta_error)}), so it was run for real on a constant "
-                               "input", _user_location(meta_error)))
+                               f"({_first_line(meta_error)})", _user_location(meta_error)))
         return layers, "cpu", notes
 
     def run(self, shape) -> Trace:

@@ -349,7 +349,6 @@ def test_info_findings_and_fail_on(tmp_path, extra, code):
     ([], {"PAD101", "PAD102"}, 1),
     (["--select", "PAD102"], {"PAD102"}, 1),
     (["--ignore", "PAD101"], {"PAD102"}, 1),
-    (["--select", "PAD101"], {"PAD101"}, 1),
     (["--ignore", "PAD1"], set(), 0),
 ])
 def test_select_and_ignore(tmp_path, extra, codes, code):

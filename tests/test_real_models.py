@@ -176,3 +176,24 @@ def test_tf_efficientnet_b0_dynamic_same_padding_against_autograd():
     # TF-SAME pads the extra cell at the end: uneven in the direction opposite to PyTorch's
     stem = same[0].axis("H")
     assert (stem.pad_begin, stem.used_pad_end) == (0, 1)
+
+
+def test_cli_json_for_resnet50_lists_the_science_facts():
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "padlint", "check", "torchvision.models:resnet50",
+                           "--input-size", "224,225", "--format", "json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    at224, at225 = doc["results"]
+    assert at224["target"] == "torchvision.models:resnet50" and at224["input_shape"] == [1, 3, 224, 224]
+    by_rule = {}
+    for f in at224["findings"]:
+        by_rule.setdefault(f["rule"], set()).add(f["layer"])
+        assert f["source"]["path"].endswith("torchvision/models/resnet.py")
+    assert by_rule == {"PAD101": set(RESNET_UNEVEN), "PAD102": set(RESNET_SHORTCUTS),
+                       "PAD103": set(RESNET_SHORTCUTS)}
+    assert {f["rule"] for f in at225["findings"]} == {"PAD103"}
+    assert [layer["name"] for layer in at224["layers"]][:3] == ["conv1", "maxpool", "layer1.0.conv1"]
