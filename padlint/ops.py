@@ -101,16 +101,3 @@ def window_args(family: str, nd: int, bound: dict) -> WindowArgs:
         family, nd, kernel, stride, _ntuple(bound.get("dilation", 1), nd),
         _ntuple(bound.get("padding", 0), nd), bool(bound.get("ceil_mode", False)))
 
-
-def spatial_pad(pad: tuple, nd: int) -> list[tuple[int, int]] | None:
-    """Per-axis ``(begin, end)`` of an ``F.pad`` spec for the last ``nd`` dims.
-
-    ``None`` when the pad crops (negative amounts), which is not folded into an op.
-    """
-    pad = [int(p) for p in pad]
-    if any(p < 0 for p in pad):
-        return None
-    pairs = [(0, 0)] * nd
-    for i in range(min(len(pad) // 2, nd)):
-        pairs[nd - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return pairs

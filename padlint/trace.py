@@ -14,6 +14,7 @@ from __future__ import annotations
 import traceback
 import warnings
 from collections import Counter
+from dataclasses import replace
 from typing import Callable
 
 import torch
@@ -22,10 +23,9 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from . import geometry
-from .errors import PadlintError
 from .geometry import AXIS_NAMES
 from .ir import Layer, Trace, TraceNote
-from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES, bind, spatial_pad, window_args
+from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES, bind, window_args
 from .sites import Source, caller_source, display_path, layer_source
 
 
@@ -379,14 +379,9 @@ class FrontEnd:
         for layer in layers:
             counts[layer.name] += 1
             if counts[layer.name] > 1:
-                layer = _renamed(layer, f"{layer.name}#{counts[layer.name]}")
+                layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
         return Trace(tuple(named), method, tuple(shape), tuple(notes))
-
-
-def _renamed(layer: Layer, name: str) -> Layer:
-    from dataclasses import replace
-    return replace(layer, name=name)
 
 
 def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputTooSmall,
@@ -420,11 +415,3 @@ def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputToo
         lo, hi = (lo, mid) if works(mid) else (mid, hi)
     return hi, axes
 
-
-def trace(model: nn.Module, input_shape, **kwargs) -> Trace:
-    """Trace ``model`` at ``input_shape`` (batch and channels included)."""
-    front = FrontEnd(model, **kwargs)
-    try:
-        return front.run(tuple(input_shape))
-    except InputTooSmall as err:
-        raise PadlintError(str(err)) from err
