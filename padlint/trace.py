@@ -5,9 +5,11 @@
    input costs what a 224² one does.
 3. If FX cannot trace the model, module hooks name the calls of a plain meta-device
    forward instead, and a note records why (PAD901).
+4. If the forward cannot run on meta tensors either (data-dependent code), it runs for
+   real on the CPU on a constant input, with the same hooks, and a note says so.
 
-In both paths one :class:`Recorder` (a ``TorchFunctionMode``) sees every windowed
-call and explicit pad with its real arguments, so both give the same windowed ops.
+In every path one :class:`~padlint.record.Recorder` (a ``TorchFunctionMode``) sees every
+windowed call and explicit pad with its real arguments, so all give the same windowed ops.
 """
 from __future__ import annotations
 
@@ -15,27 +17,16 @@ import traceback
 import warnings
 from collections import Counter
 from dataclasses import replace
-from typing import Callable
 
 import torch
 import torch.fx
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from . import geometry
 from .geometry import AXIS_NAMES
 from .ir import Layer, Trace, TraceNote
-from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES, bind, window_args
+from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES
+from .record import GeometryMismatch, InputTooSmall, Recorder
 from .sites import Source, caller_source, display_path, layer_source
-
-
-class InputTooSmall(Exception):
-    def __init__(self, layer: str, op: str, axis: str, n: int, needed: int):
-        super().__init__(layer, op, axis, n, needed)
-        self.layer, self.op, self.axis, self.n, self.needed = layer, op, axis, n, needed
-
-    def __str__(self) -> str:   # FX appends its node dump to args; keep the message clean
-        return f"{self.layer} ({self.op}) would get {self.n} on {self.axis} and needs at least {self.needed}"
 
 
 class ForwardFailed(RuntimeError):
@@ -45,147 +36,6 @@ class ForwardFailed(RuntimeError):
         super().__init__(f"on the meta device ({_first_line(meta_error)}) and on the CPU "
                          f"({_first_line(cpu_error)})")
         self.meta_error, self.cpu_error = meta_error, cpu_error
-
-
-class GeometryMismatch(RuntimeError):
-    """padlint's arithmetic disagrees with torch: a bug in padlint, never the user's."""
-
-
-# Ops whose output shape is their input's (or the broadcast of two inputs). On the
-# meta device torch runs many of them through slow Python decompositions, so the
-# recorder answers them directly; every other op runs for real on meta tensors.
-_SAME_SHAPE = frozenset(
-    "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ selu celu gelu silu mish hardswish "
-    "hardsigmoid hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ softplus dropout dropout1d "
-    "dropout2d dropout3d alpha_dropout feature_alpha_dropout batch_norm instance_norm "
-    "layer_norm group_norm clone contiguous".split())
-_BROADCAST = frozenset(
-    "add sub mul div add_ sub_ mul_ div_ __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ "
-    "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__".split())
-
-
-def _is_meta(t) -> bool:
-    return isinstance(t, torch.Tensor) and t.device.type == "meta"
-
-
-def _fast_shape(func, args, kwargs):
-    name = getattr(func, "__name__", "")
-    if name in _SAME_SHAPE and args and _is_meta(args[0]):
-        a = args[0]
-        if name.endswith("_") or kwargs.get("inplace"):
-            return a
-        return torch.empty(a.shape, dtype=a.dtype, device="meta")
-    if name in _BROADCAST and len(args) >= 2 and _is_meta(args[0]):
-        a, b = args[0], args[1]
-        if isinstance(b, torch.Tensor):
-            if not _is_meta(b) and b.dim() > 0:
-                return None
-            shape, dtype = torch.broadcast_shapes(a.shape, b.shape), torch.result_type(a, b)
-        elif isinstance(b, (int, float, bool)):
-            shape, dtype = a.shape, torch.result_type(a, b)
-        else:
-            return None
-        if name.endswith("_") or name.startswith("__i"):
-            return a if a.shape == shape else None
-        return torch.empty(shape, dtype=dtype, device="meta")
-    return None
-
-
-class _Pad:
-    __slots__ = ("out", "source", "dims", "mode")
-
-    def __init__(self, out, source, dims, mode):
-        self.out, self.source, self.dims, self.mode = out, source, dims, mode
-
-
-# A labeller names a windowed call: (function name) -> (layer name, op, source, module).
-Labeller = Callable[[str], tuple[str, str, Source | None, nn.Module | None]]
-
-
-class Recorder(TorchFunctionMode):
-    """Records every windowed call with its real arguments and shapes."""
-
-    def __init__(self, labeller: Labeller):
-        super().__init__()
-        self.labeller = labeller
-        self.layers: list[Layer] = []
-        self._pads: dict[int, _Pad] = {}
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        entry = FUNCTIONS.get(func)
-        if entry is None:
-            fast = _fast_shape(func, args, kwargs)
-            return fast if fast is not None else func(*args, **kwargs)
-        name, family, nd = entry
-        bound = bind(family, args, kwargs)
-        if family == "pad":
-            out = func(*args, **kwargs)
-            self._record_pad(bound, out)
-            return out
-        return self._windowed(func, name, family, nd, bound, args, kwargs)
-
-    def _record_pad(self, bound, out) -> None:
-        pad = [int(p) for p in bound["pad"]]
-        if any(p < 0 for p in pad):
-            return
-        x = bound["input"]
-        dims = {i + 1: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
-        mode = bound.get("mode") or "constant"
-        earlier = self._pads.get(id(x))
-        if earlier is not None and earlier.out is x:       # pad of a pad: add them up
-            for dim, (b, e) in earlier.dims.items():
-                b2, e2 = dims.get(dim, (0, 0))
-                dims[dim] = (b + b2, e + e2)
-            x, mode = earlier.source, earlier.mode if earlier.mode == mode else f"{earlier.mode}+{mode}"
-        self._pads[id(out)] = _Pad(out, x, dims, mode)
-
-    def _windowed(self, func, fname, family, nd, bound, args, kwargs):
-        wa = window_args(family, nd, bound)
-        x = bound["input"]
-        layer, op, source, module = self.labeller(fname)
-        explicit = [(0, 0)] * nd
-        real, pad_mode = x, None
-        pad = self._pads.get(id(x))
-        if pad is not None and pad.out is x and not wa.transposed:
-            real, pad_mode = pad.source, pad.mode
-            explicit = [pad.dims.get(nd - i, (0, 0)) for i in range(nd)]
-            if real.shape[:-nd] != x.shape[:-nd]:       # it padded more than the spatial dims
-                real, pad_mode, explicit = x, None, [(0, 0)] * nd
-        axes = []
-        for i, axis in enumerate(AXIS_NAMES[nd]):
-            n = int(real.shape[x.dim() - nd + i])
-            k, s, d = int(wa.kernel[i]), int(wa.stride[i]), int(wa.dilation[i])
-            if isinstance(wa.padding, str):
-                own = geometry.resolve_padding(wa.padding, k, d)
-            else:
-                own = (int(wa.padding[i]),) * 2
-            eb, ee = explicit[i]
-            try:
-                if wa.transposed:
-                    facts = geometry.transposed_axis_facts(axis, n, k, s, d, own[0], own[1],
-                                                           int(wa.output_padding[i]))
-                else:
-                    facts = geometry.axis_facts(axis, n, k, s, d, own[0] + eb, own[1] + ee,
-                                                wa.ceil_mode, eb, ee)
-            except ValueError:
-                needed = geometry.min_input_length(k, d, own[0] + eb, own[1] + ee)
-                raise InputTooSmall(layer, op, axis, n, needed) from None
-            axes.append(facts)
-        out = func(*args, **kwargs)
-        y = out[0] if isinstance(out, tuple) else out
-        got = tuple(int(v) for v in y.shape[-nd:])
-        if got != tuple(f.out for f in axes):
-            raise GeometryMismatch(f"{layer} ({op}): torch gives output {got}, padlint's "
-                                   f"arithmetic {tuple(f.out for f in axes)} for input {tuple(x.shape)}")
-        mode = getattr(module, "padding_mode", None) if module is not None else None
-        if mode in (None, "zeros"):
-            mode = pad_mode if pad_mode not in (None, "constant") else None
-        self.layers.append(Layer(name=layer, op=op, family=family, axes=tuple(axes),
-                                 input_shape=tuple(real.shape), output_shape=tuple(y.shape),
-                                 source=source, padding_mode=mode,
-                                 node=getattr(self, "node_name", None)))
-        return out
 
 
 class _Tracer(torch.fx.Tracer):

@@ -2,7 +2,7 @@
 shape path must not change any shape."""
 import pytest
 
-import padlint.trace as trace_mod
+import padlint.record as record_mod
 from padlint.trace import FrontEnd
 
 torchvision = pytest.importorskip("torchvision")
@@ -41,6 +41,6 @@ def test_fx_and_hooks_give_the_same_windowed_ops(model):
 def test_fast_shape_path_changes_nothing(model, monkeypatch):
     shape = (1, 3, 225, 225)
     fast = FrontEnd(model).run(shape)
-    monkeypatch.setattr(trace_mod, "_fast_shape", lambda *a: None)
+    monkeypatch.setattr(record_mod, "_fast_shape", lambda *a: None)
     slow = FrontEnd(model).run(shape)
     assert _summary(fast.layers) == _summary(slow.layers)
