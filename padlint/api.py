@@ -10,7 +10,7 @@ from .errors import PadlintError
 from .load import Candidate, load_target
 from .report import ModelResult, Report
 from .rules import Rule, run_rules, select_rules
-from .shapes import full_shape, normalize_sizes, shape_str
+from .shapes import declared_channels, full_shape, normalize_sizes, shape_str
 from .trace import FrontEnd, ForwardFailed, GeometryMismatch, InputTooSmall, smallest_working_size
 
 DEFAULT_SIZE = 224
@@ -53,7 +53,14 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
         shape = None
         try:
             shape = full_shape(size, model, candidate.target)
-            trace = front.run(shape)
+            try:
+                trace = front.run(shape)
+            except ForwardFailed:
+                channels = declared_channels(model)
+                if channels in (None, shape[1]) or len(size) > len(shape) - 2:
+                    raise
+                shape = (shape[0], channels) + shape[2:]
+                trace = front.run(shape)
         except PadlintError as err:
             errors.append({"target": candidate.target, "message": str(err)})
             continue

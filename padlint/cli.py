@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rule codes or prefixes to disable")
     check.add_argument("--fail-on", choices=FAIL_ON, default="warning",
                        help="exit 1 when a finding is at least this severe (default: warning)")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when there are findings (errors still exit 2)")
     check.add_argument("--train", action="store_true",
                        help="analyse the training-mode forward instead of eval mode")
     check.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -96,7 +98,7 @@ def cmd_check(args) -> int:
         print(report.to_json())
     elif report.results or not report.errors:
         print_text(report, _console())
-    return report.exit_code(args.fail_on)
+    return report.exit_code("never" if args.exit_zero else args.fail_on)
 
 
 def cmd_rule(args) -> int:

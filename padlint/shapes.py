@@ -44,8 +44,7 @@ def model_layout(model: nn.Module) -> tuple[int, int]:
     from .ops import WINDOWED_MODULES
     for m in model.modules():
         if isinstance(m, nn.modules.conv._ConvNd):
-            nd = len(m.kernel_size)
-            return nd, m.in_channels
+            return len(m.kernel_size), m.in_channels
     for m in model.modules():
         if isinstance(m, WINDOWED_MODULES):
             digit = re.search(r"([123])d$", type(m).__name__)
@@ -56,6 +55,18 @@ def model_layout(model: nn.Module) -> tuple[int, int]:
             return p.dim() - 2, p.shape[1]
     raise PadlintError("cannot tell the input shape: the model has no Conv or Pool module; "
                        "give a full shape such as 1x3x224x224 (in PADLINT_TARGETS or --input-size)")
+
+
+def declared_channels(model: nn.Module) -> int | None:
+    """Input channels a model declares (timm's ``pretrained_cfg['input_size']``), tried when
+    the first conv's channels do not run: it may come after a reshaping stem (TResNet's
+    space-to-depth takes 3 channels to 48)."""
+    for attr in ("pretrained_cfg", "default_cfg"):
+        cfg = getattr(model, attr, None)
+        size = cfg.get("input_size") if isinstance(cfg, dict) else None
+        if isinstance(size, (tuple, list)) and size and isinstance(size[0], int):
+            return size[0]
+    return None
 
 
 def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int, ...]:

@@ -46,3 +46,9 @@ def test_rules_list_output():
     proc = _run("rules")
     assert proc.returncode == 0
     _check("rules.txt", proc.stdout)
+
+
+def test_readme_first_command_exits_zero():
+    proc = _run("check", "examples/", "--exit-zero")
+    assert proc.returncode == 0
+    assert proc.stdout == (GOLDEN / "examples.txt").read_text()

@@ -197,3 +197,13 @@ def test_cli_json_for_resnet50_lists_the_science_facts():
                        "PAD103": set(RESNET_SHORTCUTS)}
     assert {f["rule"] for f in at225["findings"]} == {"PAD103"}
     assert [layer["name"] for layer in at224["layers"]][:3] == ["conv1", "maxpool", "layer1.0.conv1"]
+
+
+def test_channels_when_the_first_conv_follows_a_reshaping_stem():
+    timm = pytest.importorskip("timm")
+    # TResNet's space-to-depth stem turns 3 channels into 48 before its first conv
+    report = padlint.analyze(timm.create_model("tresnet_m"), 224)
+    assert not report.errors and report.results[0].input_shape == (1, 3, 224, 224)
+    # a model built for 1 channel keeps its first conv's channels
+    report = padlint.analyze(timm.create_model("resnet18", in_chans=1), 224)
+    assert report.results[0].input_shape == (1, 1, 224, 224)
