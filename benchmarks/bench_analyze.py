@@ -1,9 +1,14 @@
 """How long padlint.analyze takes on torchvision resnet50 at 224, as a ratio against one
 batch-1 CPU forward pass of the same model, measured in the same process.
 
-Goal: ratio <= 0.5.  Run: python benchmarks/bench_analyze.py [--repeat 7]
+The two are timed in alternating blocks (the median of three runs each), round after
+round, so machine noise hits both alike; the figure is the median of the per-round
+ratios. Goal: ratio <= 0.5.
+
+Run: python benchmarks/bench_analyze.py [--pairs 11]
 """
 import argparse
+import gc
 import statistics
 import time
 
@@ -13,19 +18,16 @@ from torchvision.models import resnet50
 import padlint
 
 
-def median_time(fn, repeat: int) -> float:
-    fn()                                      # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def timed(fn) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--pairs", type=int, default=11)
     parser.add_argument("--size", type=int, default=224)
     args = parser.parse_args()
     model = resnet50().eval()
@@ -35,15 +37,23 @@ def main() -> None:
         with torch.no_grad():
             model(x)
 
-    t_forward = median_time(forward, args.repeat)
-    t_analyze = median_time(lambda: padlint.analyze(model, args.size), args.repeat)
-    t_big = median_time(lambda: padlint.analyze(model, 4096), args.repeat)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat}")
-    print(f"resnet50 forward, batch 1, {args.size}x{args.size}, CPU: {t_forward * 1e3:8.1f} ms")
-    print(f"padlint.analyze(resnet50, {args.size}):           {t_analyze * 1e3:8.1f} ms")
-    print(f"padlint.analyze(resnet50, 4096):          {t_big * 1e3:8.1f} ms")
-    print(f"ratio analyze / forward: {t_analyze / t_forward:.2f}  (goal <= 0.50)")
-    print(f"ratio analyze@4096 / analyze@{args.size}: {t_big / t_analyze:.2f}  (shape-only: ~1)")
+    forward(), padlint.analyze(model, args.size), padlint.analyze(model, 4096)   # warm-up
+
+    def block(fn) -> float:
+        # the median of three runs: the first run after a switch pays for cold caches and
+        # for the forward's OpenMP threads still spinning
+        return statistics.median(timed(fn) for _ in range(3))
+
+    rows = [(block(forward), block(lambda: padlint.analyze(model, args.size)),
+             block(lambda: padlint.analyze(model, 4096))) for _ in range(args.pairs)]
+    fwd, ana, big = (statistics.median(col) for col in zip(*rows))
+    ratio = statistics.median(a / f for f, a, _ in rows)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.pairs} rounds (medians)")
+    print(f"resnet50 forward, batch 1, {args.size}x{args.size}, CPU: {fwd * 1e3:8.1f} ms")
+    print(f"padlint.analyze(resnet50, {args.size}):           {ana * 1e3:8.1f} ms")
+    print(f"padlint.analyze(resnet50, 4096):          {big * 1e3:8.1f} ms")
+    print(f"ratio analyze / forward (median of rounds): {ratio:.2f}  (goal <= 0.50)")
+    print(f"ratio analyze@4096 / analyze@{args.size}: {big / ana:.2f}  (shapes only: about 1)")
 
 
 if __name__ == "__main__":

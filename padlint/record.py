@@ -42,6 +42,13 @@ _BROADCAST = frozenset(
     "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__".split())
 
 
+# Modules whose output has their input's shape; the FX interpreter skips calling them.
+SAME_SHAPE_MODULES = frozenset((
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU,
+    nn.SELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid,
+    nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.Identity))
+
+
 def _is_meta(t) -> bool:
     return isinstance(t, torch.Tensor) and t.device.type == "meta"
 

@@ -25,7 +25,7 @@ from torch import nn
 from .geometry import AXIS_NAMES
 from .ir import Layer, Trace, TraceNote
 from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES
-from .record import GeometryMismatch, InputTooSmall, Recorder
+from .record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, _is_meta
 from .sites import Source, caller_source, display_path, layer_source
 
 
@@ -62,10 +62,19 @@ class _Interpreter(torch.fx.Interpreter):
         self.recorder = recorder
         self.current: torch.fx.Node | None = None
 
+    def call_module(self, target, args, kwargs):
+        module = self.submodules[target]
+        if type(module) in SAME_SHAPE_MODULES and args and _is_meta(args[0]):
+            return torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
+        return super().call_module(target, args, kwargs)
+
     def run_node(self, n):
+        # Interpreter.run_node minus its per-node traceback context, which costs more
+        # than the meta ops themselves on a large graph.
         self.current = n
         self.recorder.node_name = n.name
-        return super().run_node(n)
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        return getattr(self, n.op)(n.target, args, kwargs)
 
 
 class _Runner(nn.Module):
@@ -103,6 +112,7 @@ class FrontEnd:
         self.model, self.sites, self.prefer, self.train = model, sites, prefer_file, train
         self.module_names = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
         self._meta: dict | None = None
+        self._sources: dict[str, Source | None] = {}
         self.graph: torch.fx.Graph | None = None
         self.notes: list[TraceNote] = []
         tracer = _Tracer(prefer_file)
@@ -117,7 +127,9 @@ class FrontEnd:
 
     # -- naming -------------------------------------------------------------------
     def _source(self, qualname: str) -> Source | None:
-        return layer_source(self.model, qualname, self.sites)
+        if qualname not in self._sources:
+            self._sources[qualname] = layer_source(self.model, qualname, self.sites)
+        return self._sources[qualname]
 
     def _module_label(self, qualname: str, module: nn.Module, fname: str, used: set):
         if isinstance(module, WINDOWED_MODULES) and id(module) not in used:
@@ -129,8 +141,10 @@ class FrontEnd:
     # -- running ------------------------------------------------------------------
     def _meta_state(self) -> dict:
         if self._meta is None:
+            # Every name of a tied tensor is listed, so functional_call need not untie them.
             self._meta = {f"model.{k}": torch.empty_like(v, device="meta") for k, v in
-                          list(self.model.named_parameters()) + list(self.model.named_buffers())}
+                          list(self.model.named_parameters(remove_duplicate=False))
+                          + list(self.model.named_buffers(remove_duplicate=False))}
         return self._meta
 
     def _input(self, shape) -> torch.Tensor:
@@ -155,7 +169,8 @@ class FrontEnd:
             return holder["interp"].run(x)
 
         with torch.no_grad(), recorder:
-            torch.func.functional_call(_Runner(self.model, fn), self._meta_state(), (self._input(shape),))
+            torch.func.functional_call(_Runner(self.model, fn), self._meta_state(),
+                                       (self._input(shape),), tie_weights=False)
         return recorder.layers
 
     def _run_hooks(self, shape, device: str = "meta") -> list[Layer]:
@@ -178,7 +193,8 @@ class FrontEnd:
             with torch.no_grad(), recorder:
                 if device == "meta":
                     torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
-                                               self._meta_state(), (self._input(shape),))
+                                               self._meta_state(), (self._input(shape),),
+                                               tie_weights=False)
                 else:       # a real forward on a constant input, for data-dependent code
                     param = next(self.model.parameters(), None)
                     self.model(torch.ones(tuple(shape), dtype=self._input(shape).dtype,
