@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import traceback
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from torch import nn
 
 from .errors import PadlintError
-from .load import Candidate, load_target
+from .load import Candidate, candidates_in_module, import_file, load_target
 from .report import ModelResult, Report
 from .rules import Rule, run_rules, select_rules
 from .shapes import declared_channels, full_shape, normalize_sizes, shape_str
@@ -84,6 +86,51 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
             continue
         results.append(ModelResult(candidate.target, trace, run_rules(trace, rules)))
     return results, errors
+
+
+@dataclass
+class Outcome:
+    """What linting one target (or one file of a folder) produced: picklable, so that a
+    child process can hand it back."""
+
+    results: list[ModelResult] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    models: int = 0
+
+    def portable(self) -> "Outcome":
+        """Exceptions replaced by their formatted tracebacks (exceptions may not pickle)."""
+        errors = []
+        for err in self.errors:
+            err = dict(err)
+            exc = err.pop("exception", None)
+            if exc is not None:
+                err["traceback"] = "".join(traceback.format_exception(exc))
+            errors.append(err)
+        return Outcome(self.results, errors, self.skipped, self.models)
+
+
+def lint_target(target: str, sizes, select=None, ignore=None, train: bool = False,
+                folder_file: bool = False) -> Outcome:
+    """Load one target (a single file when ``folder_file``) and lint every model in it."""
+    rules = select_rules(select, ignore)
+    try:
+        if folder_file:
+            candidates, skipped = candidates_in_module(import_file(target), target)
+            load_errors = []
+        else:
+            loaded = load_target(target)
+            candidates, skipped, load_errors = loaded.candidates, loaded.skipped, loaded.errors
+    except PadlintError as err:
+        return Outcome(errors=[{"target": target, "message": str(err), "exception": err}],
+                       skipped=getattr(err, "skipped", []))
+    outcome = Outcome(errors=[{"target": t, "message": m} for t, m in load_errors],
+                      skipped=skipped, models=len(candidates))
+    for candidate in candidates:
+        results, errors = lint_candidate(candidate, sizes, rules, train)
+        outcome.results += results
+        outcome.errors += errors
+    return outcome
 
 
 def analyze(model_or_target, input_size=None, select: Iterable[str] | None = None,

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 0 even when there are findings (errors still exit 2)")
     check.add_argument("--train", action="store_true",
                        help="analyse the training-mode forward instead of eval mode")
+    check.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+                       help="time limit for loading, building and tracing each target, which runs "
+                            "in a child process (default 60; 0 runs in this process, no limit)")
     check.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
     rule = sub.add_parser("rule", help="show the documentation of a rule")
@@ -62,37 +65,52 @@ def _error(message: str) -> None:
     print(f"padlint: error: {message}", file=sys.stderr)
 
 
+def _units(targets: list[str]) -> list[tuple[str, bool, str | None]]:
+    """(target, is a file of a folder, the folder): each runs in a process of its own."""
+    import os
+
+    from .load import python_files
+    units = []
+    for target in targets:
+        if os.path.isdir(target):
+            units += [(path, True, target) for path in python_files(target)] or [(target, False, None)]
+        else:
+            units.append((target, False, None))
+    return units
+
+
 def cmd_check(args) -> int:
-    from .api import lint_candidate
-    from .load import load_target
+    from .api import lint_target
+    from .isolate import run_isolated
     from .render import print_text
     from .report import Report
     from .rules import select_rules
     from .shapes import parse_input_sizes
 
     sizes = parse_input_sizes(args.input_size) if args.input_size else None
-    rules = select_rules(args.select, args.ignore)
+    select_rules(args.select, args.ignore)          # bad codes: exit 2 before any work
     report = Report()
-    for target in args.targets:
-        try:
-            loaded = load_target(target)
-        except PadlintError as err:
-            if args.debug:
-                traceback.print_exc()
-            for line in getattr(err, "skipped", []):
-                print(f"padlint: {line}", file=sys.stderr)
-            report.errors.append({"target": target, "message": str(err)})
-            continue
-        for line in loaded.skipped:
+    models_in_folder: dict[str, int] = {}
+    for target, folder_file, folder in _units(args.targets):
+        outcome = run_isolated(lint_target, (target, sizes, args.select, args.ignore, args.train,
+                                             folder_file), args.timeout)
+        for line in outcome.skipped:
             print(f"padlint: {line}", file=sys.stderr)
-        report.errors += [{"target": t, "message": m} for t, m in loaded.errors]
-        for candidate in loaded.candidates:
-            results, errors = lint_candidate(candidate, sizes, rules, args.train)
-            report.results += results
-            report.errors += errors
+        report.results += outcome.results
+        report.errors += outcome.errors
+        if folder is not None:
+            models_in_folder[folder] = models_in_folder.get(folder, 0) + outcome.models + len(outcome.errors)
+    for folder, count in models_in_folder.items():
+        if count == 0:
+            report.errors.append({"target": folder, "message": f"{folder}: no model found in its .py "
+                                  "files; define an nn.Module subclass that builds with no arguments, "
+                                  "or list models in PADLINT_TARGETS"})
     for err in report.errors:
-        if args.debug and err.get("exception") is not None:
-            traceback.print_exception(err["exception"])
+        if args.debug:
+            if err.get("traceback"):
+                print(err["traceback"], file=sys.stderr, end="")
+            elif err.get("exception") is not None:
+                traceback.print_exception(err["exception"])
         _error(err["message"])
     if args.format == "json":
         print(report.to_json())

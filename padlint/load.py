@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from .errors import PadlintError
@@ -46,9 +47,17 @@ class Candidate:
             raise PadlintError(f"{self.target}: building the model raised "
                                f"{type(err).__name__}: {_one_line(err)}; fix it, or run with --debug "
                                "for the traceback") from err
+        if isinstance(model, torch.jit.ScriptModule):
+            raise PadlintError(f"{self.target}: is a TorchScript module, which padlint cannot trace; "
+                               "lint the eager nn.Module it was scripted from")
         if not isinstance(model, nn.Module):
             raise PadlintError(f"{self.target}: expected an nn.Module, got {type(model).__name__}; "
                                "point padlint at a model class, instance or a function returning one")
+        quantized = next((type(m).__name__ for m in model.modules()
+                          if type(m).__module__.startswith("torch.ao.nn.quantized")), None)
+        if quantized:
+            raise PadlintError(f"{self.target}: is quantized ({quantized}); padlint analyses float "
+                               "models: lint the model before quantization")
         self.sites = recorder.sites
         return model
 
@@ -80,6 +89,10 @@ def import_file(path: str):
     try:
         with SiteRecorder(path):
             spec.loader.exec_module(module)
+    except SystemExit as err:
+        sys.modules.pop(name, None)
+        raise PadlintError(f"{shown}: calls sys.exit({err.code!r}) when imported; put script code "
+                           "under `if __name__ == \"__main__\":`") from None
     except SyntaxError as err:
         sys.modules.pop(name, None)
         raise PadlintError(f"{shown}:{err.lineno or 1}: syntax error: {err.msg}; "
@@ -152,7 +165,7 @@ def candidates_in_module(module, file: str) -> tuple[list[Candidate], list[str]]
     return found, skipped
 
 
-def _python_files(folder: str) -> list[str]:
+def python_files(folder: str) -> list[str]:
     files = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
@@ -173,7 +186,7 @@ def load_target(target: str) -> Loaded:
     """Resolve one target string. A target that names nothing raises PadlintError."""
     if os.path.isdir(target):
         found, skipped, errors = [], [], []
-        for path in _python_files(target):
+        for path in python_files(target):
             try:
                 c, s = candidates_in_module(import_file(path), path)
             except PadlintError as err:

@@ -1,0 +1,59 @@
+"""Run the linting of one target in a child process with a time limit, so that a model
+file that hangs or crashes cannot take padlint down (the CLI's ``--timeout``)."""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+from typing import Callable
+
+from .api import Outcome
+
+
+def _child(conn, fn: Callable[..., Outcome], args: tuple) -> None:
+    try:
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # the user's prints must not reach stdout
+        outcome = fn(*args).portable()
+    except BaseException as err:  # noqa: BLE001 - sys.exit() in user code, or worse
+        outcome = Outcome(errors=[{"target": args[0], "message":
+                                   f"{args[0]}: analysing it stopped with {type(err).__name__}: {err}; "
+                                   "run with --debug for the traceback"}])
+    try:
+        conn.send(outcome)
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def run_isolated(fn: Callable[..., Outcome], args: tuple, timeout: float) -> Outcome:
+    """``fn(*args)`` in a child process; ``timeout <= 0`` runs it here instead."""
+    label = args[0]
+    if timeout <= 0:
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            process.kill()
+            process.join()
+            return Outcome(errors=[{"target": label, "message":
+                                    f"{label}: timed out after {timeout:g} s while loading, building or "
+                                    "tracing it; fix what hangs, or raise --timeout"}])
+        try:
+            return receive.recv()
+        except EOFError:
+            process.join()
+            return Outcome(errors=[{"target": label, "message":
+                                    f"{label}: the process analysing it crashed (exit code "
+                                    f"{process.exitcode}); run with --timeout 0 --debug to see why"}])
+    finally:
+        receive.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
