@@ -8,6 +8,7 @@ from typing import Iterable
 
 from torch import nn
 
+from .adapters import adapt
 from .errors import PadlintError
 from .load import Candidate, candidates_in_module, import_file, load_target
 from .report import ModelResult, Report
@@ -48,21 +49,26 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
     results, errors = [], []
     try:
         model = candidate.instantiate()
-        front = FrontEnd(model, candidate.sites, candidate.file, train)
+        adapted = adapt(model)
+        front = FrontEnd(adapted.module if adapted else model, candidate.sites, candidate.file, train)
     except PadlintError as err:
         return [], [{"target": candidate.target, "message": str(err)}]
     for size in sizes or candidate.input_sizes or [(DEFAULT_SIZE,)]:
         shape = None
         try:
             shape = full_shape(size, model, candidate.target)
-            try:
-                trace = front.run(shape)
-            except ForwardFailed:
-                channels = declared_channels(model)
-                if channels in (None, shape[1]) or len(size) > len(shape) - 2:
-                    raise
-                shape = (shape[0], channels) + shape[2:]
-                trace = front.run(shape)
+            if adapted:
+                shape, note = adapted.input_shape(shape)
+                trace = adapted.rename(front.run(shape), note)
+            else:
+                try:
+                    trace = front.run(shape)
+                except ForwardFailed:
+                    channels = declared_channels(model)
+                    if channels in (None, shape[1]) or len(size) > len(shape) - 2:
+                        raise
+                    shape = (shape[0], channels) + shape[2:]
+                    trace = front.run(shape)
         except PadlintError as err:
             errors.append({"target": candidate.target, "message": str(err)})
             continue

@@ -91,9 +91,13 @@ def even_kernel_shift(layer: Layer, f: AxisFacts) -> dict | None:
 
 @model_check(CORE, "PAD901")
 def untraceable(trace: Trace):
-    how = {"hooks": "with module hooks on a meta-device run",
-           "cpu": "with module hooks on a real CPU forward of a constant input"}.get(trace.method, "")
+    how = {"hooks": "; analysed with module hooks on a meta-device run instead",
+           "cpu": "; analysed with module hooks on a real CPU forward of a constant input instead"}
     for note in trace.notes:
         if note.kind == "fx-fallback":
-            yield note.layer, None, note.source, {"reason": note.reason, "how": how}
+            yield note.layer, None, note.source, {"reason": note.reason,
+                                                  "how": how.get(trace.method, "")}
+        elif note.kind == "partial":
+            yield note.layer, None, note.source, {"reason": note.reason, "how": "",
+                                                  "fix_variant": "partial"}
 

@@ -115,11 +115,27 @@ def _required_params(cls: type) -> list[str]:
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+# Factory arguments that would load weights from a hub, and the value that does not.
+# padlint needs no weights, and must never download any.
+NO_WEIGHTS = {"weights": None, "weights_backbone": None, "pretrained": False,
+              "pretrained_backbone": False}
+
+
+def without_weights(factory: Callable) -> Callable:
+    """``factory`` called with ``weights=None`` (etc.) where it takes such an argument."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return factory
+    kwargs = {k: v for k, v in NO_WEIGHTS.items() if k in params}
+    return (lambda: factory(**kwargs)) if kwargs else factory
+
+
 def _from_callable(obj, target: str, file: str | None, sizes=None) -> Candidate:
     if isinstance(obj, nn.Module):
         return Candidate(target, lambda: obj, file, sizes)
     if callable(obj):
-        return Candidate(target, obj, file, sizes)
+        return Candidate(target, without_weights(obj), file, sizes)
     raise PadlintError(f"{target}: is a {type(obj).__name__}, not an nn.Module class, instance "
                        "or a function that returns one")
 

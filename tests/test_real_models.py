@@ -207,3 +207,27 @@ def test_channels_when_the_first_conv_follows_a_reshaping_stem():
     # a model built for 1 channel keeps its first conv's channels
     report = padlint.analyze(timm.create_model("resnet18", in_chans=1), 224)
     assert report.results[0].input_shape == (1, 1, 224, 224)
+
+
+def test_detection_model_backbone_at_the_size_its_transform_gives():
+    # the factory is called with weights=None and weights_backbone=None: nothing downloads
+    report = padlint.analyze("torchvision.models.detection:fasterrcnn_resnet50_fpn", "480x640")
+    assert not report.errors
+    result = report.results[0]
+    assert result.input_shape == (1, 3, 800, 1088)       # resize to 800 x 1066.7, pad to /32
+    note = result.findings[0]
+    assert (note.rule, note.layer, note.axis) == ("PAD901", "backbone", None)
+    assert "analysed backbone (backbone and FPN) at 800x1088" in note.message
+    assert "a 480x640 image" in note.message and "pads them to a multiple of 32" in note.message
+    assert all(layer.name.startswith("backbone.") for layer in result.layers)
+    layers = _by_name(report)
+    assert layers["backbone.body.conv1"].axis("W").n == 1088
+    # multiples of 32 are even at every stride-2 layer of a ResNet: always uneven
+    assert ("backbone.body.conv1", "H") in _codes(report, "PAD101")
+    assert ("backbone.body.layer2.0.downsample.0", "W") in _codes(report, "PAD102")
+
+
+def test_ssd_backbone_sees_its_fixed_size():
+    report = padlint.analyze("torchvision.models.detection:ssd300_vgg16", 512)
+    assert not report.errors and report.results[0].input_shape == (1, 3, 300, 300)
+    assert "resizes every image to 300x300" in report.findings[0].message
