@@ -10,6 +10,7 @@ from torch import nn
 
 from .adapters import adapt
 from .errors import PadlintError
+from .geometry import AXIS_NAMES
 from .load import Candidate, candidates_in_module, import_file, load_target
 from .report import ModelResult, Report
 from .rules import Rule, run_rules, select_rules
@@ -36,10 +37,11 @@ def _too_small(front: FrontEnd, candidate: Candidate, shape, err: InputTooSmall)
     smallest, axes = smallest_working_size(front, shape, err)
     if smallest is None:
         hint = "no input size up to 65536 works"
-    elif len(axes) > 1:
+    elif len(axes) == len(shape) - 2:
         hint = f"the smallest input that works is {smallest}"
     else:
-        hint = f"the smallest {err.axis} that works is {smallest}"
+        names = AXIS_NAMES[len(shape) - 2]
+        hint = f"the smallest {'x'.join(names[a] for a in axes)} that works is {smallest}"
     return PadlintError(f"{candidate.target}: input {shape_str(shape[2:])} is too small: {err}; {hint}")
 
 

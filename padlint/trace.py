@@ -252,14 +252,14 @@ class FrontEnd:
 
 def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputTooSmall,
                           limit: int = 1 << 16) -> tuple[int | None, list[int]]:
-    """Smallest size on the failing axis (all spatial axes together when the input is
-    square) at which every layer has a non-empty output. Output lengths never shrink
-    as the input grows, so a doubling then bisection search is exact."""
+    """Smallest size for the failing axis, and for every spatial axis of the same size
+    with it (H and W of a square input), at which no layer's output is empty on those
+    axes. Output lengths never shrink as the input grows, so doubling then bisecting is
+    exact."""
     spatial = list(shape[2:])
-    nd = len(spatial)
-    i = AXIS_NAMES[nd].index(err.axis)
-    together = len(set(spatial)) == 1
-    axes = list(range(nd)) if together else [i]
+    names = AXIS_NAMES[len(spatial)]
+    i = names.index(err.axis)
+    axes = [a for a, n in enumerate(spatial) if n == spatial[i]]
 
     def works(m: int) -> bool:
         trial = list(shape)
@@ -267,7 +267,9 @@ def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputToo
             trial[2 + a] = m
         try:
             front.run(trial)
-        except Exception:  # noqa: BLE001 - too small, or failing for another reason: not working
+        except InputTooSmall as other:          # too small on another axis: not ours to fix
+            return names.index(other.axis) not in axes
+        except Exception:  # noqa: BLE001 - failing for another reason: not working
             return False
         return True
 
@@ -280,4 +282,3 @@ def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputToo
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if works(mid) else (mid, hi)
     return hi, axes
-

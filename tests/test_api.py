@@ -179,3 +179,14 @@ def test_a_4096_input_is_shape_only():
     report = padlint.analyze(resnet18(), 4096)
     assert report.layers[0].axis("H").n == 4096 and report.results[0].trace.method == "fx"
     assert report.layers[-1].output_shape == (1, 512, 128, 128)
+
+
+def test_too_small_names_the_layer_and_the_smallest_size_that_works():
+    model = nn.Sequential(nn.Conv3d(1, 2, 1), nn.MaxPool3d((1, 4, 4)), nn.MaxPool3d((1, 4, 4)))
+    report = padlint.analyze(model, "4x8x8")
+    assert report.results == []
+    assert report.errors[0]["message"] == (
+        "Sequential: input 4x8x8 is too small: 2 (MaxPool3d) would get 2 on H and needs at least 4; "
+        "the smallest HxW that works is 16")
+    report = padlint.analyze(nn.Sequential(nn.Conv2d(3, 4, 5), nn.Conv2d(4, 4, 5)), 6)
+    assert report.errors[0]["message"].endswith("the smallest input that works is 9")
