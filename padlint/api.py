@@ -12,6 +12,7 @@ from .adapters import adapt
 from .errors import PadlintError
 from .geometry import AXIS_NAMES
 from .load import Candidate, candidates_in_module, import_file, load_target
+from .ir import Trace
 from .report import ModelResult, Report
 from .rules import Rule, run_rules, select_rules
 from .shapes import declared_channels, full_shape, normalize_sizes, shape_str
@@ -54,11 +55,14 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
         adapted = adapt(model)
         front = FrontEnd(adapted.module if adapted else model, candidate.sites, candidate.file, train)
     except PadlintError as err:
-        return [], [{"target": candidate.target, "message": str(err)}]
+        return [], [{"target": candidate.target, "message": str(err), "exception": err}]
     for size in sizes or candidate.input_sizes or [(DEFAULT_SIZE,)]:
         shape = None
         try:
             shape = full_shape(size, model, candidate.target)
+            if shape is None:             # no conv or pool anywhere: nothing to analyse
+                results.append(ModelResult(candidate.target, Trace((), "none", size), []))
+                continue
             if adapted:
                 shape, note = adapted.input_shape(shape)
                 trace = adapted.rename(front.run(shape), note)

@@ -81,7 +81,7 @@ def _units(targets: list[str]) -> list[tuple[str, bool, str | None]]:
 
 def cmd_check(args) -> int:
     from .api import lint_target
-    from .isolate import run_isolated
+    from .isolate import run_isolated, warm_up
     from .render import print_text
     from .report import Report
     from .rules import select_rules
@@ -91,7 +91,10 @@ def cmd_check(args) -> int:
     select_rules(args.select, args.ignore)          # bad codes: exit 2 before any work
     report = Report()
     models_in_folder: dict[str, int] = {}
-    for target, folder_file, folder in _units(args.targets):
+    units = _units(args.targets)
+    if args.timeout > 0:
+        warm_up()
+    for target, folder_file, folder in units:
         outcome = run_isolated(lint_target, (target, sizes, args.select, args.ignore, args.train,
                                              folder_file), args.timeout)
         for line in outcome.skipped:

@@ -23,7 +23,20 @@ def _child(conn, fn: Callable[..., Outcome], args: tuple) -> None:
         conn.send(outcome)
     finally:
         conn.close()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
         os._exit(0)
+
+
+def warm_up() -> None:
+    """Do padlint's one-time imports and set-up here, before forking, so that each
+    child starts ready and its time limit is spent on the user's model."""
+    import torch
+    from torch import nn
+
+    from .api import analyze
+    analyze(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU()), (1, 1, 4, 4))
+    torch.empty(1, device="meta")
 
 
 def run_isolated(fn: Callable[..., Outcome], args: tuple, timeout: float) -> Outcome:
@@ -51,7 +64,8 @@ def run_isolated(fn: Callable[..., Outcome], args: tuple, timeout: float) -> Out
             process.join()
             return Outcome(errors=[{"target": label, "message":
                                     f"{label}: the process analysing it crashed (exit code "
-                                    f"{process.exitcode}); run with --timeout 0 --debug to see why"}])
+                                    f"{process.exitcode}): code in the model file ended the process; run the file with python "
+                                    "to see why"}])
     finally:
         receive.close()
         process.join(timeout=5)

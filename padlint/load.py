@@ -43,7 +43,7 @@ class Candidate:
                 model = self.build()
         except PadlintError:
             raise
-        except Exception as err:
+        except (Exception, SystemExit) as err:
             raise PadlintError(f"{self.target}: building the model raised "
                                f"{type(err).__name__}: {_one_line(err)}; fix it, or run with --debug "
                                "for the traceback") from err

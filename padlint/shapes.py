@@ -69,15 +69,15 @@ def declared_channels(model: nn.Module) -> int | None:
     return None
 
 
-def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int, ...]:
+def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int, ...] | None:
     """``(1, C, *spatial)`` for ``size``: one number is used on every spatial axis,
     ``nd`` numbers are the spatial sizes, ``nd+1`` add the channels, ``nd+2`` the batch."""
     try:
         nd, channels = model_layout(model)
-    except PadlintError as err:
-        if len(size) >= 3:          # a full (N, C, *spatial) shape needs no layout
-            return tuple(size)
-        raise PadlintError(f"{label}: {err}") from None
+    except PadlintError:
+        # No conv or pool module and no conv-shaped weight: a full shape is used as given
+        # (a functional model may still have windowed calls); else there is nothing to run.
+        return tuple(size) if len(size) >= 2 else None
     if len(size) == 1:
         return (1, channels) + size * nd
     if len(size) == nd:
@@ -89,6 +89,9 @@ def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int
                                f"give {'x'.join(['N'] * nd)} or {channels}x{'x'.join(['N'] * nd)}")
         return (1,) + size
     if len(size) == nd + 2:
+        if size[1] != channels:
+            raise PadlintError(f"{label}: input shape {'x'.join(map(str, size))} gives {size[1]} "
+                               f"channels, but the model's first convolution takes {channels}")
         return size
     want = {1: "L or CxL", 2: "HxW or CxHxW", 3: "DxHxW or CxDxHxW"}[nd]
     raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} does not fit a "
