@@ -38,7 +38,7 @@ def normalize_sizes(input_size) -> list[tuple[int, ...]]:
     raise PadlintError(f"invalid input size {input_size!r}: {HELP}")
 
 
-def model_layout(model: nn.Module) -> tuple[int, int]:
+def model_layout(model: nn.Module) -> tuple[int, int | None]:
     """(spatial dims, input channels) from the first conv module, else the first pool
     module, else the first parameter shaped like a conv weight."""
     from .ops import WINDOWED_MODULES
@@ -49,7 +49,7 @@ def model_layout(model: nn.Module) -> tuple[int, int]:
         if isinstance(m, WINDOWED_MODULES):
             digit = re.search(r"([123])d$", type(m).__name__)
             if digit:
-                return int(digit.group(1)), 3
+                return int(digit.group(1)), None      # pools take any channels
     for p in model.parameters():        # a functional conv's weight: (out, in, *kernel)
         if 3 <= p.dim() <= 5:
             return p.dim() - 2, p.shape[1]
@@ -79,17 +79,17 @@ def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int
         # (a functional model may still have windowed calls); else there is nothing to run.
         return tuple(size) if len(size) >= 2 else None
     if len(size) == 1:
-        return (1, channels) + size * nd
+        return (1, channels or 3) + size * nd
     if len(size) == nd:
-        return (1, channels) + size
+        return (1, channels or 3) + size
     if len(size) == nd + 1:
-        if size[0] != channels:
+        if channels is not None and size[0] != channels:
             raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} gives {size[0]} "
                                f"channels, but the model's first convolution takes {channels}; "
                                f"give {'x'.join(['N'] * nd)} or {channels}x{'x'.join(['N'] * nd)}")
         return (1,) + size
     if len(size) == nd + 2:
-        if size[1] != channels:
+        if channels is not None and size[1] != channels:
             raise PadlintError(f"{label}: input shape {'x'.join(map(str, size))} gives {size[1]} "
                                f"channels, but the model's first convolution takes {channels}")
         return size
