@@ -204,7 +204,7 @@ class FrontEnd:
                 h.remove()
         return recorder.layers
 
-    def _run(self, shape) -> tuple[list[Layer], str, list[TraceNote]]:
+    def _run(self, shape, allow_cpu: bool = True) -> tuple[list[Layer], str, list[TraceNote]]:
         notes = list(self.notes)
         if self.graph is not None:
             try:
@@ -219,6 +219,8 @@ class FrontEnd:
         except (InputTooSmall, GeometryMismatch):
             raise
         except Exception as err:  # noqa: BLE001 - data-dependent code: run it for real
+            if not allow_cpu:
+                raise
             meta_error = err
         try:
             layers = self._run_hooks(shape, device="cpu")
@@ -230,13 +232,13 @@ class FrontEnd:
                                f"({_first_line(meta_error)})", _user_location(meta_error)))
         return layers, "cpu", notes
 
-    def run(self, shape) -> Trace:
+    def run(self, shape, allow_cpu: bool = True) -> Trace:
         training = [(m, m.training) for m in self.model.modules()]
         self.model.train(self.train)
         try:
             with warnings.catch_warnings():   # torch's own notes on 'same' padding etc.
                 warnings.simplefilter("ignore", UserWarning)
-                layers, method, notes = self._run(shape)
+                layers, method, notes = self._run(shape, allow_cpu)
         finally:
             for m, flag in training:
                 m.training = flag
@@ -265,13 +267,19 @@ def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputToo
         trial = list(shape)
         for a in axes:
             trial[2 + a] = m
-        try:
-            front.run(trial)
-        except InputTooSmall as other:          # too small on another axis: not ours to fix
-            return names.index(other.axis) not in axes
-        except Exception:  # noqa: BLE001 - failing for another reason: not working
-            return False
-        return True
+        for _ in range(8):
+            try:
+                front.run(trial, allow_cpu=False)     # shapes only: no real forward per trial
+            except InputTooSmall as other:
+                a = names.index(other.axis)
+                if a in axes:
+                    return False
+                trial[2 + a] *= 2                     # another axis is short: give it room
+            except Exception:  # noqa: BLE001 - failing for another reason: not working
+                return False
+            else:
+                return True
+        return False
 
     lo, hi = spatial[i], spatial[i] * 2
     while not works(hi):
