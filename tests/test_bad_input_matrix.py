@@ -31,7 +31,7 @@ import textwrap
 
 import pytest
 
-from test_cli_errors import ERROR_PREFIX, assert_no_traceback, error_lines, show, write
+from test_cli_errors import NEEDS_ARGS, ERROR_PREFIX, assert_no_traceback, error_lines, show, write
 
 WORKERS = 3                 # invocations at a time, after the first phase
 JOB_TIMEOUT = 240           # seconds, per invocation
@@ -70,19 +70,6 @@ class Loud(nn.Module):
 
     def forward(self, x):
         print("HELLO FROM FORWARD")
-        return self.conv(x)
-"""
-
-NEEDS_ARGS = """\
-from torch import nn
-
-
-class NeedsWidth(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.conv = nn.Conv2d(3, width, 3)
-
-    def forward(self, x):
         return self.conv(x)
 """
 
