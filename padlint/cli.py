@@ -82,6 +82,7 @@ def _units(targets: list[str]) -> list[tuple[str, bool, str | None]]:
 def cmd_check(args) -> int:
     from .api import lint_target
     from .isolate import run_isolated, warm_up
+    from .load import no_model_in_folder
     from .render import print_text
     from .report import Report
     from .rules import select_rules
@@ -105,9 +106,7 @@ def cmd_check(args) -> int:
             models_in_folder[folder] = models_in_folder.get(folder, 0) + outcome.models + len(outcome.errors)
     for folder, count in models_in_folder.items():
         if count == 0:
-            report.errors.append({"target": folder, "message": f"{folder}: no model found in its .py "
-                                  "files; define an nn.Module subclass that builds with no arguments, "
-                                  "or list models in PADLINT_TARGETS"})
+            report.errors.append({"target": folder, "message": no_model_in_folder(folder)})
     for err in report.errors:
         if args.debug:
             if err.get("traceback"):

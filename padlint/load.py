@@ -198,6 +198,11 @@ def _getattr_path(obj, attr: str, target: str):
     return obj
 
 
+def no_model_in_folder(folder: str) -> str:
+    return (f"{folder}: no model found in its .py files; define an nn.Module subclass that "
+            "builds with no arguments, or list models in PADLINT_TARGETS")
+
+
 def load_target(target: str) -> Loaded:
     """Resolve one target string. A target that names nothing raises PadlintError."""
     if os.path.isdir(target):
@@ -211,8 +216,7 @@ def load_target(target: str) -> Loaded:
             found += c
             skipped += s
         if not found and not errors:
-            raise PadlintError(f"{target}: no model found in its .py files; define an nn.Module "
-                               "subclass that builds with no arguments, or list models in PADLINT_TARGETS")
+            raise PadlintError(no_model_in_folder(target))
         return Loaded(found, skipped, errors)
     if os.path.isfile(target):
         found, skipped = candidates_in_module(import_file(target), target)
