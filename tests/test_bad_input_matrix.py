@@ -31,7 +31,7 @@ import textwrap
 
 import pytest
 
-from test_cli_errors import NEEDS_ARGS, ERROR_PREFIX, assert_no_traceback, error_lines, show, write
+from test_cli_errors import NEEDS_ARGS, STRIDED, ERROR_PREFIX, assert_no_traceback, error_lines, show, write
 
 WORKERS = 3                 # invocations at a time, after the first phase
 JOB_TIMEOUT = 240           # seconds, per invocation
@@ -221,18 +221,7 @@ class Crashes(nn.Module):
 """
 
 # A 3x3 stride-2 conv at 224: PAD101 on H and W.
-GOOD = """\
-from torch import nn
-
-
-class Strided(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
-
-    def forward(self, x):
-        return self.conv(x)
-"""
+GOOD = STRIDED
 
 MLP_CLASS = """\
 from torch import nn
