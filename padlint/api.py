@@ -46,57 +46,82 @@ def _too_small(front: FrontEnd, candidate: Candidate, shape, err: InputTooSmall)
     return PadlintError(f"{candidate.target}: input {shape_str(shape[2:])} is too small: {err}; {hint}")
 
 
+@dataclass
+class Prepared:
+    """A built model, the part of it padlint analyses, and its front end."""
+
+    candidate: Candidate
+    model: nn.Module
+    adapted: object
+    front: FrontEnd
+
+
+def prepare(candidate: Candidate, train: bool = False) -> Prepared:
+    """Build and trace one candidate (raises PadlintError)."""
+    model = candidate.instantiate()
+    adapted = adapt(model)
+    front = FrontEnd(adapted.module if adapted else model, candidate.sites, candidate.file, train)
+    return Prepared(candidate, model, adapted, front)
+
+
+def trace_at(prep: Prepared, size: tuple[int, ...], program: bool = False) -> Trace:
+    """The trace of one input size (a size as given: 224, (224, 320), a full shape …).
+    Raises InputTooSmall, GeometryMismatch, ForwardFailed or PadlintError."""
+    model, adapted, front = prep.model, prep.adapted, prep.front
+    shape = full_shape(size, model, prep.candidate.target)
+    if shape is None:             # no conv or pool anywhere: nothing to analyse
+        return Trace((), "none", size)
+    if adapted:
+        shape, note = adapted.input_shape(shape)
+        return adapted.rename(front.run(shape, program=program), note)
+    try:
+        return front.run(shape, program=program)
+    except ForwardFailed:
+        channels = declared_channels(model)
+        if channels in (None, shape[1]) or len(size) > len(shape) - 2:
+            raise
+        return front.run((shape[0], channels) + shape[2:], program=program)
+
+
+def failure_message(prep: Prepared, size, err: Exception) -> str:
+    """One line for a failure of :func:`trace_at`."""
+    target = prep.candidate.target
+    if isinstance(err, PadlintError):
+        return str(err)
+    if isinstance(err, InputTooSmall):
+        shape = full_shape(size, prep.model, target)
+        return str(_too_small(prep.front, prep.candidate, shape, err))
+    if isinstance(err, GeometryMismatch):
+        return f"{target}: padlint bug: {err}; please report it"
+    if isinstance(err, ForwardFailed):   # the model's own forward fails, even for real
+        shape = full_shape(size, prep.model, target)
+        return (f"{target}: its forward fails at input {shape_str(shape[2:])} {err}; "
+                "fix the forward (run with --debug for the traceback)")
+    return (f"{target}: padlint failed on it ({type(err).__name__}: {err}); "
+            "please report this with the output of --debug")
+
+
 def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, rules: list[Rule],
                    train: bool = False) -> tuple[list[ModelResult], list[dict]]:
     """Every input size of one model. Failures become error entries, never exceptions."""
+    from .sweep import suggest_sizes
     results, errors = [], []
     try:
-        model = candidate.instantiate()
-        adapted = adapt(model)
-        front = FrontEnd(adapted.module if adapted else model, candidate.sites, candidate.file, train)
+        prep = prepare(candidate, train)
     except PadlintError as err:
         return [], [{"target": candidate.target, "message": str(err), "exception": err}]
     for size in sizes or candidate.input_sizes or [(DEFAULT_SIZE,)]:
-        shape = None
         try:
-            shape = full_shape(size, model, candidate.target)
-            if shape is None:             # no conv or pool anywhere: nothing to analyse
-                results.append(ModelResult(candidate.target, Trace((), "none", size), []))
-                continue
-            if adapted:
-                shape, note = adapted.input_shape(shape)
-                trace = adapted.rename(front.run(shape), note)
-            else:
-                try:
-                    trace = front.run(shape)
-                except ForwardFailed:
-                    channels = declared_channels(model)
-                    if channels in (None, shape[1]) or len(size) > len(shape) - 2:
-                        raise
-                    shape = (shape[0], channels) + shape[2:]
-                    trace = front.run(shape)
-        except PadlintError as err:
-            errors.append({"target": candidate.target, "message": str(err)})
-            continue
-        except InputTooSmall as err:
-            errors.append({"target": candidate.target,
-                           "message": str(_too_small(front, candidate, shape, err))})
-            continue
-        except GeometryMismatch as err:
-            errors.append({"target": candidate.target, "message": f"{candidate.target}: padlint bug: "
-                           f"{err}; please report it"})
-            continue
-        except ForwardFailed as err:   # the model's own forward fails, even for real
-            errors.append({"target": candidate.target, "message":
-                           f"{candidate.target}: its forward fails at input {shape_str(shape[2:])} {err}; "
-                           "fix the forward (run with --debug for the traceback)", "exception": err})
-            continue
+            trace = trace_at(prep, size, program=True)
         except Exception as err:  # noqa: BLE001 - a padlint bug must not hide the other models
-            errors.append({"target": candidate.target, "message":
-                           f"{candidate.target}: padlint failed on it ({type(err).__name__}: {err}); "
-                           "please report this with the output of --debug", "exception": err})
+            entry = {"target": candidate.target, "message": failure_message(prep, size, err)}
+            if not isinstance(err, (PadlintError, InputTooSmall, GeometryMismatch)):
+                entry["exception"] = err
+            errors.append(entry)
             continue
-        results.append(ModelResult(candidate.target, trace, run_rules(trace, rules)))
+        suggested = suggest_sizes(prep.front, trace, rules)
+        results.append(ModelResult(candidate.target, trace, run_rules(trace, rules, suggested),
+                                   suggested))
     return results, errors
 
 

@@ -23,7 +23,7 @@ def _is_shortcut(f: AxisFacts) -> bool:
     return f.k_e == 1 and f.stride > 1
 
 
-@axis_check(CORE, "PAD101")
+@axis_check(CORE, "PAD101", vector=lambda f: f.uneven)
 def uneven_padding(layer: Layer, f: AxisFacts) -> dict | None:
     if not f.uneven:
         return None
@@ -50,7 +50,7 @@ def uneven_padding(layer: Layer, f: AxisFacts) -> dict | None:
     return fields
 
 
-@axis_check(CORE, "PAD102")
+@axis_check(CORE, "PAD102", vector=lambda f: f.ignored_input_end > 0)
 def dropped_input(layer: Layer, f: AxisFacts) -> dict | None:
     if f.ignored_input_end <= 0:
         return None

@@ -131,29 +131,36 @@ def _untouched_input(n, k, s, d, pad_begin, out) -> int:
     return int(n - hit[pad_begin: pad_begin + n].sum())
 
 
+def pad_use(n, k, s, d=1, pad_begin=0, pad_end=0, ceil_mode=False, explicit_end=0) -> dict:
+    """SCIENCE.md §1's derived quantities for one axis: plain ints in, ints out, or
+    numpy arrays in (any argument), arrays out. ``out <= 0`` means an empty output."""
+    k_e = effective_kernel(k, d)
+    padded = n + pad_begin + pad_end
+    out = output_length(n, k, s, d, pad_begin, pad_end, ceil_mode, explicit_end)
+    last_read = (out - 1) * s + k_e - 1
+    leftover = padded - 1 - last_read
+    unused_pad_end = np.minimum(np.maximum(leftover, 0), pad_end)
+    overhang = np.maximum(0, -leftover)
+    return {"k_e": k_e, "padded": padded, "out": out, "last_read": last_read,
+            "leftover": leftover, "unused_pad_end": unused_pad_end, "overhang": overhang,
+            # min(n, …): when every window ends inside the begin padding, r - p_e also
+            # counts begin-padding cells (SCIENCE.md's max(0, r - p_e) overcounts there)
+            "ignored_input_end": np.minimum(n, np.maximum(0, leftover - pad_end)),
+            "used_pad_end": pad_end - unused_pad_end + overhang}
+
+
 def axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_begin: int = 0,
                pad_end: int = 0, ceil_mode: bool = False, explicit_begin: int = 0,
                explicit_end: int = 0) -> AxisFacts:
     """Facts for one axis of a convolution or pooling op (not transposed)."""
-    k_e = effective_kernel(k, d)
-    padded = n + pad_begin + pad_end
-    out = int(output_length(n, k, s, d, pad_begin, pad_end, ceil_mode, explicit_end))
-    if out <= 0:
-        raise ValueError(f"empty output: n={n} k_e={k_e} pads=({pad_begin},{pad_end})")
-    last_read = (out - 1) * s + k_e - 1
-    leftover = padded - 1 - last_read
-    unused_pad_end = min(max(leftover, 0), pad_end)
-    overhang = max(0, -leftover)
+    u = {key: int(v) for key, v in pad_use(n, k, s, d, pad_begin, pad_end, ceil_mode,
+                                            explicit_end).items()}
+    if u["out"] <= 0:
+        raise ValueError(f"empty output: n={n} k_e={u['k_e']} pads=({pad_begin},{pad_end})")
     return AxisFacts(
-        axis=axis, n=n, out=out, kernel=k, stride=s, dilation=d,
-        pad_begin=pad_begin, pad_end=pad_end, k_e=k_e, padded=padded,
-        last_read=last_read, leftover=leftover, unused_pad_end=unused_pad_end,
-        # min(n, …): when every window ends inside the begin padding, r - p_e also
-        # counts begin-padding cells (SCIENCE.md's max(0, r - p_e) overcounts there)
-        ignored_input_end=min(n, max(0, leftover - pad_end)),
-        ignored_input=_untouched_input(n, k, s, d, pad_begin, out),
-        used_pad_end=pad_end - unused_pad_end + overhang, overhang=overhang,
-        ceil_mode=ceil_mode, explicit_begin=explicit_begin, explicit_end=explicit_end)
+        axis=axis, n=n, kernel=k, stride=s, dilation=d, pad_begin=pad_begin, pad_end=pad_end,
+        ignored_input=_untouched_input(n, k, s, d, pad_begin, u["out"]),
+        ceil_mode=ceil_mode, explicit_begin=explicit_begin, explicit_end=explicit_end, **u)
 
 
 def transposed_axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_begin: int = 0,

@@ -66,6 +66,7 @@ class TraceNote:
 @dataclass(frozen=True)
 class Trace:
     layers: tuple[Layer, ...]
-    method: str                       # 'fx' or 'hooks'
+    method: str                       # 'fx', 'hooks', 'cpu' or 'none'
     input_shape: tuple[int, ...]
     notes: tuple[TraceNote, ...] = field(default=())
+    program: object = field(default=None, compare=False, repr=False)   # a LengthProgram

@@ -90,23 +90,56 @@ Labeller = Callable[[str], tuple[str, str, Source | None, nn.Module | None]]
 class Recorder(TorchFunctionMode):
     """Records every windowed call with its real arguments and shapes."""
 
-    def __init__(self, labeller: Labeller):
+    def __init__(self, labeller: Labeller, builder=None):
         super().__init__()
         self.labeller = labeller
+        self.builder = builder        # a ProgramBuilder, when a length program is wanted
         self.layers: list[Layer] = []
         self._pads: dict[int, _Pad] = {}
 
+    def _tell(self, method: str, *args) -> None:
+        """Pass a call on to the length-program builder; its failure only costs the program."""
+        if self.builder is None:
+            return
+        internal, self._internal = self._internal, True    # its own shape reads are not the model's
+        try:
+            getattr(self.builder, method)(*args)
+        except Exception as err:  # noqa: BLE001 - the analysis itself must go on
+            self.builder.program.unmodelled = (f"padlint's length recorder failed on "
+                                               f"{getattr(args[0], '__name__', method)}: "
+                                               f"{type(err).__name__}: {err}")
+            self._failed_program, self.builder = self.builder.program, None
+        finally:
+            self._internal = internal
+
+    def same_shape(self, x):
+        """A meta tensor shaped like ``x`` (for a module whose output is its input's shape)."""
+        internal, self._internal = self._internal, True
+        try:
+            out = torch.empty(x.shape, dtype=x.dtype, device="meta")
+        finally:
+            self._internal = internal
+        self._tell("alias", out, x)
+        return out
+
+    _internal = False
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self._internal:
+            return func(*args, **kwargs)
         entry = FUNCTIONS.get(func)
         if entry is None:
             fast = _fast_shape(func, args, kwargs)
-            return fast if fast is not None else func(*args, **kwargs)
+            out = fast if fast is not None else func(*args, **kwargs)
+            self._tell("observe", func, args, kwargs, out)
+            return out
         name, family, nd = entry
         bound = bind(family, args, kwargs)
         if family == "pad":
             out = func(*args, **kwargs)
             self._record_pad(bound, out)
+            self._tell("observe", func, args, kwargs, out)
             return out
         return self._windowed(func, name, family, nd, bound, args, kwargs)
 
@@ -163,6 +196,8 @@ class Recorder(TorchFunctionMode):
         if got != tuple(f.out for f in axes):
             raise GeometryMismatch(f"{layer} ({op}): torch gives output {got}, padlint's "
                                    f"arithmetic {tuple(f.out for f in axes)} for input {tuple(x.shape)}")
+        self._tell("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
+                   list(out) if isinstance(out, tuple) else [out])
         mode = getattr(module, "padding_mode", None) if module is not None else None
         if mode in (None, "zeros"):
             mode = pad_mode if pad_mode not in (None, "constant") else None

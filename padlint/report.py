@@ -43,6 +43,12 @@ class ModelResult:
     target: str
     trace: Trace
     findings: list[Finding]
+    suggested: object = None          # a padlint.sweep.Suggestion, when the fast path gave one
+
+    @property
+    def suggested_sizes(self) -> list | None:
+        """Nearest clean input sizes below/above ([] when clean, None when unknown)."""
+        return self.suggested.sizes() if self.suggested is not None else None
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -56,7 +62,8 @@ class ModelResult:
         return {"target": self.target, "input_shape": list(self.input_shape),
                 "method": self.trace.method,
                 "layers": [layer.to_json() for layer in self.layers],
-                "findings": [f.to_json() for f in self.findings]}
+                "findings": [f.to_json() for f in self.findings],
+                "suggested_sizes": self.suggested_sizes}
 
 
 @dataclass

@@ -37,11 +37,18 @@ class RulePack:
     name: str
     rules_dir: object = None
     checks: dict[str, tuple[str, Callable]] = field(default_factory=dict)
+    vectors: dict[str, Callable] = field(default_factory=dict)
 
 
-def axis_check(pack: RulePack, code: str):
+def axis_check(pack: RulePack, code: str, vector: Callable | None = None):
+    """Register an axis check. ``vector``, when given, is the same test on the array facts
+    of :meth:`padlint.lengths.Evaluation.window_facts` (attributes are numpy arrays): it
+    lets a size sweep apply the rule to every size at once. It must fire exactly when the
+    check returns fields."""
     def register(fn):
         pack.checks[code] = ("axis", fn)
+        if vector is not None:
+            pack.vectors[code] = vector
         return fn
     return register
 
@@ -66,6 +73,7 @@ class Rule:
     scope: str
     check: Callable = field(compare=False)
     path: str = ""
+    vector: Callable | None = field(default=None, compare=False)
 
     def render(self, fields: dict) -> tuple[str, str]:
         fix = self.fix.get(fields.get("fix_variant", "default"), self.fix["default"])
@@ -115,7 +123,8 @@ def _load_pack(pack: RulePack) -> list[Rule]:
         fix = data.get("fix", "")
         rules.append(Rule(code, data["name"], data.get("title", ""), data["severity"], data["summary"],
                           fix if isinstance(fix, dict) else {"default": fix},
-                          data.get("docs", {}), data.get("examples", {}), scope, fn, str(entry)))
+                          data.get("docs", {}), data.get("examples", {}), scope, fn, str(entry),
+                          pack.vectors.get(code)))
     return rules
 
 
@@ -156,8 +165,12 @@ def _base_fields(layer: Layer, f) -> dict:
             "nd": len(layer.axes), "because": ""}
 
 
-def run_rules(trace: Trace, rules: Iterable[Rule]) -> list[Finding]:
-    """Apply ``rules`` to one trace. Findings come in layer order, then rule, then axis."""
+def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Finding]:
+    """Apply ``rules`` to one trace. Findings come in layer order, then rule, then axis.
+
+    ``suggested`` (a :class:`padlint.sweep.Suggestion`) gives the model-level nearest
+    clean input sizes; a rule's ``model`` fix variant, when it has one, then replaces
+    its layer-local ``default`` fix."""
     axis_rules = [r for r in rules if r.scope == "axis"]
     findings = []
     for rule in rules:
@@ -174,6 +187,10 @@ def run_rules(trace: Trace, rules: Iterable[Rule]) -> list[Finding]:
                 if extra is None:
                     continue
                 fields = _base_fields(layer, f) | extra
+                near = suggested.for_axis(f.axis) if suggested is not None else None
+                if near and "model" in rule.fix and fields.get("fix_variant", "default") == "default":
+                    fields.update(fix_variant="model", suggested=near,
+                                  input_n=suggested.input_length(f.axis))
                 message, fix = rule.render(fields)
                 findings.append(Finding(rule.code, rule.name, rule.severity, layer.name, f.axis,
                                         message, fix, layer.source, layer.describe(f.axis),

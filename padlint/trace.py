@@ -65,7 +65,7 @@ class _Interpreter(torch.fx.Interpreter):
     def call_module(self, target, args, kwargs):
         module = self.submodules[target]
         if type(module) in SAME_SHAPE_MODULES and args and _is_meta(args[0]):
-            return torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
+            return self.recorder.same_shape(args[0])
         return super().call_module(target, args, kwargs)
 
     def run_node(self, n):
@@ -116,6 +116,8 @@ class FrontEnd:
         self.graph: torch.fx.Graph | None = None
         self.notes: list[TraceNote] = []
         tracer = _Tracer(prefer_file)
+        training = [(m, m.training) for m in model.modules()]
+        model.train(train)          # trace the control flow of the mode that is analysed
         try:
             self.graph = tracer.trace(model)
         except Exception as err:  # noqa: BLE001 - any tracing failure means: use the fallback
@@ -124,6 +126,9 @@ class FrontEnd:
                 "fx-fallback", where or "",
                 f"torch.fx could not trace {('module ' + repr(where)) if where else 'the model'}"
                 f" ({_first_line(err)})", _user_location(err)))
+        finally:
+            for m, flag in training:
+                m.training = flag
 
     # -- naming -------------------------------------------------------------------
     def _source(self, qualname: str) -> Source | None:
@@ -152,8 +157,16 @@ class FrontEnd:
         dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
         return torch.empty(tuple(shape), dtype=dtype, device="meta")
 
-    def _run_fx(self, shape) -> list[Layer]:
+    def _run_fx(self, shape, program: bool = False) -> tuple[list[Layer], object]:
         holder: dict = {}
+
+        def where() -> str:
+            node = holder["interp"].current
+            if node.op == "call_module":
+                return node.target
+            stack = node.meta.get("nn_module_stack")
+            owner = next(reversed(stack.values()))[0] if stack else ""
+            return f"{owner}.{node.name}" if owner else node.name
 
         def label(fname):
             node = holder["interp"].current
@@ -162,7 +175,10 @@ class FrontEnd:
                                           fname, holder["used"].setdefault(node, set()))
             return node.name, f"F.{fname}", node.meta.get("padlint_source"), None
 
-        recorder = Recorder(label)
+        recorder = Recorder(label, _builder(where) if program else None)
+        x = self._input(shape)
+        if recorder.builder:
+            recorder.builder.register_input(x, len(shape) - 2)
 
         def fn(model, x):
             holder["interp"], holder["used"] = _Interpreter(model, self.graph, recorder), {}
@@ -170,11 +186,14 @@ class FrontEnd:
 
         with torch.no_grad(), recorder:
             torch.func.functional_call(_Runner(self.model, fn), self._meta_state(),
-                                       (self._input(shape),), tie_weights=False)
-        return recorder.layers
+                                       (x,), tie_weights=False)
+        return recorder.layers, _program(recorder)
 
-    def _run_hooks(self, shape, device: str = "meta") -> list[Layer]:
+    def _run_hooks(self, shape, device: str = "meta", program: bool = False) -> tuple[list[Layer], object]:
         stack: list[tuple[nn.Module, set]] = []
+
+        def where() -> str:
+            return self.module_names.get(id(stack[-1][0]), "") if stack else ""
 
         def label(fname):
             module, used = stack[-1] if stack else (self.model, set())
@@ -186,36 +205,41 @@ class FrontEnd:
         def post(module, args, out):
             stack.pop()
 
-        recorder = Recorder(label)
+        recorder = Recorder(label, _builder(where) if program else None)
         handles = [nn.modules.module.register_module_forward_pre_hook(pre),
                    nn.modules.module.register_module_forward_hook(post)]
         try:
+            if device == "meta":
+                x = self._input(shape)
+            else:           # a real forward on a constant input, for data-dependent code
+                param = next(self.model.parameters(), None)
+                x = torch.ones(tuple(shape), dtype=self._input(shape).dtype,
+                               device=param.device if param is not None else "cpu")
+            if recorder.builder:
+                recorder.builder.register_input(x, len(shape) - 2)
             with torch.no_grad(), recorder:
                 if device == "meta":
                     torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
-                                               self._meta_state(), (self._input(shape),),
-                                               tie_weights=False)
-                else:       # a real forward on a constant input, for data-dependent code
-                    param = next(self.model.parameters(), None)
-                    self.model(torch.ones(tuple(shape), dtype=self._input(shape).dtype,
-                                          device=param.device if param is not None else "cpu"))
+                                               self._meta_state(), (x,), tie_weights=False)
+                else:
+                    self.model(x)
         finally:
             for h in handles:
                 h.remove()
-        return recorder.layers
+        return recorder.layers, _program(recorder)
 
-    def _run(self, shape, allow_cpu: bool = True) -> tuple[list[Layer], str, list[TraceNote]]:
+    def _run(self, shape, allow_cpu: bool = True, program: bool = False):
         notes = list(self.notes)
         if self.graph is not None:
             try:
-                return self._run_fx(shape), "fx", notes
+                return (*self._run_fx(shape, program), "fx", notes)
             except (InputTooSmall, GeometryMismatch):
                 raise
             except Exception as err:  # noqa: BLE001 - fall back to hooks, and say so
                 notes.append(TraceNote("fx-fallback", "", "the FX graph failed on the meta device "
                                        f"({_first_line(err)})", _user_location(err)))
         try:
-            return self._run_hooks(shape), "hooks", notes
+            return (*self._run_hooks(shape, program=program), "hooks", notes)
         except (InputTooSmall, GeometryMismatch):
             raise
         except Exception as err:  # noqa: BLE001 - data-dependent code: run it for real
@@ -223,22 +247,24 @@ class FrontEnd:
                 raise
             meta_error = err
         try:
-            layers = self._run_hooks(shape, device="cpu")
+            layers, recorded = self._run_hooks(shape, device="cpu", program=program)
         except (InputTooSmall, GeometryMismatch):
             raise
         except Exception as cpu_error:
             raise ForwardFailed(meta_error, cpu_error) from cpu_error
         notes.append(TraceNote("fx-fallback", "", "the model does not run on the meta device "
                                f"({_first_line(meta_error)})", _user_location(meta_error)))
-        return layers, "cpu", notes
+        return layers, recorded, "cpu", notes
 
-    def run(self, shape, allow_cpu: bool = True) -> Trace:
+    def run(self, shape, allow_cpu: bool = True, program: bool = False) -> Trace:
+        """The windowed layers at input ``shape``; with ``program``, the trace also carries
+        the :class:`~padlint.lengths.LengthProgram` of this run."""
         training = [(m, m.training) for m in self.model.modules()]
         self.model.train(self.train)
         try:
             with warnings.catch_warnings():   # torch's own notes on 'same' padding etc.
                 warnings.simplefilter("ignore", UserWarning)
-                layers, method, notes = self._run(shape, allow_cpu)
+                layers, recorded, method, notes = self._run(shape, allow_cpu, program)
         finally:
             for m, flag in training:
                 m.training = flag
@@ -249,7 +275,18 @@ class FrontEnd:
             if counts[layer.name] > 1:
                 layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
-        return Trace(tuple(named), method, tuple(shape), tuple(notes))
+        return Trace(tuple(named), method, tuple(shape), tuple(notes), recorded)
+
+
+def _builder(where):
+    from .program import ProgramBuilder
+    return ProgramBuilder(where)
+
+
+def _program(recorder: Recorder):
+    if recorder.builder is None:       # not asked for, or its recording failed (unmodelled)
+        return getattr(recorder, "_failed_program", None)
+    return recorder.builder.program
 
 
 def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputTooSmall,

@@ -1,0 +1,398 @@
+"""Input-size sweeps: at which input sizes is every layer of a model clean?
+
+A size is *clean* on an axis when no selected rule (PAD101 and PAD102 by default) fires
+on that axis at any layer. Each spatial axis is swept on its own, the others held at the
+reference input size.
+
+Two paths give the same answers:
+
+- **fast**: the :class:`~padlint.lengths.LengthProgram` recorded in one traced run is
+  evaluated with numpy for every size at once, and the rules' vector forms read the
+  resulting per-layer arrays. A program whose recording had to guess (a shape read, a
+  call it does not model) is first checked against real runs at two other sizes.
+- **exact**: the model is traced on the meta device at each size, and the rules run on
+  each trace. Used when the fast path cannot be trusted for this model.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from .errors import PadlintError
+from .geometry import AXIS_NAMES, axis_facts, transposed_axis_facts
+from .ir import Trace
+from .lengths import Evaluation, LengthProgram
+from .rules import Rule, run_rules, select_rules
+from .shapes import shape_str
+
+DEFAULT_RULES = ("PAD101", "PAD102")
+MAX_SIZES = 100_000          # per axis: the fast path holds a few arrays of this length per layer
+SUGGEST_WINDOW = 256         # `padlint check` looks this far either side for a clean size
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+@dataclass
+class AxisResult:
+    """One axis of a sweep: which sizes are clean, which cannot run, and why the rest are not."""
+
+    axis: str
+    sizes: list[int]
+    clean: list[int]
+    invalid: dict[int, str] = field(default_factory=dict)       # size -> why it cannot run
+    first_uneven: dict[int, str] = field(default_factory=dict)  # size -> first layer that fires
+
+    def is_clean(self, n: int) -> bool:
+        return n in set(self.clean)
+
+    def nearest(self, n: int) -> tuple[int | None, int | None]:
+        """The nearest clean sizes strictly below and above ``n`` among the swept sizes."""
+        clean = np.asarray(self.clean, dtype=np.int64)
+        below, above = clean[clean < n], clean[clean > n]
+        return (int(below.max()) if below.size else None, int(above.min()) if above.size else None)
+
+    def to_json(self) -> dict:
+        return {"axis": self.axis, "clean": list(self.clean),
+                "invalid": {str(k): v for k, v in self.invalid.items()},
+                "first_uneven": {str(k): v for k, v in self.first_uneven.items()}}
+
+
+@dataclass
+class SweepResult:
+    target: str
+    input_shape: tuple[int, ...]              # the reference shape; other axes are held at it
+    method: str                               # 'fast' | 'exact'
+    rules: list[str]
+    axis_results: list[AxisResult]
+    why_exact: str | None = None
+    notes: list[str] = field(default_factory=list)
+    layers: dict[str, str] = field(default_factory=dict)   # layer -> 'Conv2d k=3 s=2 p=1'
+
+    def axis(self, name: str) -> AxisResult:
+        for result in self.axis_results:
+            if result.axis == name:
+                return result
+        raise KeyError(f"no axis {name!r}; swept {[r.axis for r in self.axis_results]}")
+
+    def to_json(self) -> dict:
+        d = {"target": self.target, "input_shape": list(self.input_shape), "method": self.method,
+             "rules": list(self.rules), "axis_results": [r.to_json() for r in self.axis_results]}
+        if self.why_exact:
+            d["why_exact"] = self.why_exact
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
+
+
+# -- the fast path -------------------------------------------------------------------
+
+def _scalar_facts(w, n: int):
+    """One size's :class:`~padlint.geometry.AxisFacts` of a window axis (for rules that
+    have no vector form)."""
+    if w.transposed:
+        return transposed_axis_facts(w.axis, n, w.kernel, w.stride, w.dilation, w.own_begin,
+                                     w.own_end, w.output_padding)
+    eb, ee = (int(v) for v in w.explicit_pads(n))
+    return axis_facts(w.axis, n, w.kernel, w.stride, w.dilation, w.own_begin + eb, w.own_end + ee,
+                      w.ceil_mode, eb, ee)
+
+
+def _fires(rule: Rule, ev: Evaluation, w, layer, count: int, cache: dict) -> np.ndarray:
+    if rule.vector is not None:
+        if "facts" not in cache:
+            cache["facts"] = SimpleNamespace(**ev.window_facts(w))
+        return np.broadcast_to(np.asarray(rule.vector(cache["facts"]), dtype=bool), (count,))
+    n = np.broadcast_to(np.asarray(ev.values[w.src]), (count,))
+    values, inverse = np.unique(n, return_inverse=True)
+    hits = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        try:
+            hits[i] = rule.check(layer, _scalar_facts(w, int(v))) is not None
+        except ValueError:          # an empty output: the size is invalid anyway
+            pass
+    return hits[inverse]
+
+
+def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule]) -> AxisResult:
+    """One axis, every size at once, from the trace's length program."""
+    program: LengthProgram = trace.program
+    name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
+    ev = program.evaluate({axis: sizes})
+    valid = ev.valid()
+    first = np.full(len(sizes), -1, dtype=np.int64)
+    for w in program.windows:
+        if w.axis != name:
+            continue
+        cache: dict = {}
+        fires = np.zeros(len(sizes), dtype=bool)
+        with np.errstate(all="ignore"):
+            for rule in rules:
+                fires |= _fires(rule, ev, w, trace.layers[w.layer], len(sizes), cache)
+        first[fires & valid & (first < 0)] = w.layer
+    names = [layer.name for layer in trace.layers]
+    ops = [layer.op for layer in trace.layers]
+    sizes_list = [int(v) for v in sizes]
+    return AxisResult(
+        name, sizes_list, [sizes_list[i] for i in np.flatnonzero(valid & (first < 0))],
+        {sizes_list[i]: ev.reason(i, names, ops) for i in np.flatnonzero(~valid)},
+        {sizes_list[i]: names[first[i]] for i in np.flatnonzero(valid & (first >= 0))})
+
+
+def _with_axis(shape, axis: int, n: int) -> tuple[int, ...]:
+    shape = list(shape)
+    shape[2 + axis] = int(n)
+    return tuple(shape)
+
+
+def fast_path_problem(front, trace: Trace) -> str | None:
+    """Why the trace's length program cannot be trusted for other sizes, or None.
+
+    The program must reproduce every recorded shape at the reference size. When its
+    recording had to guess, it must also predict real runs at two other sizes exactly:
+    the same calls, every output shape equal, and failure exactly where it fails."""
+    program: LengthProgram | None = trace.program
+    if program is None:
+        return "no length program was recorded"
+    if program.unmodelled:
+        return program.unmodelled
+    checks = [trace.input_shape]
+    if program.uncertain:
+        checks += [tuple(trace.input_shape[:2]) + tuple(v + 1 for v in trace.input_shape[2:]),
+                   tuple(trace.input_shape[:2]) + tuple(2 * v + 1 for v in trace.input_shape[2:])]
+    why = f"because it {program.uncertain[0]}" if program.uncertain else ""
+    for shape in checks:
+        ev = program.evaluate({i: v for i, v in enumerate(shape[2:])})
+        predicted_valid = bool(ev.valid()[0])
+        if shape == trace.input_shape:
+            events = program.events
+        else:
+            try:
+                events = front.run(shape, allow_cpu=trace.method == "cpu", program=True).program.events
+            except Exception as err:  # noqa: BLE001 - failing where predicted is fine
+                if predicted_valid:
+                    return (f"the model fails at input {shape_str(shape[2:])} ({_first_line(err)}), "
+                            f"which its lengths alone do not explain ({why or 'checked'})")
+                continue
+            if not predicted_valid:
+                return f"the model runs at input {shape_str(shape[2:])}, which its lengths rule out"
+            if len(events) != len(program.events) or any(
+                    a[0] != b[0] for a, b in zip(events, program.events)):
+                return f"the model runs other operations at input {shape_str(shape[2:])}"
+        for (op, where, syms, _), (_, _, _, got) in zip(program.events, events):
+            want = tuple(ev.value(s, 0) for s in syms)
+            if want != got:
+                return (f"{where or op} ({op}) gives {shape_str(got)} at input "
+                        f"{shape_str(shape[2:])}, where the length program predicts "
+                        f"{shape_str(want)}")
+    return None
+
+
+# -- the exact path ------------------------------------------------------------------
+
+def exact_axis(front, trace: Trace, axis: int, sizes, rules: list[Rule],
+               prefix: str = "") -> AxisResult:
+    """One axis, one traced meta-device run per size. ``prefix`` names the analysed part
+    of the model (``backbone.`` of a detection model), as the reference trace does."""
+    from .trace import InputTooSmall
+    name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
+    axis_rules = [r for r in rules if r.scope == "axis"]
+    clean, invalid, first = [], {}, {}
+    for n in sizes:
+        n = int(n)
+        try:
+            t = front.run(_with_axis(trace.input_shape, axis, n), allow_cpu=trace.method == "cpu")
+        except InputTooSmall as err:
+            invalid[n] = str(err)
+            continue
+        except Exception as err:  # noqa: BLE001 - the model cannot run at this size
+            invalid[n] = _first_line(err)
+            continue
+        hit = next((f.layer for f in run_rules(t, axis_rules) if f.axis == name), None)
+        if hit is None:
+            clean.append(n)
+        else:
+            first[n] = prefix + hit
+    return AxisResult(name, [int(v) for v in sizes], clean, invalid, first)
+
+
+# -- putting it together -------------------------------------------------------------
+
+def check_sizes(sizes) -> np.ndarray:
+    array = np.asarray(list(sizes) if not isinstance(sizes, np.ndarray) else sizes)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise PadlintError("sizes must be a non-empty sequence of integers, e.g. range(32, 1025)")
+    if (array < 1).any():
+        raise PadlintError(f"sizes must be positive; got {int(array.min())}")
+    if array.size > MAX_SIZES:
+        raise PadlintError(f"{array.size} sizes is too many for one sweep (at most {MAX_SIZES}); "
+                           "narrow the range or add a step")
+    return np.unique(array.astype(np.int64))
+
+
+def sweep_trace(front, trace: Trace, sizes, axes=None, rules=None, method: str = "auto",
+                budget: float | None = None, target: str = "", prefix: str = "") -> SweepResult:
+    """Sweep an already traced model. ``budget`` (seconds) refuses an exact-path sweep
+    estimated to take longer."""
+    sizes = check_sizes(sizes)
+    rules = list(rules) if rules is not None else select_rules(DEFAULT_RULES)
+    nd = len(trace.input_shape) - 2
+    names = AXIS_NAMES[nd]
+    indices = _axis_indices(axes, names)
+    why = None if method == "exact" else fast_path_problem(front, trace)
+    if method == "fast" and why:
+        raise PadlintError(f"{target}: the fast path cannot be used: {why}")
+    if method == "exact":
+        why = "asked for"
+    if why is None:
+        results = [fast_axis(trace, i, sizes, rules) for i in indices]
+        used = "fast"
+    else:
+        if budget is not None:
+            start = time.perf_counter()
+            front.run(trace.input_shape, allow_cpu=trace.method == "cpu")
+            estimate = (time.perf_counter() - start) * len(sizes) * len(indices)
+            if estimate > budget:
+                raise PadlintError(
+                    f"{target}: sweeping {len(sizes)} sizes x {len(indices)} "
+                    f"{'axis' if len(indices) == 1 else 'axes'} needs the exact path ({why}), "
+                    f"which would take about {_duration(estimate)}; pass --yes to run it, or "
+                    "narrow --range or add a step (A:B:S)")
+        results = [exact_axis(front, trace, i, sizes, rules, prefix) for i in indices]
+        used = "exact"
+    layers = {layer.name: layer.describe() for layer in trace.layers}
+    return SweepResult(target, tuple(trace.input_shape), used, [r.code for r in rules], results,
+                       why, [n.reason for n in trace.notes if n.kind == "partial"], layers)
+
+
+def _axis_indices(axes, names) -> list[int]:
+    if axes is None:
+        return list(range(len(names)))
+    wanted = [axes] if isinstance(axes, str) else list(axes)
+    out = []
+    for a in wanted:
+        if str(a).upper() not in names:
+            raise PadlintError(f"no axis {a!r}: this model's spatial axes are {', '.join(names)}")
+        out.append(names.index(str(a).upper()))
+    return out
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def sweep(model_or_target, sizes=range(32, 1025), axis=None, input_size=None,
+          rules=DEFAULT_RULES, train: bool = False, method: str = "auto") -> SweepResult:
+    """Which input sizes are clean for one model (an nn.Module, class, factory, or a target
+    that names exactly one model).
+
+    ``sizes`` are swept on each spatial axis (``axis='H'`` picks one); the other axes
+    are held at ``input_size`` (default: what the target declares, else 224). ``rules``
+    are the codes (or prefixes) whose findings make a size unclean. ``method`` is
+    'auto', 'fast' or 'exact'."""
+    from .api import DEFAULT_SIZE, _candidates, failure_message, prepare, trace_at
+    from .shapes import normalize_sizes
+    chosen = select_rules(rules) if rules is not None else select_rules(DEFAULT_RULES)
+    candidates, _, errors = _candidates(model_or_target)
+    if errors:
+        raise PadlintError(errors[0][1])
+    if len(candidates) != 1:
+        names = ", ".join(c.target for c in candidates)
+        raise PadlintError(f"{model_or_target}: defines {len(candidates)} models ({names}); "
+                           "a sweep takes one: name it as path.py:Name")
+    prep = prepare(candidates[0], train)
+    size = normalize_sizes(input_size)[0] if input_size is not None else (
+        (candidates[0].input_sizes or [(DEFAULT_SIZE,)])[0])
+    return sweep_prepared(prep, size, sizes, axis, chosen, method)
+
+
+def sweep_prepared(prep, size, sizes, axis=None, rules=None, method: str = "auto",
+                   budget: float | None = None) -> SweepResult:
+    """Sweep a model built by :func:`padlint.api.prepare`, around reference ``size``."""
+    from .api import failure_message, trace_at
+    try:
+        trace = trace_at(prep, size, program=True)
+    except Exception as err:  # noqa: BLE001 - one line, as everywhere
+        raise PadlintError(failure_message(prep, size, err)) from err
+    if trace.method == "none":
+        raise PadlintError(f"{prep.candidate.target}: has no convolution or pooling to sweep")
+    prefix = f"{prep.adapted.prefix}." if prep.adapted else ""
+    return sweep_trace(prep.front, trace, sizes, axis, rules, method, budget,
+                       prep.candidate.target, prefix)
+
+
+# -- suggestions for `padlint check` ---------------------------------------------------
+
+@dataclass
+class Suggestion:
+    """The nearest clean input sizes around one checked size (fast path only)."""
+
+    input: tuple[int, ...]                               # spatial sizes checked
+    names: tuple[str, ...]
+    axes: dict[str, tuple[int | None, int | None]]       # axis -> nearest clean below/above
+    clean: dict[str, bool]                               # axis -> the checked size is clean
+    square: tuple[int | None, int | None] | None = None  # one size for every axis
+
+    def for_axis(self, axis: str) -> str | None:
+        """'193 or 225': this axis's nearest clean model input sizes."""
+        if axis not in self.axes or self.clean.get(axis, True):
+            return None
+        return " or ".join(str(v) for v in self.axes[axis] if v is not None) or None
+
+    def input_length(self, axis: str) -> int:
+        return self.input[self.names.index(axis)]
+
+    def sizes(self) -> list:
+        """[below, above] model input sizes: ints for a square input, else [H, W] lists."""
+        if all(self.clean.values()):
+            return []
+        if self.square is not None:
+            return [v for v in self.square if v is not None]
+        out = []
+        for side in (0, 1):
+            picked = [n if self.clean[a] else self.axes[a][side] for a, n in zip(self.names, self.input)]
+            if all(v is not None for v in picked):
+                out.append(picked)
+        return out
+
+    def text(self) -> str:
+        sizes = self.sizes()
+        if not sizes:
+            return f"input {shape_str(self.input)} is clean"
+        shown = [str(s) if isinstance(s, int) else shape_str(s) for s in sizes]
+        if len(shown) == 1:
+            return f"the nearest clean size is {shown[0]}"
+        return f"the nearest clean sizes are {shown[0]} and {shown[1]}"
+
+
+def suggest_sizes(front, trace: Trace, rules: list[Rule]) -> Suggestion | None:
+    """Nearest clean sizes for the checked size, on the fast path; None when the fast path
+    cannot be trusted for this model, or no rule that makes a size unclean is selected."""
+    chosen = [r for r in rules if r.code in DEFAULT_RULES]
+    if not chosen or trace.method == "none" or not trace.layers or \
+            os.environ.get("PADLINT_NO_SUGGEST"):
+        return None
+    if fast_path_problem(front, trace) is not None:
+        return None
+    spatial = tuple(trace.input_shape[2:])
+    names = AXIS_NAMES[len(spatial)]
+    axes, clean, sets = {}, {}, {}
+    for i, n in enumerate(spatial):
+        sizes = np.arange(max(1, n - SUGGEST_WINDOW), n + SUGGEST_WINDOW + 1)
+        result = fast_axis(trace, i, sizes, chosen)
+        axes[names[i]] = result.nearest(n)
+        clean[names[i]] = result.is_clean(n)
+        sets[names[i]] = set(result.clean)
+    square = None
+    if len(set(spatial)) == 1:
+        n = spatial[0]
+        common = np.asarray(sorted(set.intersection(*sets.values())), dtype=np.int64)
+        below, above = common[common < n], common[common > n]
+        square = (int(below.max()) if below.size else None, int(above.min()) if above.size else None)
+    return Suggestion(spatial, names, axes, clean, square)
