@@ -10,5 +10,7 @@ __version__ = "0.1.0"
 from .api import analyze  # noqa: E402
 from .errors import PadlintError  # noqa: E402
 from .report import Finding, ModelResult, Report  # noqa: E402
+from .sweep import AxisResult, SweepResult, sweep  # noqa: E402
 
-__all__ = ["analyze", "Finding", "ModelResult", "PadlintError", "Report", "__version__"]
+__all__ = ["analyze", "sweep", "AxisResult", "Finding", "ModelResult", "PadlintError", "Report",
+           "SweepResult", "__version__"]

@@ -1,4 +1,4 @@
-"""The ``padlint`` command: check, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
+"""The ``padlint`` command: check, sizes, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ from rich.text import Text
 from . import __version__
 from .errors import PadlintError
 
-COMMANDS = ("check", "rule", "rules")
+COMMANDS = ("check", "sizes", "rule", "rules")
 FAIL_ON = ("error", "warning", "info", "never")
 
 
@@ -47,6 +47,35 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time limit for loading, building and tracing each target, which runs "
                             "in a child process (default 60; 0 runs in this process, no limit)")
     check.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    sizes = sub.add_parser("sizes", help="sweep input sizes: which are clean at every layer",
+                           description="Sweep the input size of one model, each spatial axis on its "
+                           "own, and report the clean sizes (no finding of the chosen rules on that "
+                           "axis at any layer), the nearest clean sizes, the first layer that breaks "
+                           "each other size, and the sizes at which the model cannot run.")
+    sizes.add_argument("target", metavar="TARGET",
+                       help="one model: a .py file that defines one, path.py:Name or module:attr")
+    sizes.add_argument("--range", "-r", dest="size_range", default=None, metavar="A:B[:S]",
+                       help="sizes A to B inclusive, step S (default: half to twice the input size)")
+    sizes.add_argument("--input-size", "-s", default=None, metavar="SIZE",
+                       help="the reference input (holds the other axes) and the sizes to find the "
+                            "nearest clean sizes for; a comma list (default: declared, else 224)")
+    sizes.add_argument("--axis", default=None, metavar="AXIS", help="sweep only this axis (H, W, D or L)")
+    sizes.add_argument("--rules", type=_codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes whose findings make a size unclean "
+                            "(default: PAD101,PAD102)")
+    sizes.add_argument("--format", choices=("text", "json"), default="text")
+    sizes.add_argument("--method", choices=("auto", "fast", "exact"), default="auto",
+                       help="fast: one numpy pass over the recorded lengths; exact: one traced run "
+                            "per size; auto (default): fast wherever it is proven right")
+    sizes.add_argument("--per-size", action="store_true",
+                       help="one line per unclean size instead of grouping them by layer")
+    sizes.add_argument("--yes", "-y", action="store_true",
+                       help="run an exact-path sweep even when it would take over a minute")
+    sizes.add_argument("--train", action="store_true", help="analyse the training-mode forward")
+    sizes.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+                       help="time limit for loading, tracing and sweeping (default 60; none with --yes)")
+    sizes.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
     rule = sub.add_parser("rule", help="show the documentation of a rule")
     rule.add_argument("code")
@@ -121,6 +150,39 @@ def cmd_check(args) -> int:
     return report.exit_code("never" if args.exit_zero else args.fail_on)
 
 
+def cmd_sizes(args) -> int:
+    from .isolate import run_isolated, warm_up
+    from .render import print_sweep
+    from .rules import select_rules
+    from .shapes import parse_input_sizes, parse_range
+    from .sweep import DEFAULT_RULES, sweep_target
+
+    asked = parse_input_sizes(args.input_size) if args.input_size else None
+    sizes = parse_range(args.size_range) if args.size_range else None
+    codes = args.rules or list(DEFAULT_RULES)
+    select_rules(codes)                              # bad codes: exit 2 before any work
+    timeout = 10 ** 7 if args.yes else args.timeout
+    if timeout > 0:
+        warm_up()
+    outcome = run_isolated(sweep_target, (args.target, asked, sizes, args.axis, codes, args.method,
+                                          None if args.yes else 60.0, args.train), timeout)
+    for err in outcome.errors:
+        if args.debug and err.get("traceback"):
+            print(err["traceback"], file=sys.stderr, end="")
+        elif args.debug and err.get("exception") is not None:
+            traceback.print_exception(err["exception"])
+        _error(err["message"])
+    if outcome.errors:
+        return 2
+    result, asked_sizes = outcome.results
+    if args.format == "json":
+        import json
+        print(json.dumps(result.to_json(asked_sizes), indent=2))
+    else:
+        print_sweep(result, asked_sizes, _console(), args.per_size)
+    return 0
+
+
 def cmd_rule(args) -> int:
     from .rules import all_rules
     rule = all_rules().get(args.code.upper())
@@ -174,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    handler = {"check": cmd_check, "rule": cmd_rule, "rules": cmd_rules}[args.command]
+    handler = {"check": cmd_check, "sizes": cmd_sizes, "rule": cmd_rule,
+               "rules": cmd_rules}[args.command]
     try:
         return handler(args)
     except PadlintError as err:

@@ -75,6 +75,7 @@ class LengthProgram:
     # (op, where, output symbols, output shape as recorded): what validation compares
     uncertain: list[str] = field(default_factory=list)   # why it must be validated
     unmodelled: str | None = None         # why the fast path cannot be used at all
+    verdict: object = None                # cached result of padlint.sweep.fast_path_problem
 
     def evaluate(self, inputs: dict[int, object]) -> "Evaluation":
         """Every symbol's value; ``inputs`` maps a spatial axis index to its lengths (an int

@@ -157,10 +157,12 @@ class ProgramBuilder:
         first = dims[0] if dims else ()
         syms = []
         for i, v in enumerate(out.shape):
-            found = None
-            if i < len(first) and self.program.syms[first[i]].ref == v:
-                found = first[i]
-            else:
+            # the same position counted from the end (a view that splits channels keeps
+            # H, W last), then from the start, then any input length of that value
+            ahead = [first[i - out.dim()]] if out.dim() - i <= len(first) else []
+            ahead += [first[i]] if i < len(first) else []
+            found = next((s for s in ahead if self.program.syms[s].ref == v), None)
+            if found is None:
                 found = next((s for d in dims for s in d
                               if self.varies(s) and self.program.syms[s].ref == v), None)
             syms.append(found if found is not None else self.const(v))
@@ -171,6 +173,8 @@ class ProgramBuilder:
         if x is None:
             raise _Unknown
         xs = self.of(x)
+        if name in _INTERPOLATE:         # its size may come from another tensor's shape
+            return self._interpolate(args, kwargs, x, xs, out)
         if not any(self.varies(s) for s in xs) and not any(
                 self.varies(s) for t in inputs for s in self.of(t)):
             return tuple(self.const(v) for v in out.shape)
@@ -184,8 +188,6 @@ class ProgramBuilder:
             return self._cat(name, args, kwargs, out)
         if name == "pad":
             return self._pad(args, kwargs, xs)
-        if name in _INTERPOLATE:
-            return self._interpolate(args, kwargs, x, xs, out)
         if name in _ADAPTIVE:
             size = args[1] if len(args) > 1 else kwargs.get("output_size")
             nd = int(name.split("pool")[1][0])
@@ -363,6 +365,13 @@ class ProgramBuilder:
         return tuple(syms) + xs[d:]
 
     # -- windowed calls -----------------------------------------------------------
+    def _pad_by_formula(self, sym: int, f) -> None:
+        """The padded length feeding a TF-SAME window follows the formula, not constants."""
+        old = self.program.syms[sym]
+        if old.op == "pad":
+            self.program.syms[sym] = Sym("same_pad", old.args, (f.kernel, f.stride, f.dilation),
+                                         old.ref, old.where)
+
     def window(self, layer: int, real: torch.Tensor, x: torch.Tensor, nd: int, transposed: bool,
                explicit, axes, outs) -> None:
         src = self.of(real)
@@ -376,6 +385,7 @@ class ProgramBuilder:
                                                           variant)) == (eb, ee):
                         kind = ("same", variant)
                         self._uncertain(f"a pad computed from the input shape ({self._where()})")
+                        self._pad_by_formula(self.of(x)[x.dim() - nd + i], f)
                         break
             own_b, own_e = (f.pad_begin, f.pad_end) if transposed else (f.pad_begin - eb, f.pad_end - ee)
             s_in = src[len(src) - nd + i]

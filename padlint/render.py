@@ -41,6 +41,8 @@ def finding_lines(report: Report) -> list[Text]:
         summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
         summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
                        f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
+        if result.suggested is not None and not result.suggested.is_clean():
+            summary.append(f"; {result.suggested.text()}")
         if result.trace.method in _METHODS:
             summary.append(f" [{_METHODS[result.trace.method]}; see PAD901]")
         lines.append(summary)
@@ -64,3 +66,100 @@ def print_text(report: Report, console: Console) -> None:
     for line in finding_lines(report):
         console.print(line)
     console.print(closing_line(report))
+
+
+# -- padlint sizes ---------------------------------------------------------------------
+
+def compact(values, limit: int = 8) -> str:
+    """``[33, 65, 97, 129]`` -> ``'33, 65, …, 129'``; runs of step 1 read ``'40-47'``."""
+    values = sorted(values)
+    pieces, i = [], 0
+    while i < len(values):
+        j = i
+        if i + 2 < len(values):
+            step = values[i + 1] - values[i]
+            while j + 1 < len(values) and values[j + 1] - values[j] == step:
+                j += 1
+        if j - i >= 2:
+            a, b = values[i], values[j]
+            pieces.append(f"{a}-{b}" if step == 1 else f"{a}, {a + step}, …, {b}")
+            i = j + 1
+        else:
+            pieces.append(str(values[i]))
+            i += 1
+    if len(pieces) > limit:
+        rest = len(pieces) - limit
+        pieces = pieces[:limit] + [f"… ({rest} more group{'s' if rest > 1 else ''})"]
+    return ", ".join(pieces)
+
+
+def _same(a, b) -> bool:
+    return a.clean == b.clean and a.invalid.keys() == b.invalid.keys() and a.first_uneven == b.first_uneven
+
+
+def print_sweep(result, asked, console: Console, per_size: bool = False) -> None:
+    from .geometry import AXIS_NAMES
+    names = AXIS_NAMES[len(result.input_shape) - 2]
+    axes = "/".join(r.axis for r in result.axis_results)
+    head = Text(f"{result.target}", style="bold")
+    sizes = result.axis_results[0].sizes
+    held = (f", each alone, the others held at {shape_str(result.input_shape[2:])}"
+            if len(result.input_shape) > 3 else "")
+    head.append(f": sweeping {axes} over {len(sizes)} sizes ({compact(sizes, 3)}){held}; "
+                f"unclean means {' or '.join(result.rules)} fires on that axis")
+    console.print(head)
+    if result.method == "fast":
+        console.print(Text("fast path: every size in one numpy pass over the recorded lengths",
+                           style="dim"))
+    else:
+        console.print(Text(f"exact path: one traced meta-device run per size (the fast path "
+                           f"does not apply: {result.why_exact})", style="dim"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    shown = []
+    for r in result.axis_results:
+        twin = next((s for s in shown if _same(s, r)), None)
+        shown.append(r)
+        if twin is not None:
+            console.print(Text(f"{r.axis}: the same as {twin.axis}", style="bold"))
+            continue
+        line = Text(f"{r.axis}: ", style="bold")
+        if r.clean:
+            line.append(f"{_plural(len(r.clean), 'clean size')} of {len(r.sizes)}: ", style="bold green")
+            line.append(compact(r.clean))
+        else:
+            line.append(f"no clean size among the {len(r.sizes)}", style="bold red")
+        console.print(line)
+        i = names.index(r.axis)
+        for lengths in asked:
+            n = lengths[i]
+            below, above = r.nearest(n)
+            state = ("clean" if n in set(r.clean) else
+                     f"not clean (first: {r.first_uneven[n]})" if n in r.first_uneven else
+                     "cannot run" if n in r.invalid else "not swept")
+            near = ", ".join(p for p in (f"{below} below" if below else "",
+                                         f"{above} above" if above else "") if p) or "none in the range"
+            console.print(f"  {n} is {state}; nearest clean: {near}")
+        if r.first_uneven:
+            if per_size:
+                console.print(f"  first layer that breaks each unclean size:")
+                for n, layer in sorted(r.first_uneven.items()):
+                    console.print(f"    {n}: {layer} ({result.layers.get(layer, '')})")
+            else:
+                groups: dict[str, list[int]] = {}
+                for n, layer in r.first_uneven.items():
+                    groups.setdefault(layer, []).append(n)
+                console.print(f"  first layer that breaks each of the {len(r.first_uneven)} "
+                              f"unclean sizes:")
+                for layer, ns in sorted(groups.items(), key=lambda kv: min(kv[1])):
+                    console.print(f"    {layer} ({result.layers.get(layer, '')}): "
+                                  f"{_plural(len(ns), 'size')}: {compact(ns)}")
+        if r.invalid:
+            groups = {}
+            for n, reason in r.invalid.items():
+                groups.setdefault(reason.split(" would get")[0].split(":")[0], []).append((n, reason))
+            console.print(Text(f"  cannot run at {_plural(len(r.invalid), 'size')}:", style="yellow"))
+            for items in groups.values():
+                ns = [n for n, _ in items]
+                console.print(f"    {compact(ns)}: {items[0][1]}"
+                              + (" (at the first of them)" if len(items) > 1 else ""))

@@ -100,3 +100,28 @@ def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int
 
 def shape_str(shape) -> str:
     return "x".join(str(v) for v in shape)
+
+
+RANGE_HELP = "use A:B or A:B:S with whole numbers, e.g. 32:1024 or 32:1024:8"
+MAX_RANGE = 100_000
+
+
+def parse_range(text: str) -> range:
+    """``'32:1024'`` -> ``range(32, 1025)``; ``'32:1024:8'`` steps by 8. B is included."""
+    parts = [p.strip() for p in str(text).split(":")]
+    if len(parts) not in (2, 3) or not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
+        raise PadlintError(f"invalid --range {text!r}: {RANGE_HELP}")
+    a, b, step = (int(p) for p in parts + ["1"] * (3 - len(parts)))
+    if a < 1 or b < 1:
+        raise PadlintError(f"invalid --range {text!r}: sizes must be positive; {RANGE_HELP}")
+    if step < 1:
+        raise PadlintError(f"invalid --range {text!r}: the step must be at least 1; {RANGE_HELP}")
+    if a > b:
+        raise PadlintError(f"invalid --range {text!r}: the start ({a}) is larger than the end ({b}); "
+                           f"use A:B with A <= B, e.g. {b}:{a}")
+    sizes = range(a, b + 1, step)
+    if len(sizes) > MAX_RANGE:
+        raise PadlintError(f"invalid --range {text!r}: {len(sizes)} sizes is more than one sweep "
+                           f"takes ({MAX_RANGE}); narrow it or add a step, e.g. {a}:{b}:"
+                           f"{-(-len(sizes) // MAX_RANGE) * step}")
+    return sizes

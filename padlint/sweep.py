@@ -27,10 +27,9 @@ from .geometry import AXIS_NAMES, axis_facts, transposed_axis_facts
 from .ir import Trace
 from .lengths import Evaluation, LengthProgram
 from .rules import Rule, run_rules, select_rules
-from .shapes import shape_str
+from .shapes import MAX_RANGE as MAX_SIZES, shape_str
 
 DEFAULT_RULES = ("PAD101", "PAD102")
-MAX_SIZES = 100_000          # per axis: the fast path holds a few arrays of this length per layer
 SUGGEST_WINDOW = 256         # `padlint check` looks this far either side for a clean size
 
 
@@ -81,9 +80,20 @@ class SweepResult:
                 return result
         raise KeyError(f"no axis {name!r}; swept {[r.axis for r in self.axis_results]}")
 
-    def to_json(self) -> dict:
+    def asked_lengths(self, asked=None) -> list[tuple[int, ...]]:
+        """Spatial sizes asked about: the reference, or the given ones."""
+        return list(asked) if asked else [tuple(self.input_shape[2:])]
+
+    def to_json(self, asked=None) -> dict:
+        names = AXIS_NAMES[len(self.input_shape) - 2]
+        axes = []
+        for r in self.axis_results:
+            d = r.to_json()
+            i = names.index(r.axis)
+            d["nearest"] = {str(a[i]): list(r.nearest(a[i])) for a in self.asked_lengths(asked)}
+            axes.append(d)
         d = {"target": self.target, "input_shape": list(self.input_shape), "method": self.method,
-             "rules": list(self.rules), "axis_results": [r.to_json() for r in self.axis_results]}
+             "rules": list(self.rules), "axis_results": axes}
         if self.why_exact:
             d["why_exact"] = self.why_exact
         if self.notes:
@@ -160,12 +170,19 @@ def fast_path_problem(front, trace: Trace) -> str | None:
     program: LengthProgram | None = trace.program
     if program is None:
         return "no length program was recorded"
+    if program.verdict is None:
+        program.verdict = ("", _problem(front, trace, program))
+    return program.verdict[1]
+
+
+def _problem(front, trace: Trace, program: LengthProgram) -> str | None:
     if program.unmodelled:
         return program.unmodelled
     checks = [trace.input_shape]
-    if program.uncertain:
-        checks += [tuple(trace.input_shape[:2]) + tuple(v + 1 for v in trace.input_shape[2:]),
-                   tuple(trace.input_shape[:2]) + tuple(2 * v + 1 for v in trace.input_shape[2:])]
+    if program.uncertain:     # two other sizes, each with every axis a different length
+        lead, spatial = tuple(trace.input_shape[:2]), trace.input_shape[2:]
+        checks += [lead + tuple(v + 1 + 40 * i for i, v in enumerate(spatial)),
+                   lead + tuple(2 * v + 1 + 24 * i for i, v in enumerate(spatial))]
     why = f"because it {program.uncertain[0]}" if program.uncertain else ""
     for shape in checks:
         ev = program.evaluate({i: v for i, v in enumerate(shape[2:])})
@@ -327,6 +344,36 @@ def sweep_prepared(prep, size, sizes, axis=None, rules=None, method: str = "auto
                        prep.candidate.target, prefix)
 
 
+def sweep_target(target: str, asked, sizes, axis, rules, method: str = "auto",
+                 budget: float | None = None, train: bool = False):
+    """The CLI's unit of work (run in a child process): an Outcome whose results are the
+    SweepResult and the spatial sizes asked about."""
+    from .api import DEFAULT_SIZE, Outcome, prepare
+    from .load import load_target
+    from .shapes import full_shape
+    try:
+        loaded = load_target(target)
+        if loaded.errors:
+            raise PadlintError(loaded.errors[0][1])
+        if len(loaded.candidates) != 1:
+            names = ", ".join(c.target for c in loaded.candidates)
+            raise PadlintError(f"{target}: defines {len(loaded.candidates)} models ({names}); "
+                               "`padlint sizes` sweeps one: name it as path.py:Name")
+        candidate = loaded.candidates[0]
+        prep = prepare(candidate, train)
+        wanted = asked or candidate.input_sizes or [(DEFAULT_SIZE,)]
+        if sizes is None:
+            n = full_shape(wanted[0], prep.model, target)
+            n = n[2] if n and len(n) > 2 else wanted[0][-1]
+            sizes = range(max(1, n // 2), 2 * n + 1)
+        result = sweep_prepared(prep, wanted[0], sizes, axis, select_rules(rules), method, budget)
+        lengths = [result.input_shape[2:]] if prep.adapted else [
+            tuple(full_shape(a, prep.model, target)[2:]) for a in wanted]
+        return Outcome(results=[result, lengths])
+    except PadlintError as err:
+        return Outcome(errors=[{"target": target, "message": str(err)}])
+
+
 # -- suggestions for `padlint check` ---------------------------------------------------
 
 @dataclass
@@ -348,10 +395,14 @@ class Suggestion:
     def input_length(self, axis: str) -> int:
         return self.input[self.names.index(axis)]
 
+    def is_clean(self) -> bool:
+        return all(self.clean.values())
+
     def sizes(self) -> list:
-        """[below, above] model input sizes: ints for a square input, else [H, W] lists."""
-        if all(self.clean.values()):
-            return []
+        """Nearest clean model input sizes below/above: ints for a square input, else
+        per-axis lists; the input itself when it is clean; [] when none is near."""
+        if self.is_clean():
+            return [self.input[0]] if self.square is not None else [list(self.input)]
         if self.square is not None:
             return [v for v in self.square if v is not None]
         out = []
@@ -362,10 +413,11 @@ class Suggestion:
         return out
 
     def text(self) -> str:
-        sizes = self.sizes()
-        if not sizes:
+        if self.is_clean():
             return f"input {shape_str(self.input)} is clean"
-        shown = [str(s) if isinstance(s, int) else shape_str(s) for s in sizes]
+        shown = [str(s) if isinstance(s, int) else shape_str(s) for s in self.sizes()]
+        if not shown:
+            return f"no input size within {SUGGEST_WINDOW} of {shape_str(self.input)} is clean"
         if len(shown) == 1:
             return f"the nearest clean size is {shown[0]}"
         return f"the nearest clean sizes are {shown[0]} and {shown[1]}"

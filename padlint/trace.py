@@ -184,9 +184,9 @@ class FrontEnd:
             holder["interp"], holder["used"] = _Interpreter(model, self.graph, recorder), {}
             return holder["interp"].run(x)
 
+        state = self._meta_state()
         with torch.no_grad(), recorder:
-            torch.func.functional_call(_Runner(self.model, fn), self._meta_state(),
-                                       (x,), tie_weights=False)
+            torch.func.functional_call(_Runner(self.model, fn), state, (x,), tie_weights=False)
         return recorder.layers, _program(recorder)
 
     def _run_hooks(self, shape, device: str = "meta", program: bool = False) -> tuple[list[Layer], object]:
@@ -217,10 +217,11 @@ class FrontEnd:
                                device=param.device if param is not None else "cpu")
             if recorder.builder:
                 recorder.builder.register_input(x, len(shape) - 2)
+            state = self._meta_state() if device == "meta" else None
             with torch.no_grad(), recorder:
                 if device == "meta":
                     torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
-                                               self._meta_state(), (x,), tie_weights=False)
+                                               state, (x,), tie_weights=False)
                 else:
                     self.model(x)
         finally:

@@ -1,0 +1,64 @@
+"""Sweeping 993 input sizes (32..1024, on H and on W) of torchvision resnet50 and
+efficientnet_b0: padlint's fast path against per-size meta-device propagation.
+
+* fast: :func:`padlint.sweep.sweep_trace` on an already traced model (the one-time
+  trace, with its length program and any validation runs, is timed separately);
+* baseline: the exact path, one traced meta-device run plus the rules per size, timed on
+  20 sizes spread over the range and scaled to all 993 x 2 axes.
+
+Both are measured in this run, in alternating rounds; the figures are medians.
+Goals: ratio baseline / fast >= 100, and fast < 0.1 s for resnet50.
+
+Run: python benchmarks/bench_sweep.py [--rounds 5]
+"""
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+from padlint.api import Candidate, prepare, trace_at
+from padlint.rules import select_rules
+from padlint.sweep import exact_axis, fast_path_problem, sweep_trace
+
+SIZES = np.arange(32, 1025)
+SAMPLE = np.linspace(32, 1024, 20).astype(int)
+
+
+def models():
+    from torchvision.models import efficientnet_b0, resnet50
+    return [("resnet50", resnet50), ("efficientnet_b0", efficientnet_b0)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    rules = select_rules(["PAD101", "PAD102"])
+    print(f"{'model':18} {'one-time trace':>15} {'fast sweep':>11} {'baseline (scaled)':>18} {'ratio':>8}")
+    for name, build in models():
+        prep = prepare(Candidate(name, build))
+        start = time.perf_counter()
+        trace = trace_at(prep, (224,), program=True)
+        problem = fast_path_problem(prep.front, trace)
+        once = time.perf_counter() - start
+        if problem:
+            print(f"{name}: the fast path does not apply: {problem}")
+            continue
+        fast, base = [], []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            sweep_trace(prep.front, trace, SIZES, rules=rules)
+            fast.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for axis in (0, 1):
+                exact_axis(prep.front, trace, axis, SAMPLE, rules)
+            base.append((time.perf_counter() - start) * len(SIZES) / len(SAMPLE))
+        f, b = statistics.median(fast), statistics.median(base)
+        print(f"{name:18} {once:14.3f}s {f:10.4f}s {b:17.1f}s {b / f:7.0f}x")
+
+
+if __name__ == "__main__":
+    main()
