@@ -130,6 +130,8 @@ class LengthProgram:
                 x, y = a
                 fail(i, np.asarray(x) != y)
                 v = x
+            elif op == "min":
+                v = np.minimum(a[0], a[1])
             elif op == "slice":
                 v = slice_length(a[0], *sym.params)
             else:

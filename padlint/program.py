@@ -354,7 +354,10 @@ class ProgramBuilder:
             if i.step is not None and i.step <= 0:
                 raise _Unknown
             if not any(isinstance(v, torch.Tensor) for v in (i.start, i.stop, i.step)):
-                if self.varies(s):
+                crop = self._crop_to(s, i, d - 1)
+                if crop is not None:
+                    s = crop
+                elif self.varies(s):
                     ref = len(range(self.program.syms[s].ref)[i])
                     s = self._sym("slice", (s,), (i.start, i.stop, i.step or 1), ref=ref)
                 elif i != slice(None):
@@ -363,6 +366,22 @@ class ProgramBuilder:
             else:
                 raise _Unknown
         return tuple(syms) + xs[d:]
+
+    def _crop_to(self, sym: int, index: slice, dim: int) -> int | None:
+        """``x[..., :h]`` with ``h`` read from another tensor's shape (a U-Net crop to its
+        skip): the length is ``min(len(x), h)``, following that tensor."""
+        if index.start not in (None, 0) or index.step not in (None, 1) or not isinstance(index.stop, int) \
+                or index.stop <= 0:
+            return None
+        for other in reversed(list(self._queried.values())):
+            syms = self.of(other)
+            candidates = ([syms[dim]] if dim < len(syms) else []) + list(syms)
+            match = next((s for s in candidates if self.varies(s)
+                          and self.program.syms[s].ref == index.stop), None)
+            if match is not None:
+                ref = min(self.program.syms[sym].ref, index.stop)
+                return match if match == sym else self._sym("min", (sym, match), ref=ref)
+        return None
 
     # -- windowed calls -----------------------------------------------------------
     def _pad_by_formula(self, sym: int, f) -> None:

@@ -198,7 +198,10 @@ def _problem(front, trace: Trace, program: LengthProgram) -> str | None:
                             f"which its lengths alone do not explain ({why or 'checked'})")
                 continue
             if not predicted_valid:
-                return f"the model runs at input {shape_str(shape[2:])}, which its lengths rule out"
+                names = [layer.name for layer in trace.layers]
+                ops = [layer.op for layer in trace.layers]
+                return (f"the model runs at input {shape_str(shape[2:])}, where its length "
+                        f"program predicts a failure ({ev.reason(0, names, ops)})")
             if len(events) != len(program.events) or any(
                     a[0] != b[0] for a, b in zip(events, program.events)):
                 return f"the model runs other operations at input {shape_str(shape[2:])}"
@@ -261,7 +264,7 @@ def sweep_trace(front, trace: Trace, sizes, axes=None, rules=None, method: str =
     rules = list(rules) if rules is not None else select_rules(DEFAULT_RULES)
     nd = len(trace.input_shape) - 2
     names = AXIS_NAMES[nd]
-    indices = _axis_indices(axes, names)
+    indices = _axis_indices(axes, names, target)
     why = None if method == "exact" else fast_path_problem(front, trace)
     if method == "fast" and why:
         raise PadlintError(f"{target}: the fast path cannot be used: {why}")
@@ -288,14 +291,15 @@ def sweep_trace(front, trace: Trace, sizes, axes=None, rules=None, method: str =
                        why, [n.reason for n in trace.notes if n.kind == "partial"], layers)
 
 
-def _axis_indices(axes, names) -> list[int]:
+def _axis_indices(axes, names, target: str = "") -> list[int]:
     if axes is None:
         return list(range(len(names)))
     wanted = [axes] if isinstance(axes, str) else list(axes)
     out = []
     for a in wanted:
         if str(a).upper() not in names:
-            raise PadlintError(f"no axis {a!r}: this model's spatial axes are {', '.join(names)}")
+            raise PadlintError(f"{target + ': ' if target else ''}no axis {a!r}: this model's "
+                               f"spatial axes are {', '.join(names)}")
         out.append(names.index(str(a).upper()))
     return out
 
