@@ -97,6 +97,18 @@ def _same(a, b) -> bool:
     return a.clean == b.clean and a.invalid.keys() == b.invalid.keys() and a.first_uneven == b.first_uneven
 
 
+def _print_asked(console: Console, r, asked, i: int) -> None:
+    for lengths in asked:
+        n = lengths[i]
+        below, above = r.nearest(n)
+        state = ("clean" if n in set(r.clean) else
+                 f"not clean (first: {r.first_uneven[n]})" if n in r.first_uneven else
+                 "cannot run" if n in r.invalid else "not swept")
+        near = ", ".join(p for p in (f"{below} below" if below else "",
+                                     f"{above} above" if above else "") if p) or "none in the range"
+        console.print(f"  {n} is {state}; nearest clean: {near}")
+
+
 def print_sweep(result, asked, console: Console, per_size: bool = False) -> None:
     from .geometry import AXIS_NAMES
     names = AXIS_NAMES[len(result.input_shape) - 2]
@@ -122,6 +134,8 @@ def print_sweep(result, asked, console: Console, per_size: bool = False) -> None
         shown.append(r)
         if twin is not None:
             console.print(Text(f"{r.axis}: the same as {twin.axis}", style="bold"))
+            i, j = names.index(r.axis), names.index(twin.axis)
+            _print_asked(console, r, [a for a in asked if a[i] != a[j]], i)
             continue
         line = Text(f"{r.axis}: ", style="bold")
         if r.clean:
@@ -130,16 +144,7 @@ def print_sweep(result, asked, console: Console, per_size: bool = False) -> None
         else:
             line.append(f"no clean size among the {len(r.sizes)}", style="bold red")
         console.print(line)
-        i = names.index(r.axis)
-        for lengths in asked:
-            n = lengths[i]
-            below, above = r.nearest(n)
-            state = ("clean" if n in set(r.clean) else
-                     f"not clean (first: {r.first_uneven[n]})" if n in r.first_uneven else
-                     "cannot run" if n in r.invalid else "not swept")
-            near = ", ".join(p for p in (f"{below} below" if below else "",
-                                         f"{above} above" if above else "") if p) or "none in the range"
-            console.print(f"  {n} is {state}; nearest clean: {near}")
+        _print_asked(console, r, asked, names.index(r.axis))
         if r.first_uneven:
             if per_size:
                 console.print(f"  first layer that breaks each unclean size:")
