@@ -86,8 +86,12 @@ class LengthProgram:
         windows = {w.out: w for w in self.windows}
 
         def fail(index: int, bad) -> None:
-            bad = np.broadcast_to(np.asarray(bad), first_bad.shape)
-            first_bad[bad & (first_bad < 0)] = index
+            if np.ndim(bad) == 0:
+                if bad:
+                    first_bad[first_bad < 0] = index
+                return
+            if bad.any():
+                first_bad[bad & (first_bad < 0)] = index
 
         for i, sym in enumerate(self.syms):
             a = [values[j] for j in sym.args]

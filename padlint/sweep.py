@@ -30,7 +30,8 @@ from .rules import Rule, run_rules, select_rules
 from .shapes import MAX_RANGE as MAX_SIZES, shape_str
 
 DEFAULT_RULES = ("PAD101", "PAD102")
-SUGGEST_WINDOW = 256         # `padlint check` looks this far either side for a clean size
+SUGGEST_WINDOWS = (64, 256)  # `padlint check` looks this far either side for a clean size
+SUGGEST_WINDOW = SUGGEST_WINDOWS[-1]
 
 
 def _first_line(err: BaseException) -> str:
@@ -130,10 +131,13 @@ def _fires(rule: Rule, ev: Evaluation, w, layer, count: int, cache: dict) -> np.
     return hits[inverse]
 
 
-def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule]) -> AxisResult:
-    """One axis, every size at once, from the trace's length program."""
+def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
+              reasons: bool = True) -> AxisResult:
+    """One axis, every size at once, from the trace's length program (``reasons=False``
+    leaves the invalid sizes' reasons empty, for speed)."""
     program: LengthProgram = trace.program
     name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
+    rules = [r for r in rules if r.scope == "axis"]
     ev = program.evaluate({axis: sizes})
     valid = ev.valid()
     first = np.full(len(sizes), -1, dtype=np.int64)
@@ -151,7 +155,7 @@ def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule]) -> 
     sizes_list = [int(v) for v in sizes]
     return AxisResult(
         name, sizes_list, [sizes_list[i] for i in np.flatnonzero(valid & (first < 0))],
-        {sizes_list[i]: ev.reason(i, names, ops) for i in np.flatnonzero(~valid)},
+        {sizes_list[i]: ev.reason(i, names, ops) if reasons else "" for i in np.flatnonzero(~valid)},
         {sizes_list[i]: names[first[i]] for i in np.flatnonzero(valid & (first >= 0))})
 
 
@@ -205,8 +209,10 @@ def _problem(front, trace: Trace, program: LengthProgram) -> str | None:
             if len(events) != len(program.events) or any(
                     a[0] != b[0] for a, b in zip(events, program.events)):
                 return f"the model runs other operations at input {shape_str(shape[2:])}"
+        values = ev.values
         for (op, where, syms, _), (_, _, _, got) in zip(program.events, events):
-            want = tuple(ev.value(s, 0) for s in syms)
+            want = tuple(int(values[s]) if np.ndim(values[s]) == 0 else int(values[s][0])
+                         for s in syms) if shape != trace.input_shape else tuple(values[s] for s in syms)
             if want != got:
                 return (f"{where or op} ({op}) gives {shape_str(got)} at input "
                         f"{shape_str(shape[2:])}, where the length program predicts "
@@ -439,16 +445,21 @@ def suggest_sizes(front, trace: Trace, rules: list[Rule]) -> Suggestion | None:
     spatial = tuple(trace.input_shape[2:])
     names = AXIS_NAMES[len(spatial)]
     axes, clean, sets = {}, {}, {}
-    for i, n in enumerate(spatial):
-        sizes = np.arange(max(1, n - SUGGEST_WINDOW), n + SUGGEST_WINDOW + 1)
-        result = fast_axis(trace, i, sizes, chosen)
-        axes[names[i]] = result.nearest(n)
-        clean[names[i]] = result.is_clean(n)
-        sets[names[i]] = set(result.clean)
-    square = None
-    if len(set(spatial)) == 1:
-        n = spatial[0]
-        common = np.asarray(sorted(set.intersection(*sets.values())), dtype=np.int64)
-        below, above = common[common < n], common[common > n]
-        square = (int(below.max()) if below.size else None, int(above.min()) if above.size else None)
+    for window in SUGGEST_WINDOWS:       # a narrow window first; most models repeat within it
+        for i, n in enumerate(spatial):
+            sizes = np.arange(max(1, n - window), n + window + 1)
+            result = fast_axis(trace, i, sizes, chosen, reasons=False)
+            axes[names[i]] = result.nearest(n)
+            clean[names[i]] = result.is_clean(n)
+            sets[names[i]] = set(result.clean)
+        square = None
+        if len(set(spatial)) == 1:
+            n = spatial[0]
+            common = np.asarray(sorted(set.intersection(*sets.values())), dtype=np.int64)
+            below, above = common[common < n], common[common > n]
+            square = (int(below.max()) if below.size else None,
+                      int(above.min()) if above.size else None)
+        found = square if square is not None else [v for a in axes.values() for v in a]
+        if all(v is not None for v in found) or all(clean.values()):
+            break
     return Suggestion(spatial, names, axes, clean, square)

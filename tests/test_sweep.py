@@ -28,6 +28,7 @@ from corpus_models import CORPUS  # noqa: E402
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 RULES = select_rules(["PAD101", "PAD102"])
+VECTOR_RULES = select_rules(["PAD101", "PAD102", "PAD104", "PAD105"])
 
 
 def tv(name, **kwargs):
@@ -276,9 +277,11 @@ def test_an_unmodelled_view_falls_back_to_the_exact_path():
 
 @pytest.mark.parametrize("transposed", [False, True])
 def test_vector_rules_match_their_checks(transposed):
-    """PAD101/PAD102's vector forms fire exactly where their checks do, over a grid."""
+    """The vector forms of PAD101, PAD102, PAD104 and PAD105 fire exactly where their
+    checks do, over a grid of geometries and sizes."""
     from padlint.sweep import _scalar_facts
-    rules = {r.code: r for r in RULES}
+    rules = {r.code: r for r in VECTOR_RULES}
+    assert all(r.vector is not None for r in rules.values())
     sizes = np.arange(1, 70)
     for k in (1, 2, 3, 4, 7):
         for s in (1, 2, 3):
