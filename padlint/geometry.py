@@ -155,7 +155,7 @@ def axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_begin: int = 0
     """Facts for one axis of a convolution or pooling op (not transposed)."""
     u = {key: int(v) for key, v in pad_use(n, k, s, d, pad_begin, pad_end, ceil_mode,
                                             explicit_end).items()}
-    if u["out"] <= 0:
+    if u["out"] <= 0 or n <= 0:            # torch refuses an empty input, padding or not
         raise ValueError(f"empty output: n={n} k_e={u['k_e']} pads=({pad_begin},{pad_end})")
     return AxisFacts(
         axis=axis, n=n, kernel=k, stride=s, dilation=d, pad_begin=pad_begin, pad_end=pad_end,
@@ -173,7 +173,7 @@ def transposed_axis_facts(axis: str, n: int, k: int, s: int, d: int = 1, pad_beg
     ``output_padding`` becomes the adjoint's leftover ``r``.
     """
     out = int(transposed_output_length(n, k, s, d, pad_begin, pad_end, output_padding))
-    if out <= 0:
+    if out <= 0 or n <= 0:
         raise ValueError(f"empty output: n={n}")
     adjoint = axis_facts(axis, out, k, s, d, pad_begin, pad_end)
     # Input cells whose every contribution j*s + t*d - p_b falls outside [0, out).

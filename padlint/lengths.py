@@ -111,7 +111,7 @@ class LengthProgram:
                     eb, ee = w.explicit_pads(n)
                     v = output_length(n, w.kernel, w.stride, w.dilation, w.own_begin + eb,
                                       w.own_end + ee, w.ceil_mode, ee)
-                fail(i, np.asarray(v) <= 0)
+                fail(i, (np.asarray(v) <= 0) | (np.asarray(n) <= 0))   # torch refuses empty input
             elif op == "pad":
                 v = a[0] + sym.params[0] + sym.params[1]
                 fail(i, np.asarray(v) <= 0)

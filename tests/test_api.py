@@ -17,7 +17,8 @@ def test_finding_is_a_small_frozen_dataclass():
         f.rule = "PAD999"
     assert (f.rule, f.name, f.severity, f.layer, f.axis) == ("PAD101", "uneven-padding", "warning", "0", "H")
     assert f.message == "uses its padding unevenly on H at input 224: 1 top but 0 bottom (1 end padding row never read)"
-    assert f.fix == "use an input size at which this layer sees 223 or 225 on H instead of 224, or kernel 4 with padding 1"
+    assert f.fix == ("use input size 223 or 225 on H instead of 224, where every layer uses its padding "
+                     "evenly and drops nothing, or kernel 4 with padding 1")
     assert f.op == "Conv2d k=3 s=2 p=1"
     assert f.data["unused_pad_end"] == 1 and f.data["n"] == 224
     assert hash(f) == hash(f)

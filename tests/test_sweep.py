@@ -398,3 +398,20 @@ def test_check_suggestion_line_and_clean_inputs():
     assert any(line.endswith("; the nearest clean sizes are 224 and 256") for line in lines)
     # 224x225: H is clean, W is not: keep H, move W
     assert report.results[2].suggested.for_axis("H") is None and report.results[2].suggested.for_axis("W") == "224 or 256"
+
+
+def test_shape_dependent_branches_use_the_exact_path(capsys):
+    data = sizes_json(capsys, "examples/dynamic.py", "--range", "220:228")
+    assert data["method"] == "exact"
+    assert data["why_exact"] == "the model runs other operations at input 225x265"
+    h, w = data["axis_results"]
+    assert h["clean"] == [223, 227]
+    assert w["clean"] == []                       # odd widths are cropped to even ones
+    assert w["first_uneven"] == {str(n): "conv" for n in range(220, 229)}
+
+
+def test_method_fast_refuses_when_it_does_not_apply(capsys):
+    assert main(["sizes", "examples/dynamic.py", "--method", "fast", "--timeout", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "padlint: error: examples/dynamic.py:CropNet: the fast path cannot be used: the model "
+        "runs other operations at input 225x265\n")
