@@ -28,15 +28,11 @@ from .ir import Trace
 from .lengths import Evaluation, LengthProgram
 from .rules import Rule, run_rules, select_rules
 from .shapes import MAX_RANGE as MAX_SIZES, shape_str
+from .trace import _first_line
 
 DEFAULT_RULES = ("PAD101", "PAD102")
 SUGGEST_WINDOWS = (64, 256)  # `padlint check` looks this far either side for a clean size
 SUGGEST_WINDOW = SUGGEST_WINDOWS[-1]
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 @dataclass
@@ -323,9 +319,19 @@ def sweep(model_or_target, sizes=range(32, 1025), axis=None, input_size=None,
     are held at ``input_size`` (default: what the target declares, else 224). ``rules``
     are the codes (or prefixes) whose findings make a size unclean. ``method`` is
     'auto', 'fast' or 'exact'."""
-    from .api import DEFAULT_SIZE, _candidates, failure_message, prepare, trace_at
+    from .api import DEFAULT_SIZE, prepare
     from .shapes import normalize_sizes
     chosen = select_rules(rules) if rules is not None else select_rules(DEFAULT_RULES)
+    candidate = _one_model(model_or_target)
+    prep = prepare(candidate, train)
+    size = normalize_sizes(input_size)[0] if input_size is not None else (
+        (candidate.input_sizes or [(DEFAULT_SIZE,)])[0])
+    return sweep_prepared(prep, size, sizes, axis, chosen, method)
+
+
+def _one_model(model_or_target):
+    """The one model a sweep target names (PadlintError for none or several)."""
+    from .api import _candidates
     candidates, _, errors = _candidates(model_or_target)
     if errors:
         raise PadlintError(errors[0][1])
@@ -333,10 +339,7 @@ def sweep(model_or_target, sizes=range(32, 1025), axis=None, input_size=None,
         names = ", ".join(c.target for c in candidates)
         raise PadlintError(f"{model_or_target}: defines {len(candidates)} models ({names}); "
                            "a sweep takes one: name it as path.py:Name")
-    prep = prepare(candidates[0], train)
-    size = normalize_sizes(input_size)[0] if input_size is not None else (
-        (candidates[0].input_sizes or [(DEFAULT_SIZE,)])[0])
-    return sweep_prepared(prep, size, sizes, axis, chosen, method)
+    return candidates[0]
 
 
 def sweep_prepared(prep, size, sizes, axis=None, rules=None, method: str = "auto",
@@ -359,17 +362,9 @@ def sweep_target(target: str, asked, sizes, axis, rules, method: str = "auto",
     """The CLI's unit of work (run in a child process): an Outcome whose results are the
     SweepResult and the spatial sizes asked about."""
     from .api import DEFAULT_SIZE, Outcome, prepare
-    from .load import load_target
     from .shapes import full_shape
     try:
-        loaded = load_target(target)
-        if loaded.errors:
-            raise PadlintError(loaded.errors[0][1])
-        if len(loaded.candidates) != 1:
-            names = ", ".join(c.target for c in loaded.candidates)
-            raise PadlintError(f"{target}: defines {len(loaded.candidates)} models ({names}); "
-                               "`padlint sizes` sweeps one: name it as path.py:Name")
-        candidate = loaded.candidates[0]
+        candidate = _one_model(target)
         prep = prepare(candidate, train)
         wanted = asked or candidate.input_sizes or [(DEFAULT_SIZE,)]
         if sizes is None:
