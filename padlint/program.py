@@ -187,7 +187,7 @@ class ProgramBuilder:
         if name in ("cat", "concat", "concatenate", "stack"):
             return self._cat(name, args, kwargs, out)
         if name == "pad":
-            return self._pad(args, kwargs, xs)
+            return self._pad(args, kwargs, x, xs)
         if name in _ADAPTIVE:
             size = args[1] if len(args) > 1 else kwargs.get("output_size")
             nd = int(name.split("pool")[1][0])
@@ -288,13 +288,14 @@ class ProgramBuilder:
             syms.append(result)
         return tuple(syms)
 
-    def _pad(self, args, kwargs, xs) -> tuple[int, ...]:
+    def _pad(self, args, kwargs, x, xs) -> tuple[int, ...]:
         pad = args[1] if len(args) > 1 else kwargs["pad"]
+        queried = id(x) in self._queried       # the amounts may follow a formula (TF-SAME)
         syms = list(xs)
         for i in range(len(pad) // 2):
             d = len(xs) - 1 - i
             b, e = int(pad[2 * i]), int(pad[2 * i + 1])
-            if b or e:
+            if b or e or (queried and self.varies(xs[d])):
                 ref = self.program.syms[xs[d]].ref + b + e
                 syms[d] = self._sym("pad", (xs[d],), (b, e), ref=ref) if self.varies(xs[d]) \
                     else self.const(ref)
@@ -398,7 +399,7 @@ class ProgramBuilder:
         for i, f in enumerate(axes):
             eb, ee = explicit[i]
             kind: tuple = ("static", eb, ee)
-            if (eb or ee) and id(real) in self._queried:
+            if real is not x and id(real) in self._queried:     # a pad after a shape read
                 for variant in ("end", "begin"):
                     if tuple(int(v) for v in tf_same_pads(f.n, f.kernel, f.stride, f.dilation,
                                                           variant)) == (eb, ee):
