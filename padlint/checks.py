@@ -6,10 +6,7 @@ pack is registered under the ``padlint.rules`` entry-point group like any plugin
 """
 from __future__ import annotations
 
-import numpy as np
-
-from .geometry import (AxisFacts, axis_facts, effective_kernel, even_input_lengths,
-                       min_input_length, tap_counts)
+from .geometry import AxisFacts, axis_facts, effective_kernel, even_input_lengths, min_input_length
 from .ir import Layer, Trace
 from .rules import RulePack, axis_check, cell_word, model_check
 
@@ -77,8 +74,7 @@ def skipped_input(layer: Layer, f: AxisFacts) -> dict | None:
             "rows": cell_word(f.axis, interior)}
 
 
-@axis_check(CORE, "PAD104", vector=lambda f: np.asarray(
-    f.transposed and len(set(tap_counts(f.kernel, f.stride, f.dilation))) > 1))
+@axis_check(CORE, "PAD104", vector=lambda f: f.transposed & f.taps_unequal)
 def transposed_checkerboard(layer: Layer, f: AxisFacts) -> dict | None:
     if not f.transposed or len(set(f.taps)) <= 1:
         return None
@@ -86,9 +82,8 @@ def transposed_checkerboard(layer: Layer, f: AxisFacts) -> dict | None:
     return {"taps": "/".join(map(str, f.taps)), "k_fix": k_fix, "p_fix": (k_fix - f.stride) // 2}
 
 
-@axis_check(CORE, "PAD105", vector=lambda f: np.asarray(
-    not f.transposed and effective_kernel(f.kernel, f.dilation) % 2 == 0
-    and effective_kernel(f.kernel, f.dilation) != f.stride))
+@axis_check(CORE, "PAD105", vector=lambda f: ~f.transposed & (
+    effective_kernel(f.kernel, f.dilation) % 2 == 0) & (effective_kernel(f.kernel, f.dilation) != f.stride))
 def even_kernel_shift(layer: Layer, f: AxisFacts) -> dict | None:
     if f.transposed or f.k_e % 2 or f.k_e == f.stride:
         return None

@@ -32,17 +32,20 @@ def resolve_padding(padding, k: int, d: int) -> tuple[int, int]:
 
 
 def output_length(n, k, s, d=1, pad_begin=0, pad_end=0, ceil_mode=False, explicit_end=0):
-    """Output length of a windowed op, as PyTorch computes it.
+    """Output length of a windowed op, as PyTorch computes it (``ceil_mode`` may be an
+    array of flags, one per row, when many layers are computed at once).
 
     ``explicit_end`` is the part of ``pad_end`` that comes from an explicit pad
     before the op: PyTorch's ceil-mode rule ("the last window must start inside
     the input or the begin padding") counts it as input.
     """
     span = n + pad_begin + pad_end - effective_kernel(k, d)
-    if not ceil_mode:
-        return np.floor_divide(span, s) + 1
+    floor = np.floor_divide(span, s) + 1
+    if np.ndim(ceil_mode) == 0 and not ceil_mode:
+        return floor
     o = -np.floor_divide(-span, s) + 1
-    return o - ((o - 1) * s >= n + pad_begin + explicit_end)
+    o = o - ((o - 1) * s >= n + pad_begin + explicit_end)
+    return o if np.ndim(ceil_mode) == 0 else np.where(ceil_mode, o, floor)   # per-layer flags
 
 
 def transposed_output_length(n, k, s, d=1, pad_begin=0, pad_end=0, output_padding=0):

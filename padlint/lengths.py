@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import output_length, pad_use, transposed_output_length
+from .geometry import output_length, pad_use, tap_counts, transposed_output_length
 
 
 def tf_same_total(n, k: int, s: int, d: int = 1):
@@ -76,6 +76,27 @@ class LengthProgram:
     uncertain: list[str] = field(default_factory=list)   # why it must be validated
     unmodelled: str | None = None         # why the fast path cannot be used at all
     verdict: object = None                # cached result of padlint.sweep.fast_path_problem
+    _columns: dict = field(default_factory=dict, repr=False)   # cache of columns()
+
+    def columns(self, windows: list[WindowAxis]) -> dict:
+        """Per-window constants of :meth:`Evaluation.stacked_facts`, as (rows, 1) columns
+        (cached: a sweep asks for the same windows again and again)."""
+        key = tuple(id(w) for w in windows)
+        cache = self._columns
+        if key not in cache:
+            def col(values, dtype=np.int64):
+                return np.array(list(values), dtype=dtype)[:, None]
+            static = [w.explicit if w.explicit[0] == "static" else ("same", 0, 0) for w in windows]
+            cache[key] = {
+                "kernel": col(w.kernel for w in windows), "stride": col(w.stride for w in windows),
+                "dilation": col(w.dilation for w in windows),
+                "own_b": col(w.own_begin for w in windows), "own_e": col(w.own_end for w in windows),
+                "ceil": col((w.ceil_mode for w in windows), bool),
+                "taps": col((len(set(tap_counts(w.kernel, w.stride, w.dilation))) > 1
+                             for w in windows), bool),
+                "static_b": col(p[1] for p in static), "static_e": col(p[2] for p in static),
+                "same": [i for i, w in enumerate(windows) if w.explicit[0] == "same"]}
+        return cache[key]
 
     def evaluate(self, inputs: dict[int, object]) -> "Evaluation":
         """Every symbol's value; ``inputs`` maps a spatial axis index to its lengths (an int
@@ -187,19 +208,37 @@ class Evaluation:
 
     def window_facts(self, w: WindowAxis) -> dict:
         """SCIENCE.md §1's quantities for one window axis at every size (arrays)."""
-        n = self.values[w.src]
-        if w.transposed:
-            out = self.values[w.out]
-            adj = pad_use(out, w.kernel, w.stride, w.dilation, w.own_begin, w.own_end)
-            return {"n": n, "out": out, "pad_begin": w.own_begin, "pad_end": w.own_end,
-                    "used_pad_end": adj["used_pad_end"], "leftover": adj["leftover"],
-                    "uneven": np.asarray(w.own_begin) != adj["used_pad_end"],
-                    "ignored_input_end": np.zeros_like(np.asarray(n)), "transposed": True,
-                    "kernel": w.kernel, "stride": w.stride, "dilation": w.dilation}
-        eb, ee = w.explicit_pads(n)
-        pb, pe = w.own_begin + eb, w.own_end + ee
-        u = pad_use(n, w.kernel, w.stride, w.dilation, pb, pe, w.ceil_mode, ee)
-        u.update(n=n, pad_begin=pb, pad_end=pe, explicit_begin=eb, explicit_end=ee,
-                 uneven=np.asarray(pb) != u["used_pad_end"], transposed=False,
-                 kernel=w.kernel, stride=w.stride, dilation=w.dilation, ceil_mode=w.ceil_mode)
-        return u
+        return self.stacked_facts([w])
+
+    def stacked_facts(self, windows: list[WindowAxis], count: int | None = None) -> dict:
+        """The same for many window axes at once, all transposed or none: every array has
+        one row per window and one column per size (``count`` columns; default: as the
+        evaluated inputs), so one numpy pass serves every layer."""
+        count = count or self.first_bad.shape[0]
+
+        def rows(values):
+            return np.stack([np.broadcast_to(np.asarray(v, dtype=np.int64), (count,)) for v in values])
+
+        c = self.program.columns(windows)
+        k, s, d, own_b, own_e = c["kernel"], c["stride"], c["dilation"], c["own_b"], c["own_e"]
+        n = rows(self.values[w.src] for w in windows)
+        common = {"n": n, "kernel": k, "stride": s, "dilation": d, "taps_unequal": c["taps"]}
+        taps = c["taps"]
+        if windows[0].transposed:
+            out = rows(self.values[w.out] for w in windows)
+            adj = pad_use(out, k, s, d, own_b, own_e)
+            return common | {"out": out, "pad_begin": own_b, "pad_end": own_e,
+                             "used_pad_end": adj["used_pad_end"], "leftover": adj["leftover"],
+                             "uneven": own_b != adj["used_pad_end"],
+                             "ignored_input_end": np.zeros_like(n),
+                             "transposed": np.ones_like(taps)}
+        eb, ee = c["static_b"], c["static_e"]
+        if c["same"]:                    # TF-SAME pads follow each size's input length
+            eb, ee = np.repeat(eb, count, axis=1), np.repeat(ee, count, axis=1)
+            for i in c["same"]:
+                eb[i], ee[i] = windows[i].explicit_pads(n[i])
+        pb, pe = own_b + eb, own_e + ee
+        u = pad_use(n, k, s, d, pb, pe, c["ceil"], ee)
+        return common | u | {"pad_begin": pb, "pad_end": pe, "explicit_begin": eb,
+                             "explicit_end": ee, "uneven": pb != u["used_pad_end"],
+                             "transposed": np.zeros_like(taps)}

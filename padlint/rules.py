@@ -42,9 +42,10 @@ class RulePack:
 
 def axis_check(pack: RulePack, code: str, vector: Callable | None = None):
     """Register an axis check. ``vector``, when given, is the same test on the array facts
-    of :meth:`padlint.lengths.Evaluation.window_facts` (attributes are numpy arrays): it
-    lets a size sweep apply the rule to every size at once. It must fire exactly when the
-    check returns fields."""
+    of :meth:`padlint.lengths.Evaluation.stacked_facts` (one row per layer, one column per
+    input size; per-layer constants are single columns): it lets a size sweep apply the
+    rule to every layer and size at once. It must fire exactly where the check returns
+    fields, using elementwise operators (``&``, ``|``, ``~``) only."""
     def register(fn):
         pack.checks[code] = ("axis", fn)
         if vector is not None:

@@ -111,11 +111,8 @@ def _scalar_facts(w, n: int):
                       w.ceil_mode, eb, ee)
 
 
-def _fires(rule: Rule, ev: Evaluation, w, layer, count: int, cache: dict) -> np.ndarray:
-    if rule.vector is not None:
-        if "facts" not in cache:
-            cache["facts"] = SimpleNamespace(**ev.window_facts(w))
-        return np.broadcast_to(np.asarray(rule.vector(cache["facts"]), dtype=bool), (count,))
+def _scalar_fires(rule: Rule, ev: Evaluation, w, layer, count: int) -> np.ndarray:
+    """A rule without a vector form: its check, once per distinct input length."""
     n = np.broadcast_to(np.asarray(ev.values[w.src]), (count,))
     values, inverse = np.unique(n, return_inverse=True)
     hits = np.zeros(len(values), dtype=bool)
@@ -136,16 +133,23 @@ def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
     rules = [r for r in rules if r.scope == "axis"]
     ev = program.evaluate({axis: sizes})
     valid = ev.valid()
-    first = np.full(len(sizes), -1, dtype=np.int64)
-    for w in program.windows:
-        if w.axis != name:
+    first = np.full(len(sizes), len(trace.layers), dtype=np.int64)
+    for transposed in (False, True):
+        windows = [w for w in program.windows if w.axis == name and w.transposed == transposed]
+        if not windows:
             continue
-        cache: dict = {}
-        fires = np.zeros(len(sizes), dtype=bool)
+        fires = np.zeros((len(windows), len(sizes)), dtype=bool)
         with np.errstate(all="ignore"):
+            facts = SimpleNamespace(**ev.stacked_facts(windows, len(sizes)))
             for rule in rules:
-                fires |= _fires(rule, ev, w, trace.layers[w.layer], len(sizes), cache)
-        first[fires & valid & (first < 0)] = w.layer
+                if rule.vector is not None:
+                    fires |= np.broadcast_to(np.asarray(rule.vector(facts), dtype=bool), fires.shape)
+                else:
+                    for i, w in enumerate(windows):
+                        fires[i] |= _scalar_fires(rule, ev, w, trace.layers[w.layer], len(sizes))
+        layer = np.array([w.layer for w in windows])[:, None]
+        first = np.minimum(first, np.where(fires, layer, len(trace.layers)).min(axis=0))
+    first = np.where(valid & (first < len(trace.layers)), first, -1)
     names = [layer.name for layer in trace.layers]
     ops = [layer.op for layer in trace.layers]
     sizes_list = [int(v) for v in sizes]

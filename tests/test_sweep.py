@@ -300,7 +300,7 @@ def test_vector_rules_match_their_checks(transposed):
                             from types import SimpleNamespace
                             facts = SimpleNamespace(**ev.window_facts(w))
                             for code, rule in rules.items():
-                                fires = np.broadcast_to(rule.vector(facts), sizes.shape)
+                                fires = np.broadcast_to(rule.vector(facts), (1, len(sizes)))[0]
                                 for i, n in enumerate(sizes):
                                     if not ev.valid()[i]:
                                         continue
