@@ -40,12 +40,13 @@ def output_length(n, k, s, d=1, pad_begin=0, pad_end=0, ceil_mode=False, explici
     the input or the begin padding") counts it as input.
     """
     span = n + pad_begin + pad_end - effective_kernel(k, d)
-    floor = np.floor_divide(span, s) + 1
-    if np.ndim(ceil_mode) == 0 and not ceil_mode:
+    floor = span // s + 1                  # floor division, for ints and arrays alike
+    per_row = isinstance(ceil_mode, np.ndarray)
+    if not per_row and not ceil_mode:
         return floor
-    o = -np.floor_divide(-span, s) + 1
+    o = -(-span // s) + 1
     o = o - ((o - 1) * s >= n + pad_begin + explicit_end)
-    return o if np.ndim(ceil_mode) == 0 else np.where(ceil_mode, o, floor)   # per-layer flags
+    return np.where(ceil_mode, o, floor) if per_row else o
 
 
 def transposed_output_length(n, k, s, d=1, pad_begin=0, pad_end=0, output_padding=0):

@@ -107,7 +107,7 @@ class LengthProgram:
         windows = {w.out: w for w in self.windows}
 
         def fail(index: int, bad) -> None:
-            if np.ndim(bad) == 0:
+            if not isinstance(bad, np.ndarray):
                 if bad:
                     first_bad[first_bad < 0] = index
                 return
@@ -132,10 +132,10 @@ class LengthProgram:
                     eb, ee = w.explicit_pads(n)
                     v = output_length(n, w.kernel, w.stride, w.dilation, w.own_begin + eb,
                                       w.own_end + ee, w.ceil_mode, ee)
-                fail(i, (np.asarray(v) <= 0) | (np.asarray(n) <= 0))   # torch refuses empty input
+                fail(i, (v <= 0) | (n <= 0))           # torch refuses an empty input too
             elif op == "pad":
                 v = a[0] + sym.params[0] + sym.params[1]
-                fail(i, np.asarray(v) <= 0)
+                fail(i, v <= 0)
             elif op == "same_pad":
                 v = a[0] + tf_same_total(a[0], *sym.params)
             elif op == "scale":
@@ -149,11 +149,12 @@ class LengthProgram:
                     v = v * other
             elif op == "merge":            # broadcasting: equal, or one of them is 1
                 x, y = a
-                fail(i, (np.asarray(x) != y) & (np.asarray(x) != 1) & (np.asarray(y) != 1))
-                v = np.where(np.asarray(x) == 1, y, x)
+                fail(i, (x != y) & (x != 1) & (y != 1))
+                v = np.where(x == 1, y, x) if isinstance(x, np.ndarray) or isinstance(
+                    y, np.ndarray) else (y if x == 1 else x)
             elif op == "eq":               # concatenation: must be equal
                 x, y = a
-                fail(i, np.asarray(x) != y)
+                fail(i, x != y)
                 v = x
             elif op == "min":
                 v = np.minimum(a[0], a[1])
@@ -161,7 +162,7 @@ class LengthProgram:
                 v = slice_length(a[0], *sym.params)
             else:
                 raise ValueError(f"unknown length op {op!r}")
-            if np.ndim(v) == 0:
+            if not isinstance(v, np.ndarray) or v.ndim == 0:
                 v = int(v)
             values[i] = v
         return Evaluation(self, values, first_bad)
