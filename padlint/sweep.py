@@ -439,10 +439,14 @@ def suggest_sizes(front, trace: Trace, rules: list[Rule]) -> Suggestion | None:
     if not chosen or trace.method == "none" or not trace.layers or \
             os.environ.get("PADLINT_NO_SUGGEST"):
         return None
-    if fast_path_problem(front, trace) is not None:
-        return None
     spatial = tuple(trace.input_shape[2:])
     names = AXIS_NAMES[len(spatial)]
+    if not any(rule.check(layer, f) is not None for layer in trace.layers for f in layer.axes
+               for rule in chosen):       # clean as checked: no sweep needed, on any path
+        return Suggestion(spatial, names, {a: (None, None) for a in names}, dict.fromkeys(names, True),
+                          (None, None) if len(set(spatial)) == 1 else None)
+    if fast_path_problem(front, trace) is not None:
+        return None
     axes, clean, sets = {}, {}, {}
     for window in SUGGEST_WINDOWS:       # a narrow window first; most models repeat within it
         for i, n in enumerate(spatial):
