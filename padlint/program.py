@@ -223,13 +223,10 @@ class ProgramBuilder:
             if self.varies(last):
                 self._sym("eq", (last, self.const(weight.shape[-1])), ref=weight.shape[-1])
             return xs[:-1] + (self.const(out.shape[-1]),)
-        if name in ("pixel_shuffle", "pixel_unshuffle"):
-            r = int(args[1] if len(args) > 1 else kwargs.get("upscale_factor", kwargs.get("downscale_factor")))
-            lead = xs[:-3] + (self.const(out.shape[-3]),)
-            if name == "pixel_shuffle":
-                return lead + tuple(self._sym("prod", (s, self.const(r)), ref=v)
-                                    for s, v in zip(xs[-2:], out.shape[-2:]))
-            raise _Unknown
+        if name == "pixel_shuffle":
+            r = int(args[1] if len(args) > 1 else kwargs["upscale_factor"])
+            return xs[:-3] + (self.const(out.shape[-3]),) + tuple(
+                self._sym("prod", (s, self.const(r)), ref=v) for s, v in zip(xs[-2:], out.shape[-2:]))
         raise _Unknown
 
     def _product(self, syms) -> int:

@@ -25,6 +25,7 @@ from torch import nn
 from .geometry import AXIS_NAMES
 from .ir import Layer, Trace, TraceNote
 from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES
+from .program import ProgramBuilder
 from .record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, _is_meta
 from .sites import Source, caller_source, display_path, layer_source
 
@@ -175,7 +176,7 @@ class FrontEnd:
                                           fname, holder["used"].setdefault(node, set()))
             return node.name, f"F.{fname}", node.meta.get("padlint_source"), None
 
-        recorder = Recorder(label, _builder(where) if program else None)
+        recorder = Recorder(label, ProgramBuilder(where) if program else None)
         x = self._input(shape)
         if recorder.builder:
             recorder.builder.register_input(x, len(shape) - 2)
@@ -205,7 +206,7 @@ class FrontEnd:
         def post(module, args, out):
             stack.pop()
 
-        recorder = Recorder(label, _builder(where) if program else None)
+        recorder = Recorder(label, ProgramBuilder(where) if program else None)
         handles = [nn.modules.module.register_module_forward_pre_hook(pre),
                    nn.modules.module.register_module_forward_hook(post)]
         try:
@@ -277,11 +278,6 @@ class FrontEnd:
                 layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
         return Trace(tuple(named), method, tuple(shape), tuple(notes), recorded)
-
-
-def _builder(where):
-    from .program import ProgramBuilder
-    return ProgramBuilder(where)
 
 
 def _program(recorder: Recorder):
