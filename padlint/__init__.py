@@ -4,13 +4,29 @@
 >>> report = padlint.analyze(nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1)), 224)
 >>> [(f.rule, f.layer, f.axis) for f in report.findings]
 [('PAD101', '0', 'H'), ('PAD101', '0', 'W')]
+
+The names below are imported on first use, so that ``padlint`` itself (its command
+line, its configuration, the pre-commit hook on files with no model) starts without
+importing torch.
 """
 __version__ = "0.1.0"
 
-from .api import analyze  # noqa: E402
-from .errors import PadlintError  # noqa: E402
-from .report import Finding, ModelResult, Report  # noqa: E402
-from .sweep import AxisResult, SweepResult, sweep  # noqa: E402
+_EXPORTS = {
+    "analyze": ".api", "assert_clean": ".assertions", "Checker": ".assertions",
+    "PadlintError": ".errors", "Finding": ".report", "ModelResult": ".report", "Report": ".report",
+    "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep",
+}
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
-__all__ = ["analyze", "sweep", "AxisResult", "Finding", "ModelResult", "PadlintError", "Report",
-           "SweepResult", "__version__"]
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'padlint' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -148,9 +148,9 @@ class Outcome:
 
 
 def lint_target(target: str, sizes, select=None, ignore=None, train: bool = False,
-                folder_file: bool = False) -> Outcome:
+                folder_file: bool = False, severity: dict | None = None) -> Outcome:
     """Load one target (a single file when ``folder_file``) and lint every model in it."""
-    rules = select_rules(select, ignore)
+    rules = select_rules(select, ignore, severity)
     try:
         if folder_file:
             candidates, skipped = candidates_in_module(import_file(target), target)
@@ -171,15 +171,20 @@ def lint_target(target: str, sizes, select=None, ignore=None, train: bool = Fals
 
 
 def analyze(model_or_target, input_size=None, select: Iterable[str] | None = None,
-            ignore: Iterable[str] | None = None, train: bool = False) -> Report:
+            ignore: Iterable[str] | None = None, train: bool = False,
+            severity: dict[str, str] | None = None, config=None) -> Report:
     """Lint a model (instance, class or factory) or a target (file, folder, ``module:attr``).
 
     ``input_size`` is 224 by default (or what ``PADLINT_TARGETS`` declares); it takes
     an int, ``'224x320'``, a shape tuple, or a list of these. ``select``/``ignore`` take
-    rule codes or prefixes, as in ruff. Bad targets raise :class:`PadlintError`;
-    per-model failures are listed in ``report.errors``.
+    rule codes or prefixes, as in ruff; ``severity`` overrides rule severities
+    (``{"PAD103": "warning"}``). A ``# noqa`` comment on a layer's construction line
+    moves its findings to ``result.suppressed``; ``config`` (a
+    :class:`padlint.config.Config`) adds its ``per-file-ignores``. Bad targets raise
+    :class:`PadlintError`; per-model failures are listed in ``report.errors``.
     """
-    rules = select_rules(select, ignore)
+    from .noqa import Suppressor
+    rules = select_rules(select, ignore, severity)
     sizes = normalize_sizes(input_size) if input_size is not None else None
     candidates, skipped, load_errors = _candidates(model_or_target)
     report = Report(errors=[{"target": t, "message": m} for t, m in load_errors])
@@ -188,4 +193,4 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
         results, errors = lint_candidate(candidate, sizes, rules, train)
         report.results += results
         report.errors += errors
-    return report
+    return Suppressor(config).apply(report)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -10,10 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .config import FAIL_ON
 from .errors import PadlintError
+from .formats import FORMATS
 
 COMMANDS = ("check", "sizes", "rule", "rules")
-FAIL_ON = ("error", "warning", "info", "never")
 
 
 def _codes(text: str) -> list[str]:
@@ -27,20 +29,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"padlint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = sub.add_parser("check", help="lint models in files, folders or module:attr specs")
-    check.add_argument("targets", nargs="+", metavar="TARGET",
-                       help="a .py file, a folder, or module:attr / path.py:attr")
+    check = sub.add_parser(
+        "check", help="lint models in files, folders or module:attr specs",
+        description="Lint the models in files, folders or module:attr specs. Settings come from "
+        "[tool.padlint] in the closest pyproject.toml above the working directory; flags "
+        "override them.")
+    check.add_argument("targets", nargs="*", metavar="TARGET",
+                       help="a .py file, a folder, or module:attr / path.py:attr "
+                            "(default: `targets` of [tool.padlint])")
     check.add_argument("--input-size", "-s", default=None, metavar="SIZE",
                        help="224, 224x320, 3x224x224, 16x112x112, or a comma list (default 224)")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="text (default), concise (one line per finding), json, sarif "
+                            "(SARIF 2.1.0), github (GitHub Actions annotations)")
+    check.add_argument("--output-file", "-o", default=None, metavar="FILE",
+                       help="write the report to FILE instead of stdout")
     check.add_argument("--select", type=_codes, default=None, metavar="CODES",
-                       help="rule codes or prefixes to enable (default: all)")
+                       help="rule codes or prefixes to enable, replacing `select` (default: all)")
+    check.add_argument("--extend-select", type=_codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes to enable on top of the selection")
     check.add_argument("--ignore", type=_codes, default=None, metavar="CODES",
-                       help="rule codes or prefixes to disable")
-    check.add_argument("--fail-on", choices=FAIL_ON, default="warning",
+                       help="rule codes or prefixes to disable, replacing `ignore`")
+    check.add_argument("--fail-on", choices=FAIL_ON, default=None,
                        help="exit 1 when a finding is at least this severe (default: warning)")
     check.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even when there are findings (errors still exit 2)")
+    check.add_argument("--show-suppressed", action="store_true",
+                       help="also list the findings that # noqa or per-file-ignores silenced")
+    check.add_argument("--warn-unused-noqa", action="store_true",
+                       help="report # noqa comments whose padlint codes suppress nothing "
+                            "(they count as warnings)")
+    check.add_argument("--config", default=None, metavar="PYPROJECT",
+                       help="read [tool.padlint] from this file instead of searching upwards")
+    check.add_argument("--isolated", action="store_true",
+                       help="ignore every configuration file")
+    check.add_argument("--skip-no-model", action="store_true",
+                       help="pass over files that define no model instead of failing on them "
+                            "(what the pre-commit hook uses)")
+    check.add_argument("--force-exclude", action="store_true",
+                       help="apply `exclude` to files named on the command line too")
     check.add_argument("--train", action="store_true",
                        help="analyse the training-mode forward instead of eval mode")
     check.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
@@ -94,39 +121,128 @@ def _error(message: str) -> None:
     print(f"padlint: error: {message}", file=sys.stderr)
 
 
-def _units(targets: list[str]) -> list[tuple[str, bool, str | None]]:
-    """(target, is a file of a folder, the folder): each runs in a process of its own."""
-    import os
+def _load_config(args):
+    from .config import Config, load_config
+    if getattr(args, "isolated", False):
+        return Config(root=os.getcwd())
+    return load_config(path=getattr(args, "config", None))
 
-    from .load import python_files
-    units = []
+
+def _no_model(path: str) -> str:
+    from .sites import display_path
+    return (f"{display_path(path)}: no model found; define an nn.Module subclass that builds with "
+            "no arguments, or list models in PADLINT_TARGETS")
+
+
+def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[str]]:
+    """(target, is a file of a folder, the folder), each to run in a process of its own, and
+    the errors found without importing anything. Files that surely define no model (read
+    off their syntax tree) are passed over here, before torch is imported."""
+    from .discover import may_define_model, python_files
+    units, errors = [], []
     for target in targets:
         if os.path.isdir(target):
-            units += [(path, True, target) for path in python_files(target)] or [(target, False, None)]
+            files = [p for p in python_files(target) if not config.excluded(p)]
+            files = [p for p in files if may_define_model(p)]
+            units += [(path, True, target) for path in files] or [(target, False, None)]
+        elif os.path.isfile(target) and target.endswith(".py"):
+            if args.force_exclude and config.excluded(target):
+                continue
+            if may_define_model(target):
+                units.append((target, False, None))
+            elif not args.skip_no_model:
+                errors.append({"target": target, "message": _no_model(target)})
         else:
             units.append((target, False, None))
-    return units
+    return units, errors
+
+
+def _targets(args, config) -> list[str]:
+    if args.targets:
+        return args.targets
+    if not config.targets:
+        where = f" in {config.path}" if config.path else ""
+        raise PadlintError("no target given: name a .py file, a folder or a module:attr spec, or "
+                           f"list them in `targets` of [tool.padlint]{where}")
+    resolved = []
+    for target in config.targets:      # paths in the file are relative to the project root
+        path = os.path.join(config.root, target)
+        resolved.append(os.path.relpath(path) if not os.path.isabs(target) and
+                        os.path.exists(path) else target)
+    return resolved
+
+
+def _selection(args, config) -> tuple[list[str] | None, list[str]]:
+    """CLI --select replaces the file's select (and extend-select); --ignore its ignore."""
+    extend = args.extend_select or []
+    if args.select is not None:
+        select = args.select + extend
+    elif config.select is not None:
+        select = config.rule_select + extend
+    else:
+        select = None
+    ignore = args.ignore if args.ignore is not None else config.ignore
+    return select, ignore
+
+
+def _open_output(path: str | None):
+    if path is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise PadlintError(f"--output-file {path}: folder {folder} does not exist")
+    return path
 
 
 def cmd_check(args) -> int:
-    from .api import lint_target
-    from .isolate import run_isolated, warm_up
-    from .load import no_model_in_folder
-    from .render import print_text
-    from .report import Report
     from .rules import select_rules
     from .shapes import parse_input_sizes
 
-    sizes = parse_input_sizes(args.input_size) if args.input_size else None
-    select_rules(args.select, args.ignore)          # bad codes: exit 2 before any work
-    report = Report()
+    config = _load_config(args)
+    if config.verify.get("enabled"):
+        raise PadlintError(f"{config.path}: [tool.padlint] verify is enabled, but this version of "
+                           "padlint has no verification stage yet; remove `verify` or set "
+                           "enabled = false")
+    targets = _targets(args, config)
+    sizes = parse_input_sizes(args.input_size) if args.input_size else config.input_size
+    select, ignore = _selection(args, config)
+    rules = select_rules(select, ignore, config.severity)     # bad codes: exit 2 before any work
+    fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
+    output = _open_output(args.output_file)
+    units, early_errors = _units(targets, config, args)
+
+    from .report import Report
+    report = Report(errors=early_errors)
+    if units:
+        report = _lint_units(units, report, sizes, select, ignore, config, args)
+    from .noqa import Suppressor
+    suppressor = Suppressor(config)
+    suppressor.apply(report)
+    if args.warn_unused_noqa:
+        files = [t for t, _, _ in units if t.endswith(".py") and os.path.isfile(t)]
+        report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files)
+    for err in report.errors:
+        if args.debug:
+            if err.get("traceback"):
+                print(err["traceback"], file=sys.stderr, end="")
+            elif err.get("exception") is not None:
+                traceback.print_exception(err["exception"])
+        _error(err["message"])
+    if args.format in ("json", "sarif") or report.results or not report.errors:
+        _write(report, args, rules, config, output)
+    return report.exit_code(fail_on)
+
+
+def _lint_units(units, report, sizes, select, ignore, config, args):
+    from .api import lint_target
+    from .isolate import run_isolated, warm_up
+    from .load import no_model_in_folder
     models_in_folder: dict[str, int] = {}
-    units = _units(args.targets)
     if args.timeout > 0:
         warm_up()
     for target, folder_file, folder in units:
-        outcome = run_isolated(lint_target, (target, sizes, args.select, args.ignore, args.train,
-                                             folder_file), args.timeout)
+        outcome = run_isolated(lint_target, (target, sizes, select, ignore, args.train,
+                                             folder_file, config.severity), args.timeout)
         for line in outcome.skipped:
             print(f"padlint: {line}", file=sys.stderr)
         report.results += outcome.results
@@ -136,18 +252,21 @@ def cmd_check(args) -> int:
     for folder, count in models_in_folder.items():
         if count == 0:
             report.errors.append({"target": folder, "message": no_model_in_folder(folder)})
-    for err in report.errors:
-        if args.debug:
-            if err.get("traceback"):
-                print(err["traceback"], file=sys.stderr, end="")
-            elif err.get("exception") is not None:
-                traceback.print_exception(err["exception"])
-        _error(err["message"])
-    if args.format == "json":
-        print(report.to_json())
-    elif report.results or not report.errors:
-        print_text(report, _console())
-    return report.exit_code("never" if args.exit_zero else args.fail_on)
+    return report
+
+
+def _write(report, args, rules, config, output: str | None) -> None:
+    from .formats import write_report
+    kwargs = dict(rules=rules, root=config.root, show_suppressed=args.show_suppressed)
+    if output is None:
+        write_report(report, args.format, _console(), **kwargs)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            write_report(report, args.format, Console(file=fh, highlight=False, soft_wrap=True,
+                                                      width=120, no_color=True), **kwargs)
+    except OSError as err:
+        raise PadlintError(f"--output-file {output}: cannot write it ({err.strerror})") from None
 
 
 def cmd_sizes(args) -> int:
@@ -157,7 +276,8 @@ def cmd_sizes(args) -> int:
     from .shapes import parse_input_sizes, parse_range
     from .sweep import DEFAULT_RULES, sweep_target
 
-    asked = parse_input_sizes(args.input_size) if args.input_size else None
+    config = _load_config(args)
+    asked = parse_input_sizes(args.input_size) if args.input_size else config.input_size
     sizes = parse_range(args.size_range) if args.size_range else None
     codes = args.rules or list(DEFAULT_RULES)
     select_rules(codes)                              # bad codes: exit 2 before any work

@@ -18,11 +18,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .discover import may_define_model, python_files
 from .errors import PadlintError
 from .shapes import normalize_sizes
 from .sites import SiteRecorder, display_path
 
-SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "build", "dist"}
 
 
 @dataclass
@@ -181,14 +181,6 @@ def candidates_in_module(module, file: str) -> tuple[list[Candidate], list[str]]
     return found, skipped
 
 
-def python_files(folder: str) -> list[str]:
-    files = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        files += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
-    return files
-
-
 def _getattr_path(obj, attr: str, target: str):
     for part in attr.split("."):
         try:
@@ -207,7 +199,7 @@ def load_target(target: str) -> Loaded:
     """Resolve one target string. A target that names nothing raises PadlintError."""
     if os.path.isdir(target):
         found, skipped, errors = [], [], []
-        for path in python_files(target):
+        for path in filter(may_define_model, python_files(target)):
             try:
                 c, s = candidates_in_module(import_file(path), path)
             except PadlintError as err:

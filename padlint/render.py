@@ -24,23 +24,44 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def finding_lines(report: Report) -> list[Text]:
+def finding_line(f, target: str, suppressed=None) -> Text:
+    """``path:line:col: CODE [severity] layer (op) message. Fix: fix``."""
+    line = Text()
+    where = f.source or target
+    if where:
+        line.append(f"{where}:", style="bold")
+        line.append(" ")
+    line.append(f.rule, style="dim" if suppressed else _STYLE[f.severity])
+    line.append(f" [{f.severity}] ", style="dim" if suppressed else _STYLE[f.severity])
+    line.append(f.layer or "<model>", style="bold")
+    if f.op:
+        line.append(f" ({f.op})", style="dim")
+    if suppressed is None:
+        line.append(f" {f.message}. Fix: {f.fix}")
+    else:
+        line.append(f" {f.message}.")
+        line.append(f" [suppressed by {suppressed.by}"
+                    + (f" at {suppressed.where}]" if suppressed.where else "]"), style="dim")
+    return line
+
+
+def unused_noqa_line(unused) -> Text:
+    line = Text(f"{unused.source}:", style="bold")
+    line.append(f" {unused.message}", style="yellow")
+    return line
+
+
+def finding_lines(report: Report, show_suppressed: bool = False) -> list[Text]:
     lines = []
     for result in report.results:
-        for f in result.findings:
-            line = Text()
-            line.append(f"{f.source or result.target}:", style="bold")
-            line.append(" ")
-            line.append(f.rule, style=_STYLE[f.severity])
-            line.append(f" [{f.severity}] ", style=_STYLE[f.severity])
-            line.append(f.layer or "<model>", style="bold")
-            if f.op:
-                line.append(f" ({f.op})", style="dim")
-            line.append(f" {f.message}. Fix: {f.fix}")
-            lines.append(line)
+        lines += [finding_line(f, result.target) for f in result.findings]
+        if show_suppressed:
+            lines += [finding_line(s.finding, result.target, s) for s in result.suppressed]
         summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
         summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
                        f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
+        if result.suppressed:
+            summary.append(f", {len(result.suppressed)} suppressed")
         if result.suggested is not None and not result.suggested.is_clean():
             summary.append(f"; {result.suggested.text()}")
         if result.trace.method in _METHODS:
@@ -49,23 +70,51 @@ def finding_lines(report: Report) -> list[Text]:
     return lines
 
 
-def closing_line(report: Report) -> Text:
+def closing_line(report: Report, show_suppressed: bool = False) -> Text:
     runs = _plural(len(report.results), "model run")
     findings = report.findings
     if findings:
         text = Text(f"Found {_plural(len(findings), 'finding')}{_counts(findings)} in {runs}.",
                     style="bold")
+    elif not report.results and not report.errors:
+        text = Text("No findings: no model in the files checked.", style="bold green")
     else:
         text = Text(f"No findings in {runs}.", style="bold green")
+    extras = []
+    if report.suppressed:
+        extras.append(f"{len(report.suppressed)} suppressed"
+                      + ("" if show_suppressed else " (--show-suppressed lists them)"))
+    if report.unused_noqa:
+        extras.append(_plural(len(report.unused_noqa), "unused noqa directive"))
+    if extras:
+        text.append(" " + "; ".join(extras) + ".")
     if report.errors:
         text.append(f" {_plural(len(report.errors), 'target')} failed (see stderr).", style="bold red")
     return text
 
 
-def print_text(report: Report, console: Console) -> None:
-    for line in finding_lines(report):
+def print_text(report: Report, console: Console, show_suppressed: bool = False) -> None:
+    for line in finding_lines(report, show_suppressed):
         console.print(line)
-    console.print(closing_line(report))
+    for unused in report.unused_noqa:
+        console.print(unused_noqa_line(unused))
+    console.print(closing_line(report, show_suppressed))
+
+
+def print_concise(report: Report, console: Console, show_suppressed: bool = False) -> None:
+    """One line per finding (``path:line:col: CODE [severity] layer message``), then the count."""
+    for result in report.results:
+        for f in result.findings:
+            console.print(f"{f.source or result.target}: {f.rule} [{f.severity}] "
+                          f"{f.layer or '<model>'} {f.message}", markup=False)
+        if show_suppressed:
+            for s in result.suppressed:
+                console.print(f"{s.finding.source or result.target}: {s.finding.rule} "
+                              f"[{s.finding.severity}] {s.finding.layer or '<model>'} "
+                              f"{s.finding.message} [suppressed by {s.by}]", markup=False)
+    for unused in report.unused_noqa:
+        console.print(f"{unused.source}: {unused.message}", markup=False)
+    console.print(closing_line(report, show_suppressed))
 
 
 # -- padlint sizes ---------------------------------------------------------------------

@@ -36,6 +36,38 @@ class Finding:
         return _RANK[self.severity] >= _RANK[severity]
 
 
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding that a ``# noqa`` comment or ``per-file-ignores`` silenced."""
+
+    finding: Finding
+    by: str                                        # 'noqa' or 'per-file-ignores'
+    where: str = ""                                # 'path:line:col' of the comment, or the pattern
+
+    def to_json(self) -> dict:
+        return self.finding.to_json() | {"suppressed_by": self.by, "suppressed_at": self.where}
+
+
+@dataclass(frozen=True)
+class UnusedNoqa:
+    """A ``# noqa`` comment naming padlint codes that suppressed none of them."""
+
+    source: Source
+    codes: tuple[str, ...]                         # the unused codes as written
+    disabled: tuple[str, ...] = ()                 # those of them no selected rule can fire
+
+    @property
+    def message(self) -> str:
+        text = f"unused noqa directive: {', '.join(self.codes)} suppressed nothing"
+        if self.disabled:
+            text += f" ({', '.join(self.disabled)} not selected)"
+        return text
+
+    def to_json(self) -> dict:
+        return {"source": self.source.to_json(), "codes": list(self.codes),
+                "disabled": list(self.disabled), "message": self.message}
+
+
 @dataclass
 class ModelResult:
     """One model at one input size."""
@@ -44,6 +76,7 @@ class ModelResult:
     trace: Trace
     findings: list[Finding]
     suggested: object = None          # a padlint.sweep.Suggestion, when the fast path gave one
+    suppressed: list[Suppressed] = field(default_factory=list)
 
     @property
     def suggested_sizes(self) -> list | None:
@@ -63,7 +96,8 @@ class ModelResult:
                 "method": self.trace.method,
                 "layers": [layer.to_json() for layer in self.layers],
                 "findings": [f.to_json() for f in self.findings],
-                "suggested_sizes": self.suggested_sizes}
+                "suggested_sizes": self.suggested_sizes,
+                "suppressed": [s.to_json() for s in self.suppressed]}
 
 
 @dataclass
@@ -71,10 +105,15 @@ class Report:
     results: list[ModelResult] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)      # {"target", "message"}
     skipped: list[str] = field(default_factory=list)     # classes that need arguments
+    unused_noqa: list[UnusedNoqa] = field(default_factory=list)   # with --warn-unused-noqa
 
     @property
     def findings(self) -> list[Finding]:
         return [f for r in self.results for f in r.findings]
+
+    @property
+    def suppressed(self) -> list[Suppressed]:
+        return [s for r in self.results for s in r.suppressed]
 
     @property
     def layers(self) -> list[Layer]:
@@ -84,7 +123,8 @@ class Report:
         from . import __version__
         return {"padlint_version": __version__, "schema_version": SCHEMA_VERSION,
                 "results": [r.to_json() for r in self.results],
-                "errors": [{"target": e["target"], "message": e["message"]} for e in self.errors]}
+                "errors": [{"target": e["target"], "message": e["message"]} for e in self.errors],
+                "unused_noqa": [u.to_json() for u in self.unused_noqa]}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -94,4 +134,5 @@ class Report:
             return 2
         if fail_on == "never":
             return 0
-        return int(any(f.at_least(fail_on) for f in self.findings))
+        unused = bool(self.unused_noqa) and _RANK["warning"] >= _RANK[fail_on]
+        return int(unused or any(f.at_least(fail_on) for f in self.findings))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.resources
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -142,9 +142,17 @@ def _matches(code: str, patterns) -> bool:
     return any(code.startswith(p.strip().upper()) for p in patterns if p.strip())
 
 
-def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> list[Rule]:
-    """Rules whose code starts with a ``select`` prefix and with no ``ignore`` prefix."""
+def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
+                 severity: dict[str, str] | None = None) -> list[Rule]:
+    """Rules whose code starts with a ``select`` prefix and with no ``ignore`` prefix;
+    ``severity`` maps codes to the severity they report at instead of their own."""
     rules = all_rules()
+    for code, level in (severity or {}).items():
+        if code.upper() not in rules or level not in SEVERITIES:
+            raise PadlintError(f"invalid severity override {code} = {level!r}: the code must be a "
+                               f"rule and the severity one of {', '.join(SEVERITIES)}")
+    rules = {code: replace(rule, severity=(severity or {}).get(code, rule.severity))
+             for code, rule in rules.items()}
     for pattern in list(select or []) + list(ignore or []):
         p = pattern.strip().upper()
         if p and p != "ALL" and not any(code.startswith(p) for code in rules):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from .errors import PadlintError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 _SIZE = re.compile(r"^\d+(x\d+)*$")
 HELP = "use 224, 224x320, 3x224x224, 16x112x112 or a comma list such as 224,225"
@@ -38,7 +40,8 @@ def normalize_sizes(input_size) -> list[tuple[int, ...]]:
     raise PadlintError(f"invalid input size {input_size!r}: {HELP}")
 
 
-def model_layout(model: nn.Module) -> tuple[int, int | None]:
+def model_layout(model: "nn.Module") -> tuple[int, int | None]:
+    from torch import nn
     """(spatial dims, input channels) from the first conv module, else the first pool
     module, else the first parameter shaped like a conv weight."""
     from .ops import WINDOWED_MODULES

@@ -15,24 +15,41 @@ import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
-_SKIP_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch,)) + (
-    os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+if TYPE_CHECKING:          # torch is imported where a model is built, not to read a Source
+    from torch import nn
+
+
+@lru_cache(maxsize=1)
+def _skip_dirs() -> tuple[str, ...]:
+    import torch
+    return (os.path.dirname(torch.__file__) + os.sep,
+            os.path.dirname(os.path.abspath(__file__)) + os.sep)
 
 
 @dataclass(frozen=True)
 class Source:
+    """A position in a file; ``end_line``/``end_col`` close the constructing call
+    (columns are 1-based, the end exclusive, as in SARIF)."""
+
     path: str
     line: int
     col: int
+    end_line: int | None = None
+    end_col: int | None = None
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
 
+    @property
+    def lines(self) -> range:
+        """The lines the construction spans: a ``# noqa`` on any of them applies."""
+        return range(self.line, max(self.line, self.end_line or self.line) + 1)
+
     def to_json(self) -> dict:
-        return {"path": self.path, "line": self.line, "col": self.col}
+        return {"path": self.path, "line": self.line, "col": self.col,
+                "end_line": self.end_line or self.line, "end_col": self.end_col}
 
 
 def display_path(path: str) -> str:
@@ -48,7 +65,7 @@ def _user_frame(frame, prefer: str | None):
         name = frame.f_code.co_filename
         if prefer is not None and name == prefer:
             return frame
-        if fallback is None and not name.startswith(_SKIP_DIRS) and not name.startswith("<"):
+        if fallback is None and not name.startswith(_skip_dirs()) and not name.startswith("<"):
             fallback = frame
             if prefer is None:
                 return frame
@@ -61,7 +78,9 @@ def frame_source(frame) -> Source:
     pos = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None), None)
     line = pos[0] if pos and pos[0] else frame.f_lineno
     col = pos[2] + 1 if pos and pos[2] is not None else 1
-    return Source(display_path(frame.f_code.co_filename), line, col)
+    end_line = pos[1] if pos and pos[1] else line
+    end_col = pos[3] + 1 if pos and pos[3] is not None else None
+    return Source(display_path(frame.f_code.co_filename), line, col, end_line, end_col)
 
 
 def caller_source(prefer: str | None = None, depth: int = 1) -> Source | None:
@@ -77,9 +96,10 @@ class SiteRecorder:
 
     def __init__(self, prefer_file: str | None = None):
         self.prefer = os.path.abspath(prefer_file) if prefer_file else None
-        self.sites: weakref.WeakKeyDictionary[nn.Module, Source] = weakref.WeakKeyDictionary()
+        self.sites: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
 
     def __enter__(self) -> "SiteRecorder":
+        from torch import nn
         if not SiteRecorder._active:
             original = nn.Module.__init__
             SiteRecorder._original_init = original
@@ -97,6 +117,7 @@ class SiteRecorder:
         return self
 
     def __exit__(self, *exc) -> None:
+        from torch import nn
         SiteRecorder._active.remove(self)
         if not SiteRecorder._active:
             nn.Module.__init__ = SiteRecorder._original_init
@@ -112,7 +133,7 @@ def class_source(cls: type) -> Source | None:
     return Source(display_path(path), line, 1) if path else None
 
 
-def layer_source(model: nn.Module, qualname: str, sites) -> Source | None:
+def layer_source(model: "nn.Module", qualname: str, sites) -> Source | None:
     """Construction site of a layer, else the definition of its closest non-torch owner."""
     try:
         module = model.get_submodule(qualname) if qualname else model

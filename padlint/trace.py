@@ -101,7 +101,9 @@ def _user_location(err: BaseException) -> Source | None:
     here = os.path.dirname(__file__)
     for fs in reversed(traceback.extract_tb(err.__traceback__)):
         if not fs.filename.startswith((torch_dir, here, "<")):
-            return Source(display_path(fs.filename), fs.lineno or 1, (fs.colno or 0) + 1)
+            end_col = fs.end_colno + 1 if fs.end_colno is not None else None
+            return Source(display_path(fs.filename), fs.lineno or 1, (fs.colno or 0) + 1,
+                          fs.end_lineno or fs.lineno, end_col)
     return None
 
 

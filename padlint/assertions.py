@@ -1,0 +1,109 @@
+"""Assertions for test suites: ``padlint.assert_clean`` and the ``Checker`` that the
+pytest plugin's ``padlint_checker`` fixture hands to tests.
+
+>>> import padlint, torch.nn as nn
+>>> padlint.assert_clean(nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1)), input_size=225)
+>>> padlint.assert_clean(nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1)), input_size=224)
+Traceback (most recent call last):
+  ...
+AssertionError: padlint: 2 findings at or above warning in Sequential @ 1x3x224x224:
+  ...
+"""
+from __future__ import annotations
+
+from .config import FAIL_ON, Config
+from .errors import PadlintError
+from .report import Finding, Report
+
+
+def finding_text(finding: Finding, target: str = "") -> str:
+    """One finding as the text format prints it (without colour)."""
+    from .render import finding_line
+    return finding_line(finding, target).plain
+
+
+def failure_message(report: Report, fail_on: str) -> str | None:
+    """The assertion message for ``report``, or None when nothing fails at ``fail_on``."""
+    failing = [(r, f) for r in report.results for f in r.findings
+               if fail_on != "never" and f.at_least(fail_on)]
+    if not failing:
+        return None
+    runs = sorted({f"{r.target} @ {'x'.join(map(str, r.input_shape))}" for r, _ in failing})
+    n = len(failing)
+    lines = [f"padlint: {n} finding{'s' if n != 1 else ''} at or above {fail_on} in {', '.join(runs)}:"]
+    lines += [f"  {finding_text(f, r.target)}" for r, f in failing]
+    below = len(report.findings) - n
+    if below:
+        lines.append(f"  (and {below} less severe finding{'s' if below != 1 else ''})")
+    return "\n".join(lines)
+
+
+def _check_fail_on(fail_on: str) -> str:
+    if fail_on not in FAIL_ON:
+        raise PadlintError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    return fail_on
+
+
+def _raise_errors(report: Report) -> None:
+    if report.errors:
+        raise PadlintError("; ".join(e["message"] for e in report.errors))
+
+
+def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str = "warning") -> Report:
+    """Fail with every finding at or above ``fail_on``, one per line as the text format
+    prints it (code, layer, axis, message and fix). Works in any test runner, or none.
+
+    ``model`` is what :func:`padlint.analyze` takes: an ``nn.Module``, a model class or
+    factory, a file or a ``module:attr`` spec. ``# noqa`` comments on construction
+    lines apply. A model that cannot be analysed raises :class:`PadlintError`.
+    Returns the report when the model is clean."""
+    __tracebackhide__ = True
+    from .api import analyze
+    _check_fail_on(fail_on)
+    report = analyze(model, input_size, select=select, ignore=ignore)
+    _raise_errors(report)
+    message = failure_message(report, fail_on)
+    if message:
+        raise AssertionError(message)
+    return report
+
+
+class Checker:
+    """padlint with a project's ``[tool.padlint]`` settings (what the ``padlint_checker``
+    fixture gives): ``input-size``, ``select``/``ignore``/``extend-select``,
+    ``severity``, ``per-file-ignores`` and ``fail-on``. Keyword arguments (from the
+    ``@pytest.mark.padlint(...)`` marker) override the file; arguments of a call
+    override both."""
+
+    def __init__(self, config: Config | None = None, *, input_size=None, select=None,
+                 ignore=None, fail_on: str | None = None):
+        self.config = config or Config(root=".")
+        self.input_size = input_size if input_size is not None else self.config.input_size
+        self.select = select if select is not None else self.config.rule_select
+        self.ignore = ignore if ignore is not None else self.config.ignore
+        self.fail_on = _check_fail_on(fail_on or self.config.fail_on)
+
+    def check(self, model, input_size=None, select=None, ignore=None) -> Report:
+        """The report of ``model`` (findings that noqa or per-file-ignores silence are in
+        ``result.suppressed``)."""
+        from .api import analyze
+        return analyze(model, input_size if input_size is not None else self.input_size,
+                       select=select if select is not None else self.select,
+                       ignore=ignore if ignore is not None else self.ignore,
+                       severity=self.config.severity, config=self.config)
+
+    def assert_clean(self, model, input_size=None, select=None, ignore=None,
+                     fail_on: str | None = None) -> Report:
+        """As :func:`padlint.assert_clean`, with the project's settings."""
+        __tracebackhide__ = True
+        fail_on = _check_fail_on(fail_on or self.fail_on)
+        report = self.check(model, input_size, select, ignore)
+        _raise_errors(report)
+        message = failure_message(report, fail_on)
+        if message:
+            raise AssertionError(message)
+        return report
+
+    def __repr__(self) -> str:
+        return (f"Checker(config={self.config.path!r}, input_size={self.input_size!r}, "
+                f"select={self.select!r}, ignore={self.ignore!r}, fail_on={self.fail_on!r})")
