@@ -128,18 +128,12 @@ def _load_config(args):
     return load_config(path=getattr(args, "config", None))
 
 
-def _no_model(path: str) -> str:
-    from .sites import display_path
-    return (f"{display_path(path)}: no model found; define an nn.Module subclass that builds with "
-            "no arguments, or list models in PADLINT_TARGETS")
-
-
-def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[str]]:
-    """(target, is a file of a folder, the folder), each to run in a process of its own, and
-    the errors found without importing anything. Files that surely define no model (read
-    off their syntax tree) are passed over here, before torch is imported."""
+def _units(targets: list[str], config, args) -> list[tuple[str, bool, str | None]]:
+    """(target, is a file of a folder, the folder), each to run in a process of its own.
+    In folders, and with ``--skip-no-model``, files that surely define no model (read off
+    their syntax tree) are passed over here, before torch is imported."""
     from .discover import may_define_model, python_files
-    units, errors = [], []
+    units = []
     for target in targets:
         if os.path.isdir(target):
             files = [p for p in python_files(target) if not config.excluded(p)]
@@ -148,13 +142,11 @@ def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str 
         elif os.path.isfile(target) and target.endswith(".py"):
             if args.force_exclude and config.excluded(target):
                 continue
-            if may_define_model(target):
-                units.append((target, False, None))
-            elif not args.skip_no_model:
-                errors.append({"target": target, "message": _no_model(target)})
+            if not args.skip_no_model or may_define_model(target):
+                units.append((target, False, None))     # importing it says what is wrong
         else:
             units.append((target, False, None))
-    return units, errors
+    return units
 
 
 def _targets(args, config) -> list[str]:
@@ -209,10 +201,10 @@ def cmd_check(args) -> int:
     rules = select_rules(select, ignore, config.severity)     # bad codes: exit 2 before any work
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
     output = _open_output(args.output_file)
-    units, early_errors = _units(targets, config, args)
+    units = _units(targets, config, args)
 
     from .report import Report
-    report = Report(errors=early_errors)
+    report = Report()
     if units:
         report = _lint_units(units, report, sizes, select, ignore, config, args)
     from .noqa import Suppressor

@@ -37,6 +37,10 @@ def _base_name(node: ast.expr) -> str:
     return ""                                    # a call or anything else: cannot tell
 
 
+def _never_module(name: str) -> bool:
+    return name in _NOT_MODULE_BASES or name.endswith(("Error", "Exception", "Warning", "Enum"))
+
+
 def _top_level(body):
     """Statements at module level, including those inside if/try/with blocks."""
     for node in body:
@@ -60,7 +64,7 @@ def may_define_model(path: str) -> bool:
     for node in _top_level(tree.body):
         if isinstance(node, ast.ClassDef):
             names = [_base_name(b) for b in node.bases]
-            if any(n not in _NOT_MODULE_BASES for n in names) or node.keywords:
+            if any(not _never_module(n) for n in names) or node.keywords:
                 return True
         targets = []
         if isinstance(node, ast.Assign):
