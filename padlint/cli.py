@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _console(stream=None) -> Console:
     stream = stream or sys.stdout
-    return Console(file=stream, highlight=False, soft_wrap=True, width=None if stream.isatty() else 120,
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False,
+                   width=None if stream.isatty() else 120,
                    force_terminal=stream.isatty() or None, no_color=not stream.isatty())
 
 
@@ -256,7 +257,7 @@ def _write(report, args, rules, config, output: str | None) -> None:
     try:
         with open(output, "w", encoding="utf-8") as fh:
             write_report(report, args.format, Console(file=fh, highlight=False, soft_wrap=True,
-                                                      width=120, no_color=True), **kwargs)
+                                                      emoji=False, width=120, no_color=True), **kwargs)
     except OSError as err:
         raise PadlintError(f"--output-file {output}: cannot write it ({err.strerror})") from None
 

@@ -48,9 +48,7 @@ class Config:
 
     def relative(self, path: str) -> str:
         """``path`` relative to the project root, with forward slashes ('' outside it)."""
-        path = os.path.abspath(path)
-        rel = os.path.relpath(path, self.root)
-        return "" if rel.startswith("..") else rel.replace(os.sep, "/")
+        return relative_to(self.root, path) or ""
 
     def matches(self, path: str, pattern: str) -> bool:
         """Does a ``per-file-ignores``/``exclude`` pattern match ``path`` (in the project)?"""
@@ -59,6 +57,14 @@ class Config:
 
     def excluded(self, path: str) -> bool:
         return any(self.matches(path, p) for p in self.exclude)
+
+
+def relative_to(root: str, path: str) -> str | None:
+    """``path`` relative to ``root`` with forward slashes, or None when it is outside."""
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
 
 
 def _glob_match(rel: str, pattern: str) -> bool:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import urllib.parse
 
+from .config import relative_to
 from .report import Finding, Report
 from .sites import Source
 
@@ -47,13 +49,12 @@ class _Locator:
         self.root = os.path.abspath(root)
 
     def relative(self, path: str) -> str | None:
-        rel = os.path.relpath(os.path.abspath(path), self.root)
-        return None if rel.startswith("..") else rel.replace(os.sep, "/")
+        return relative_to(self.root, path)
 
     def artifact(self, path: str) -> dict:
         rel = self.relative(path)
         if rel is not None:
-            return {"uri": rel, "uriBaseId": "%SRCROOT%"}
+            return {"uri": urllib.parse.quote(rel, safe="/"), "uriBaseId": "%SRCROOT%"}
         return {"uri": pathlib.Path(os.path.abspath(path)).as_uri()}
 
     def location(self, source: Source) -> dict:
