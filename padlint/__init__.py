@@ -9,6 +9,9 @@ The names below are imported on first use, so that ``padlint`` itself (its comma
 line, its configuration, the pre-commit hook on files with no model) starts without
 importing torch.
 """
+import sys
+import types
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -17,6 +20,19 @@ _EXPORTS = {
     "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+class _Package(types.ModuleType):
+    """``padlint.sweep`` is the function, though ``padlint/sweep.py`` shares its name:
+    importing that submodule binds it on the package, and this keeps the function."""
+
+    def __setattr__(self, name, value):
+        if name == "sweep" and isinstance(value, types.ModuleType):
+            value = value.sweep
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
