@@ -97,3 +97,20 @@ def test_folder_walk_passes_over_files_without_models(tmp_path):
     assert proc.stderr == ""
     assert [line.split(" [")[0] for line in proc.stdout.splitlines()[:-1]] == [
         "net.py:6:26: PAD101", "net.py:6:26: PAD101"]
+
+
+def test_package_import_is_torch_free_and_sweep_stays_the_function(tmp_path):
+    proc = _run("""
+        import sys
+        import padlint, padlint.cli, padlint.config, padlint.noqa, padlint.formats
+        import padlint._plugins.pytest_padlint
+        print("torch" in sys.modules)
+        import padlint.api                     # imports the padlint.sweep submodule
+        from padlint.sweep import sweep_trace
+        print("torch" in sys.modules, callable(padlint.sweep), padlint.sweep.__name__)
+        print(sorted(padlint.__all__))
+    """, tmp_path)
+    assert proc.stdout.splitlines() == [
+        "False", "True True sweep",
+        "['AxisResult', 'Checker', 'Finding', 'ModelResult', 'PadlintError', 'Report', "
+        "'SweepResult', '__version__', 'analyze', 'assert_clean', 'sweep']"], proc.stderr
