@@ -23,10 +23,11 @@ from functools import lru_cache
 from .report import Finding, Report, Suppressed, UnusedNoqa
 from .sites import Source
 
-# '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?",
+# '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'. A code has
+# digits, so words after the codes ('# noqa: PAD105 pad on purpose') are not codes.
+_NOQA = re.compile(r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)?)?",
                    re.IGNORECASE)
-_CODE = re.compile(r"[A-Z]+[0-9]*", re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
 @dataclass
@@ -55,8 +56,8 @@ def parse_directives(text: str, path: str) -> dict[int, Directive]:
         if tok.type != tokenize.COMMENT:
             continue
         match = _NOQA.search(tok.string)
-        if match is None:
-            continue
+        if match is None or (match.group("colon") and not match.group("codes")):
+            continue                     # '# noqa: because' names no code: not a blanket noqa
         codes = match.group("codes")
         line, col = tok.start
         source = Source(path, line, col + match.start() + 1, line, col + match.end() + 1)

@@ -111,7 +111,8 @@ def print_concise(report: Report, console: Console, show_suppressed: bool = Fals
             for s in result.suppressed:
                 console.print(f"{s.finding.source or result.target}: {s.finding.rule} "
                               f"[{s.finding.severity}] {s.finding.layer or '<model>'} "
-                              f"{s.finding.message} [suppressed by {s.by}]", markup=False)
+                              f"{s.finding.message} [suppressed by {s.by}"
+                              + (f" at {s.where}]" if s.where else "]"), markup=False)
     for unused in report.unused_noqa:
         console.print(f"{unused.source}: {unused.message}", markup=False)
     console.print(closing_line(report, show_suppressed))

@@ -7,10 +7,12 @@ the definition line of the closest enclosing class that is not torch's.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import itertools
 import os
 import sys
+import textwrap
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
@@ -133,8 +135,78 @@ def class_source(cls: type) -> Source | None:
     return Source(display_path(path), line, 1) if path else None
 
 
+def _user_class(cls: type) -> bool:
+    return not (cls.__module__ or "").startswith("torch.")
+
+
+@lru_cache(maxsize=None)
+def init_calls(cls: type) -> dict[str, tuple[ast.Call, tuple]]:
+    """``attr -> (call, where)`` for each ``self.attr = SomeCall(...)`` in the ``__init__`` of
+    ``cls`` (or of the user base classes it inherits ``__init__`` from), where the
+    attribute is assigned exactly once: how padlint places the layers of a model that
+    was built before padlint could watch (an instance passed to ``analyze``)."""
+    found: dict[str, list] = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or not _user_class(klass):
+            continue
+        try:
+            lines, start = inspect.getsourcelines(init)
+            path = inspect.getsourcefile(init)
+            tree = ast.parse(textwrap.dedent("".join(lines)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        indent = len(lines[0]) - len(lines[0].lstrip())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets = [node.target]
+            else:
+                continue
+            for target in targets:
+                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                        and target.value.id == "self" and isinstance(node.value, ast.Call)):
+                    found.setdefault(target.attr, []).append((node.value, (path, start, indent)))
+    return {attr: spans[0] for attr, spans in found.items() if len(spans) == 1}
+
+
+def _node_source(node: ast.AST, path: str, start: int, indent: int) -> Source:
+    return Source(display_path(path), start + node.lineno - 1, node.col_offset + indent + 1,
+                  start + (node.end_lineno or node.lineno) - 1,
+                  (node.end_col_offset or 0) + indent + 1)
+
+
+def _static_source(model: "nn.Module", parts: list[str]) -> Source | None:
+    """The literal call that built ``model.<parts>``, read off the source of the closest
+    user-class owner's ``__init__``: ``self.stem = nn.Conv2d(...)``, and through literal
+    containers, ``self.features = nn.Sequential(nn.Conv2d(...), ...)`` for ``features.0``."""
+    for i in range(len(parts) - 1, -1, -1):
+        try:
+            owner = model.get_submodule(".".join(parts[:i]))
+        except AttributeError:
+            continue
+        if not _user_class(type(owner)):
+            continue
+        entry = init_calls(type(owner)).get(parts[i])
+        if entry is None:
+            return None
+        call, where = entry
+        for index in parts[i + 1:]:           # positions in a literal Sequential(...) call
+            args = call.args
+            if len(args) == 1 and isinstance(args[0], (ast.List, ast.Tuple)):
+                args = args[0].elts               # ModuleList([...]), Sequential(*[...]) aside
+            if (not index.isdigit() or any(isinstance(a, ast.Starred) for a in args)
+                    or int(index) >= len(args) or not isinstance(args[int(index)], ast.Call)):
+                return None
+            call = args[int(index)]
+        return _node_source(call, *where)
+    return None
+
+
 def layer_source(model: "nn.Module", qualname: str, sites) -> Source | None:
-    """Construction site of a layer, else the definition of its closest non-torch owner."""
+    """Construction site of a layer: recorded while padlint built the model, else read off
+    the owner's ``__init__`` source, else the definition of its closest non-torch owner."""
     try:
         module = model.get_submodule(qualname) if qualname else model
     except AttributeError:
@@ -142,13 +214,17 @@ def layer_source(model: "nn.Module", qualname: str, sites) -> Source | None:
     if module is not None and sites is not None and module in sites:
         return sites[module]
     parts = qualname.split(".") if qualname else []
+    if parts:
+        static = _static_source(model, parts)
+        if static is not None:
+            return static
     for i in range(len(parts), -1, -1):
         try:
             owner = model.get_submodule(".".join(parts[:i]))
         except AttributeError:
             continue
         cls = type(owner)
-        if not (cls.__module__ or "").startswith("torch."):
+        if _user_class(cls):
             src = class_source(cls)
             if src is not None:
                 return src

@@ -55,20 +55,29 @@ def _findings(value) -> bool:
     return bool(value) and all(isinstance(v, Finding) for v in value)
 
 
+def _short(finding) -> str:
+    where = f"{finding.source}: " if finding.source else ""
+    return f"{where}{finding.rule} [{finding.severity}] {finding.layer or '<model>'} on {finding.axis}"
+
+
 def pytest_assertrepr_compare(config, op, left, right):
-    """``assert report.findings == []``: list the findings as the text format does."""
+    """``assert report.findings == []``: list the findings. pytest cuts explanations at
+    8 lines unless run with -vv, so a short form (location, code, layer, axis) comes
+    first; with -vv each finding is the full line of the text format."""
     if op != "==" or not (_findings(left) or _findings(right)):
         return None
     if not isinstance(left, (list, tuple)) or not isinstance(right, (list, tuple)):
         return None
     from padlint.assertions import finding_text
+    full = config.get_verbosity() >= 2
+    show = finding_text if full else _short
     only_left = [f for f in left if f not in right]
     only_right = [f for f in right if f not in left]
-    lines = [f"padlint findings differ: {len(left)} == {len(right)} is false"]
-    if only_left:
-        lines.append(f"{len(only_left)} finding(s) only on the left:")
-        lines += [f"  {finding_text(f)}" for f in only_left]
-    if only_right:
-        lines.append(f"{len(only_right)} finding(s) only on the right:")
-        lines += [f"  {finding_text(f)}" for f in only_right]
+    codes = sorted({f.rule for f in only_left + only_right})
+    lines = [f"padlint findings differ ({len(left)} == {len(right)}): {', '.join(codes)}"
+             + ("" if full else " (-vv shows messages and fixes)")]
+    for side, items in (("left", only_left), ("right", only_right)):
+        if items:
+            lines.append(f"{len(items)} only on the {side}:")
+            lines += [f"  {show(f)}" for f in items]
     return lines
