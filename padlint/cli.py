@@ -129,17 +129,20 @@ def _load_config(args):
     return load_config(path=getattr(args, "config", None))
 
 
-def _units(targets: list[str], config, args) -> list[tuple[str, bool, str | None]]:
-    """(target, is a file of a folder, the folder), each to run in a process of its own.
-    In folders, and with ``--skip-no-model``, files that surely define no model (read off
-    their syntax tree) are passed over here, before torch is imported."""
-    from .discover import may_define_model, python_files
-    units = []
+def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[dict]]:
+    """(target, is a file of a folder, the folder), each to run in a process of its own, and
+    the folders left with no file to lint. In folders, and with ``--skip-no-model``, files
+    that surely define no model (read off their syntax tree) are passed over here, before
+    torch is imported; ``exclude`` applies in folders (and with ``--force-exclude``)."""
+    from .discover import may_define_model, no_model_in_folder, python_files
+    units, errors = [], []
     for target in targets:
         if os.path.isdir(target):
             files = [p for p in python_files(target) if not config.excluded(p)]
             files = [p for p in files if may_define_model(p)]
-            units += [(path, True, target) for path in files] or [(target, False, None)]
+            units += [(path, True, target) for path in files]
+            if not files:
+                errors.append({"target": target, "message": no_model_in_folder(target)})
         elif os.path.isfile(target) and target.endswith(".py"):
             if args.force_exclude and config.excluded(target):
                 continue
@@ -147,7 +150,7 @@ def _units(targets: list[str], config, args) -> list[tuple[str, bool, str | None
                 units.append((target, False, None))     # importing it says what is wrong
         else:
             units.append((target, False, None))
-    return units
+    return units, errors
 
 
 def _targets(args, config) -> list[str]:
@@ -159,9 +162,13 @@ def _targets(args, config) -> list[str]:
                            f"list them in `targets` of [tool.padlint]{where}")
     resolved = []
     for target in config.targets:      # paths in the file are relative to the project root
-        path = os.path.join(config.root, target)
-        resolved.append(os.path.relpath(path) if not os.path.isabs(target) and
-                        os.path.exists(path) else target)
+        file, sep, attr = target.rpartition(":") if target.count(":") == 1 else ("", "", target)
+        path = file if sep and file.endswith(".py") else target
+        rooted = os.path.join(config.root, path)
+        if not os.path.isabs(path) and os.path.exists(rooted):
+            path = os.path.relpath(rooted)
+            target = f"{path}:{attr}" if sep and file.endswith(".py") else path
+        resolved.append(target)
     return resolved
 
 
@@ -202,10 +209,10 @@ def cmd_check(args) -> int:
     rules = select_rules(select, ignore, config.severity)     # bad codes: exit 2 before any work
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
     output = _open_output(args.output_file)
-    units = _units(targets, config, args)
+    units, folder_errors = _units(targets, config, args)
 
     from .report import Report
-    report = Report()
+    report = Report(errors=folder_errors)
     if units:
         report = _lint_units(units, report, sizes, select, ignore, config, args)
     from .noqa import Suppressor
@@ -229,7 +236,7 @@ def cmd_check(args) -> int:
 def _lint_units(units, report, sizes, select, ignore, config, args):
     from .api import lint_target
     from .isolate import run_isolated, warm_up
-    from .load import no_model_in_folder
+    from .discover import no_model_in_folder
     models_in_folder: dict[str, int] = {}
     if args.timeout > 0:
         warm_up()

@@ -137,7 +137,7 @@ def parse_table(table: dict, path: str) -> Config:
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise PadlintError(f"{where} per-file-ignores must be a table of "
-                                   '"glob" = ["CODE", ...], got {_kind(value)}')
+                                   f'"glob" = ["CODE", ...], got {_kind(value)}')
             config.per_file_ignores = {pattern: _codes(codes, f"{where} per-file-ignores {pattern!r}")
                                        for pattern, codes in value.items()}
         elif key == "fail-on":
@@ -148,7 +148,7 @@ def parse_table(table: dict, path: str) -> Config:
                                    f"got {_kind(value)}")
             for code, level in value.items():
                 _check_codes([code], f"{where}.severity", exact=True)
-                config.severity[code.upper()] = _choice(level, SEVERITIES, f"{where}.severity {code}")
+                config.severity[code.strip().upper()] = _choice(level, SEVERITIES, f"{where}.severity {code}")
         elif key in ("targets", "exclude"):
             setattr(config, name, _strings(value, f"{where} {key}"))
         elif key == "verify":

@@ -27,6 +27,11 @@ def python_files(folder: str) -> list[str]:
     return files
 
 
+def no_model_in_folder(folder: str) -> str:
+    return (f"{folder}: no model found in its .py files; define an nn.Module subclass that "
+            "builds with no arguments, or list models in PADLINT_TARGETS")
+
+
 def _base_name(node: ast.expr) -> str:
     if isinstance(node, ast.Subscript):          # Generic[T]
         node = node.value

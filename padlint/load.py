@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .discover import may_define_model, python_files
+from .discover import may_define_model, no_model_in_folder, python_files
 from .errors import PadlintError
 from .shapes import normalize_sizes
 from .sites import SiteRecorder, display_path
@@ -188,11 +188,6 @@ def _getattr_path(obj, attr: str, target: str):
         except AttributeError:
             raise PadlintError(f"{target}: {part!r} not found; check the name after ':'") from None
     return obj
-
-
-def no_model_in_folder(folder: str) -> str:
-    return (f"{folder}: no model found in its .py files; define an nn.Module subclass that "
-            "builds with no arguments, or list models in PADLINT_TARGETS")
 
 
 def load_target(target: str) -> Loaded:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .report import Finding, Report, Suppressed, UnusedNoqa
+from .rules import code_matches
 from .sites import Source
 
 # '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'. A code has
@@ -110,7 +111,7 @@ class Suppressor:
         path = source.path if source is not None else target_file
         if self.config is not None and path:
             for pattern, codes in self.config.per_file_ignores.items():
-                if any(finding.rule.startswith(c) for c in codes) and self.config.matches(path, pattern):
+                if any(code_matches(finding.rule, c) for c in codes) and self.config.matches(path, pattern):
                     where = os.path.relpath(self.config.path) if self.config.path else "the configuration"
                     return Suppressed(finding, "per-file-ignores", f'"{pattern}" in {where}')
         return None

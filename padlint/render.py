@@ -40,8 +40,7 @@ def finding_line(f, target: str, suppressed=None) -> Text:
         line.append(f" {f.message}. Fix: {f.fix}")
     else:
         line.append(f" {f.message}.")
-        line.append(f" [suppressed by {suppressed.by}"
-                    + (f" at {suppressed.where}]" if suppressed.where else "]"), style="dim")
+        line.append(f" [{suppressed.label}]", style="dim")
     return line
 
 
@@ -111,8 +110,7 @@ def print_concise(report: Report, console: Console, show_suppressed: bool = Fals
             for s in result.suppressed:
                 console.print(f"{s.finding.source or result.target}: {s.finding.rule} "
                               f"[{s.finding.severity}] {s.finding.layer or '<model>'} "
-                              f"{s.finding.message} [suppressed by {s.by}"
-                              + (f" at {s.where}]" if s.where else "]"), markup=False)
+                              f"{s.finding.message} [{s.label}]", markup=False)
     for unused in report.unused_noqa:
         console.print(f"{unused.source}: {unused.message}", markup=False)
     console.print(closing_line(report, show_suppressed))

@@ -44,6 +44,13 @@ class Suppressed:
     by: str                                        # 'noqa' or 'per-file-ignores'
     where: str = ""                                # 'path:line:col' of the comment, or the pattern
 
+    @property
+    def label(self) -> str:
+        """'suppressed by noqa at net.py:7:62', 'suppressed by per-file-ignores "legacy/" in pyproject.toml'."""
+        if not self.where:
+            return f"suppressed by {self.by}"
+        return f"suppressed by {self.by} {'at ' if self.by == 'noqa' else ''}{self.where}"
+
     def to_json(self) -> dict:
         return self.finding.to_json() | {"suppressed_by": self.by, "suppressed_at": self.where}
 

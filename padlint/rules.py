@@ -138,8 +138,14 @@ def all_rules() -> dict[str, Rule]:
     return dict(sorted(rules.items()))
 
 
+def code_matches(code: str, pattern: str) -> bool:
+    """Does a rule code or prefix (or ``ALL``), as in select/ignore/per-file-ignores, cover ``code``?"""
+    pattern = pattern.strip().upper()
+    return bool(pattern) and (pattern == "ALL" or code.startswith(pattern))
+
+
 def _matches(code: str, patterns) -> bool:
-    return any(code.startswith(p.strip().upper()) for p in patterns if p.strip())
+    return any(code_matches(code, p) for p in patterns)
 
 
 def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
@@ -158,7 +164,7 @@ def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] | No
         if p and p != "ALL" and not any(code.startswith(p) for code in rules):
             raise PadlintError(f"unknown rule code or prefix {pattern!r}; `padlint rules` lists them")
     chosen = [r for r in rules.values()
-              if (not select or "ALL" in [s.upper() for s in select] or _matches(r.code, select))
+              if (not select or _matches(r.code, select))
               and not _matches(r.code, ignore or [])]
     return chosen
 

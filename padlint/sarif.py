@@ -124,7 +124,7 @@ def to_sarif(report: Report, rules, root: str, show_suppressed: bool = False) ->
             for s in result.suppressed:
                 entry = _result(s.finding, result, index, where)
                 entry["suppressions"] = [{"kind": "inSource" if s.by == "noqa" else "external",
-                                          "justification": f"suppressed by {s.by} at {s.where}"}]
+                                          "justification": s.label}]
                 results.append(entry)
     for unused in report.unused_noqa:
         results.append({"ruleId": UNUSED_NOQA, "ruleIndex": index[UNUSED_NOQA], "level": "warning",

@@ -31,9 +31,12 @@ def normalize_sizes(input_size) -> list[tuple[int, ...]]:
     a shape tuple, or a list of those."""
     if isinstance(input_size, str):
         return parse_input_sizes(input_size)
-    if isinstance(input_size, int):
-        return [(input_size,)]
-    if isinstance(input_size, (tuple, list)) and all(isinstance(v, int) for v in input_size):
+    if isinstance(input_size, int) and not isinstance(input_size, bool):
+        input_size = (input_size,)
+    if isinstance(input_size, (tuple, list)) and input_size and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in input_size):
+        if any(v <= 0 for v in input_size) or len(input_size) > 5:
+            raise PadlintError(f"invalid input size {input_size!r}: sizes must be positive; {HELP}")
         return [tuple(input_size)]
     if isinstance(input_size, (tuple, list)):
         return [s for item in input_size for s in normalize_sizes(item)]
