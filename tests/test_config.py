@@ -19,23 +19,13 @@ import pytest
 from padlint.cli import main
 from padlint.config import Config, find_pyproject, load_config, parse_table
 from padlint.errors import PadlintError
+from model_sources import stem_head
 
 ERROR_PREFIX = "padlint: error: "
 
 # At 224: PAD101 (warning) on stem H and W (line 7), PAD105 (info) on head H and W (line 8).
 # At 225: stem is clean, PAD105 stays.
-MODEL = '''from torch import nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)
-        self.head = nn.Conv2d(8, 8, 2)
-
-    def forward(self, x):
-        return self.head(self.stem(x))
-'''
+MODEL = stem_head()
 
 ALL_FOUR = [("PAD101", "warning", "stem", "H"), ("PAD101", "warning", "stem", "W"),
             ("PAD105", "info", "head", "H"), ("PAD105", "info", "head", "W")]

@@ -14,21 +14,11 @@ import pytest
 import padlint
 from padlint.noqa import parse_directives
 
+from model_sources import STEM_HEAD
+
 # {stem} and {head} are appended to the construction lines 7 and 8 (the line itself is
 # 59 characters, so a comment put two spaces after it starts at column 62).
-NET = """\
-from torch import nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1){stem}
-        self.head = nn.Conv2d(8, 8, 2){head}
-
-    def forward(self, x):
-        return self.head(self.stem(x))
-"""
+NET = STEM_HEAD
 
 # The stem call spans lines 7-10; {first}, {middle} and {last} end its lines 7, 8 and 10.
 MULTILINE = """\

@@ -9,22 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from model_sources import stem_head
 
 # At 224: PAD101 (warning) on stem H/W, line 7; PAD105 (info) on head H/W, line 8.
 # At 225: only the PAD105s.
-MODEL = """\
-from torch import nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)
-        self.head = nn.Conv2d(8, 8, 2)
-
-    def forward(self, x):
-        return self.head(self.stem(x))
-"""
+MODEL = stem_head()
 
 PAD101 = {
     "H": ("models.py:7:21: PAD101 [warning] stem (Conv2d k=3 s=2 p=1) uses its padding unevenly on H "

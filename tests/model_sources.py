@@ -1,0 +1,24 @@
+"""Small model files that several test modules write into scratch folders.
+
+``STEM_HEAD``: at input 224, PAD101 (warning) on ``stem`` H and W (line 7, column 21);
+PAD105 (info) on ``head`` H and W (line 8, column 21). At 225 ``stem`` is clean and
+PAD105 stays. ``{stem}`` and ``{head}`` are appended to lines 7 and 8 (line 7 is 59
+characters long, so a comment put two spaces after it starts at column 62)."""
+
+STEM_HEAD = """\
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1){stem}
+        self.head = nn.Conv2d(8, 8, 2){head}
+
+    def forward(self, x):
+        return self.head(self.stem(x))
+"""
+
+
+def stem_head(stem: str = "", head: str = "") -> str:
+    return STEM_HEAD.format(stem=stem, head=head)
