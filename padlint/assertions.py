@@ -44,9 +44,15 @@ def _check_fail_on(fail_on: str) -> str:
     return fail_on
 
 
-def _raise_errors(report: Report) -> None:
+def _assert(report: Report, fail_on: str) -> Report:
+    """Raise PadlintError for models that could not be analysed, AssertionError for findings."""
+    __tracebackhide__ = True
     if report.errors:
         raise PadlintError("; ".join(e["message"] for e in report.errors))
+    message = failure_message(report, fail_on)
+    if message:
+        raise AssertionError(message)
+    return report
 
 
 def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str = "warning") -> Report:
@@ -60,12 +66,7 @@ def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str =
     __tracebackhide__ = True
     from .api import analyze
     _check_fail_on(fail_on)
-    report = analyze(model, input_size, select=select, ignore=ignore)
-    _raise_errors(report)
-    message = failure_message(report, fail_on)
-    if message:
-        raise AssertionError(message)
-    return report
+    return _assert(analyze(model, input_size, select=select, ignore=ignore), fail_on)
 
 
 class Checker:
@@ -97,12 +98,7 @@ class Checker:
         """As :func:`padlint.assert_clean`, with the project's settings."""
         __tracebackhide__ = True
         fail_on = _check_fail_on(fail_on or self.fail_on)
-        report = self.check(model, input_size, select, ignore)
-        _raise_errors(report)
-        message = failure_message(report, fail_on)
-        if message:
-            raise AssertionError(message)
-        return report
+        return _assert(self.check(model, input_size, select, ignore), fail_on)
 
     def __repr__(self) -> str:
         return (f"Checker(config={self.config.path!r}, input_size={self.input_size!r}, "

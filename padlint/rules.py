@@ -153,11 +153,12 @@ def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] | No
     """Rules whose code starts with a ``select`` prefix and with no ``ignore`` prefix;
     ``severity`` maps codes to the severity they report at instead of their own."""
     rules = all_rules()
-    for code, level in (severity or {}).items():
-        if code.upper() not in rules or level not in SEVERITIES:
+    overrides = {code.strip().upper(): level for code, level in (severity or {}).items()}
+    for code, level in overrides.items():
+        if code not in rules or level not in SEVERITIES:
             raise PadlintError(f"invalid severity override {code} = {level!r}: the code must be a "
                                f"rule and the severity one of {', '.join(SEVERITIES)}")
-    rules = {code: replace(rule, severity=(severity or {}).get(code, rule.severity))
+    rules = {code: replace(rule, severity=overrides.get(code, rule.severity))
              for code, rule in rules.items()}
     for pattern in list(select or []) + list(ignore or []):
         p = pattern.strip().upper()

@@ -673,3 +673,14 @@ def test_sizes_reports_a_bad_config(tmp_path, cli):
     path = project(tmp_path, "[tool.padlint]\ninput-size = true\n")
     code, out, err = cli(tmp_path, "sizes", "model.py", "--timeout", "0")
     assert_one_error_line(code, out, err, f"{ERROR_PREFIX}{path}: [tool.padlint] input-size must be")
+
+
+def test_api_severity_override_codes_in_any_case():
+    from torch import nn
+
+    import padlint
+    report = padlint.analyze(nn.Sequential(nn.Conv2d(3, 8, 2)), 224, severity={" pad105": "error"})
+    assert [(f.rule, f.severity, f.axis) for f in report.findings] == [
+        ("PAD105", "error", "H"), ("PAD105", "error", "W")]
+    with pytest.raises(PadlintError, match=r"^invalid severity override PAD999 = 'error'"):
+        padlint.analyze(nn.Sequential(nn.Conv2d(3, 8, 2)), 224, severity={"PAD999": "error"})
