@@ -35,17 +35,18 @@ def padlint_checker(request):
     marker = request.node.get_closest_marker("padlint")
     if marker is not None:
         if marker.args:
-            raise pytest.UsageError("@pytest.mark.padlint takes keyword arguments only: "
-                                    + ", ".join(sorted(_MARKER_KEYS)))
+            pytest.fail("@pytest.mark.padlint takes keyword arguments only: "
+                        + ", ".join(sorted(_MARKER_KEYS)), pytrace=False)
         unknown = set(marker.kwargs) - _MARKER_KEYS
         if unknown:
-            raise pytest.UsageError(f"@pytest.mark.padlint: unknown argument(s) "
-                                    f"{', '.join(sorted(unknown))}; use {', '.join(sorted(_MARKER_KEYS))}")
+            pytest.fail(f"@pytest.mark.padlint: unknown argument(s) {', '.join(sorted(unknown))}; "
+                        f"use {', '.join(sorted(_MARKER_KEYS))}", pytrace=False)
         kwargs = dict(marker.kwargs)
     try:
         return Checker(load_config(str(request.config.rootpath)), **kwargs)
-    except PadlintError as err:
-        raise pytest.UsageError(f"padlint: {err}") from None
+    except PadlintError as err:          # a bad [tool.padlint] or marker: one line, no traceback
+        problem = str(err)
+    pytest.fail(f"padlint: {problem}", pytrace=False)
 
 
 def _findings(value) -> bool:

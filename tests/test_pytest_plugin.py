@@ -283,3 +283,37 @@ def test_assert_clean_outside_pytest(pytester):
     lines = proc.stderr.splitlines()
     assert lines[0] == "Traceback (most recent call last):"
     assert lines[-4:] == ["AssertionError: " + FAILURE_224[0]] + FAILURE_224[1:]
+
+
+def test_bad_configuration_and_marker_fail_the_setup_in_one_line(pytester):
+    pytester.makefile(".toml", pyproject='[tool.padlint]\nselkt = ["PAD1"]\n')
+    pytester.makepyfile(test_bad="""
+        import pytest
+
+
+        def test_fixture(padlint_checker):
+            pass
+
+
+        def test_plain():
+            pass
+        """)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "padlint: */pyproject.toml: [[]tool.padlint[]] unknown key 'selkt' (did you mean 'select'?)*"])
+    assert "Traceback" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
+    pytester.path.joinpath("pyproject.toml").unlink()
+    pytester.makepyfile(test_bad="""
+        import pytest
+
+
+        @pytest.mark.padlint(size=3)
+        def test_marker(padlint_checker):
+            pass
+        """)
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "@pytest.mark.padlint: unknown argument(s) size; use fail_on, ignore, input_size, select"])
