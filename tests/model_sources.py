@@ -5,6 +5,20 @@ PAD105 (info) on ``head`` H and W (line 8, column 21). At 225 ``stem`` is clean 
 PAD105 stays. ``{stem}`` and ``{head}`` are appended to lines 7 and 8 (line 7 is 59
 characters long, so a comment put two spaces after it starts at column 62)."""
 
+# One conv that uses its padding evenly at every size: no finding.
+CLEAN = """\
+from torch import nn
+
+
+class Clean(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
 STEM_HEAD = """\
 from torch import nn
 

@@ -9,6 +9,8 @@ import textwrap
 
 import pytest
 
+from model_sources import CLEAN
+
 ERROR_PREFIX = "padlint: error: "
 
 SYNTAX_ERROR = """\
@@ -44,18 +46,6 @@ class NeedsWidth(nn.Module):
         return self.conv(x)
 """
 
-CLEAN = """\
-from torch import nn
-
-
-class Clean(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv(x)
-"""
 
 # A 3x3 stride-2 conv at 224: PAD101 warnings only.
 STRIDED = """\

@@ -14,20 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from model_sources import CLEAN
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-CLEAN = """from torch import nn
-
-
-class Clean(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv(x)
-"""
 FLAGGED = """from torch import nn
 
 
