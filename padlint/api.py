@@ -102,8 +102,9 @@ def failure_message(prep: Prepared, size, err: Exception) -> str:
 
 
 def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, rules: list[Rule],
-                   train: bool = False) -> tuple[list[ModelResult], list[dict]]:
-    """Every input size of one model. Failures become error entries, never exceptions."""
+                   train: bool = False, verify=None) -> tuple[list[ModelResult], list[dict]]:
+    """Every input size of one model. Failures become error entries, never exceptions.
+    ``verify`` (a :class:`padlint.verify.VerifyOptions`) adds the verify stage."""
     from .sweep import suggest_sizes
     results, errors = [], []
     try:
@@ -120,9 +121,30 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
             errors.append(entry)
             continue
         suggested = suggest_sizes(prep.front, trace, rules)
-        results.append(ModelResult(candidate.target, trace, run_rules(trace, rules, suggested),
-                                   suggested))
+        result = ModelResult(candidate.target, trace, run_rules(trace, rules, suggested), suggested)
+        if verify is not None and trace.layers:
+            try:
+                result = _verified(prep, result, verify, rules)
+            except Exception as err:  # noqa: BLE001 - one model's failure must not hide the others
+                entry = {"target": candidate.target, "message": str(err) if isinstance(err, PadlintError)
+                         else f"{candidate.target}: verification failed ({type(err).__name__}: "
+                              f"{_first(err)}); run with --debug for the traceback"}
+                if not isinstance(err, PadlintError):
+                    entry["exception"] = err
+                errors.append(entry)
+                continue
+        results.append(result)
     return results, errors
+
+
+def _first(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else ""
+
+
+def _verified(prep: Prepared, result: ModelResult, options, rules) -> ModelResult:
+    from .verify import verify_result
+    return verify_result(prep, result, options, rules)
 
 
 @dataclass
@@ -148,7 +170,7 @@ class Outcome:
 
 
 def lint_target(target: str, sizes, select=None, ignore=None, train: bool = False,
-                folder_file: bool = False, severity: dict | None = None) -> Outcome:
+                folder_file: bool = False, severity: dict | None = None, verify=None) -> Outcome:
     """Load one target (a single file when ``folder_file``) and lint every model in it."""
     rules = select_rules(select, ignore, severity)
     try:
@@ -164,7 +186,7 @@ def lint_target(target: str, sizes, select=None, ignore=None, train: bool = Fals
     outcome = Outcome(errors=[{"target": t, "message": m} for t, m in load_errors],
                       skipped=skipped, models=len(candidates))
     for candidate in candidates:
-        results, errors = lint_candidate(candidate, sizes, rules, train)
+        results, errors = lint_candidate(candidate, sizes, rules, train, verify)
         outcome.results += results
         outcome.errors += errors
     return outcome
@@ -172,7 +194,8 @@ def lint_target(target: str, sizes, select=None, ignore=None, train: bool = Fals
 
 def analyze(model_or_target, input_size=None, select: Iterable[str] | None = None,
             ignore: Iterable[str] | None = None, train: bool = False,
-            severity: dict[str, str] | None = None, config=None) -> Report:
+            severity: dict[str, str] | None = None, config=None, verify=False,
+            device: str = "auto", baselines=None, images=None, batch_size: int = 8) -> Report:
     """Lint a model (instance, class or factory) or a target (file, folder, ``module:attr``).
 
     ``input_size`` is 224 by default (or what ``PADLINT_TARGETS`` declares); it takes
@@ -182,15 +205,48 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
     moves its findings to ``result.suppressed``; ``config`` (a
     :class:`padlint.config.Config`) adds its ``per-file-ignores``. Bad targets raise
     :class:`PadlintError`; per-model failures are listed in ``report.errors``.
+
+    ``verify=True`` adds the verify stage: the symmetric-kernel probe and real-weights
+    ``baselines`` (default constant, random, zeros) on ``device`` (auto: CUDA when there
+    is one), plus ``images`` (a path to a .pt/.npy tensor or an image folder, or an
+    (N, C, H, W) array or tensor). PAD101/PAD102 findings then carry ``verification``,
+    PAD201/PAD202 can fire, and each result carries ``verification`` facts.
     """
     from .noqa import Suppressor
     rules = select_rules(select, ignore, severity)
+    options = verify_options(device, baselines, images, batch_size) if verify else None
     sizes = normalize_sizes(input_size) if input_size is not None else None
     candidates, skipped, load_errors = _candidates(model_or_target)
     report = Report(errors=[{"target": t, "message": m} for t, m in load_errors])
     report.skipped = skipped
     for candidate in candidates:
-        results, errors = lint_candidate(candidate, sizes, rules, train)
+        results, errors = lint_candidate(candidate, sizes, rules, train, options)
         report.results += results
         report.errors += errors
     return Suppressor(config).apply(report)
+
+
+def verify_options(device: str = "auto", baselines=None, images=None, batch_size: int = 8):
+    """Checked :class:`padlint.verify.VerifyOptions` (raises PadlintError)."""
+    import numpy as np
+    import torch
+    from .baselines import Images, _checked, load_images
+    from .verify import DEFAULT_BASELINES, VerifyOptions, resolve_device
+    resolve_device(device)
+    if isinstance(baselines, str):
+        baselines = [b.strip() for b in baselines.split(",") if b.strip()]
+    baselines = tuple(baselines) if baselines is not None else DEFAULT_BASELINES
+    unknown = [b for b in baselines if b not in DEFAULT_BASELINES]
+    if unknown:
+        raise PadlintError(f"unknown baseline {unknown[0]!r}: use {', '.join(DEFAULT_BASELINES)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise PadlintError(f"invalid batch size {batch_size!r}: give a positive integer")
+    if isinstance(images, (str, os.PathLike)):
+        images = load_images(os.fspath(images))
+    elif isinstance(images, torch.Tensor):
+        images = Images("images", array=_checked(images.detach().cpu().float().numpy(), "images"))
+    elif isinstance(images, np.ndarray):
+        images = Images("images", array=_checked(images, "images"))
+    elif images is not None and not isinstance(images, Images):
+        raise PadlintError(f"images: a {type(images).__name__} is not a path, array or tensor")
+    return VerifyOptions(device, baselines, images, batch_size)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .geometry import AxisFacts, axis_facts, effective_kernel, even_input_lengths, min_input_length
 from .ir import Layer, Trace
-from .rules import RulePack, axis_check, cell_word, model_check
+from .rules import RulePack, axis_check, cell_word, model_check, verify_check
 
 CORE = RulePack("core")
 
@@ -102,3 +102,54 @@ def untraceable(trace: Trace):
             yield note.layer, None, note.source, {"reason": note.reason, "how": "",
                                                   "fix_variant": "partial"}
 
+
+
+# -- the verify stage's rules: they read padlint.verify.Verification facts -------------
+
+def _node_site(v, trace: Trace, node, axis):
+    """(name, source, op) of a probe node: a windowed layer's construction line, else
+    the line of the call."""
+    if node.index is not None and node.index < len(trace.layers):
+        layer = trace.layers[node.index]
+        return layer.name, layer.source, layer.describe(axis)
+    return node.name, node.source, node.op
+
+
+@verify_check(CORE, "PAD201")
+def asymmetry_introduced(v, trace: Trace, params: dict):
+    for node, axis in v.unexplained:
+        name, source, op = _node_site(v, trace, node, axis)
+        clean = ""
+        if v.clean is not None:
+            twin = next((n for n in v.clean.nodes if n.name == node.name), None)
+            size = "x".join(map(str, v.clean.input_shape[2:]))
+            if twin is not None:
+                after = twin.asym.get(axis, 0.0)
+                clean = (f"; it stays at input {size} ({after:.3g}), so it does not come from the input size"
+                         if after > v.clean.tolerance else f"; it vanishes at input {size}")
+        yield name, axis, source, op, {
+            "layer": name, "op": node.op, "axis": axis, "asymmetry": f"{node.asym[axis]:.3g}",
+            "cause": node.cause, "clean": clean}
+
+
+@verify_check(CORE, "PAD202")
+def border_artifact(v, trace: Trace, params: dict):
+    from .measures import edges
+    threshold = float(params.get("threshold", 0.5))
+    for layer in trace.layers:
+        best = None
+        for baseline in [b for b in v.baselines if b in params.get("baselines", v.baselines)]:
+            m = v.measures.get(baseline, {}).get(layer.name)
+            if m is not None and m.magnitude > threshold and (best is None or m.magnitude > best[1].magnitude):
+                best = (baseline, m)
+        if best is None:
+            continue
+        baseline, m = best
+        edge, reach = m.worst_edge()
+        axis = next(a for a in m.asymmetry if edge in edges(a))
+        others = ", ".join(f"{e} {n}" for e, n in m.extent.items())
+        yield layer.name, axis, layer.source, layer.describe(), {
+            "layer": layer.name, "baseline": baseline, "edge": edge, "reach": reach,
+            "rows": cell_word(axis, reach), "magnitude": f"{m.magnitude:.2f}",
+            "relative_to": "its median" if m.scale == "median" else "its largest value",
+            "extents": others, "axis": axis}

@@ -70,9 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="apply `exclude` to files named on the command line too")
     check.add_argument("--train", action="store_true",
                        help="analyse the training-mode forward instead of eval mode")
-    check.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
-                       help="time limit for loading, building and tracing each target, which runs "
-                            "in a child process (default 60; 0 runs in this process, no limit)")
+    verify = check.add_argument_group(
+        "verification", "run the real model to confirm each finding (the symmetric-kernel probe) "
+        "and measure border artifacts on baseline inputs; --device, --baselines and --images "
+        "turn it on")
+    verify.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
+                        help="add the verification stage (default: `verify` of [tool.padlint])")
+    verify.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+                        help="where the model runs: auto (default) is CUDA when available, else the CPU")
+    verify.add_argument("--baselines", type=_codes, default=None, metavar="LIST",
+                        help="baseline inputs: constant, random, zeros (default: all three)")
+    verify.add_argument("--images", default=None, metavar="PATH",
+                        help="your own inputs too: a .pt or .npy tensor (N, C, H, W), or a folder "
+                             "of images (needs Pillow)")
+    verify.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="batch size of the random baseline and of --images (default 8)")
+    check.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                       help="time limit for loading, building, tracing (and verifying) each target, "
+                            "which runs in a child process (default 60, 600 with --verify; 0 runs "
+                            "in this process, no limit)")
     check.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
     sizes = sub.add_parser("sizes", help="sweep input sizes: which are clean at every layer",
@@ -185,6 +201,23 @@ def _selection(args, config) -> tuple[list[str] | None, list[str]]:
     return select, ignore
 
 
+def _verify_options(args, config):
+    """The verification settings: flags over `verify` in [tool.padlint]; None when off.
+    Bad devices and unreadable images fail here, before any work."""
+    table = config.verify
+    asked = args.device is not None or args.baselines is not None or args.images is not None
+    enabled = args.verify if args.verify is not None else (asked or table.get("enabled", False))
+    if not enabled:
+        return None
+    from .api import verify_options
+    images = args.images
+    if images is None and table.get("images"):
+        images = os.path.join(config.root, table["images"])
+    return verify_options(args.device or table.get("device", "auto"),
+                          args.baselines if args.baselines is not None else table.get("baselines"),
+                          images, args.batch_size)
+
+
 def _open_output(path: str | None):
     if path is None:
         return None
@@ -199,10 +232,6 @@ def cmd_check(args) -> int:
     from .shapes import parse_input_sizes
 
     config = _load_config(args)
-    if config.verify.get("enabled"):
-        raise PadlintError(f"{config.path}: [tool.padlint] verify is enabled, but this version of "
-                           "padlint has no verification stage yet; remove `verify` or set "
-                           "enabled = false")
     targets = _targets(args, config)
     sizes = parse_input_sizes(args.input_size) if args.input_size else config.input_size
     select, ignore = _selection(args, config)
@@ -210,6 +239,9 @@ def cmd_check(args) -> int:
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
     output = _open_output(args.output_file)
     units, folder_errors = _units(targets, config, args)
+    args.verify_options = _verify_options(args, config) if units else None
+    if args.timeout is None:
+        args.timeout = 600 if args.verify_options else 60
 
     from .report import Report
     report = Report(errors=folder_errors)
@@ -242,7 +274,8 @@ def _lint_units(units, report, sizes, select, ignore, config, args):
         warm_up()
     for target, folder_file, folder in units:
         outcome = run_isolated(lint_target, (target, sizes, select, ignore, args.train,
-                                             folder_file, config.severity), args.timeout)
+                                             folder_file, config.severity, args.verify_options),
+                               args.timeout)
         for line in outcome.skipped:
             print(f"padlint: {line}", file=sys.stderr)
         report.results += outcome.results

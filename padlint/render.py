@@ -38,10 +38,25 @@ def finding_line(f, target: str, suppressed=None) -> Text:
         line.append(f" ({f.op})", style="dim")
     if suppressed is None:
         line.append(f" {f.message}. Fix: {f.fix}")
+        if f.verification is not None:
+            line.append(f" [{verification_text(f.verification)}]",
+                        style="green" if f.verification["status"] == "confirmed" else "dim")
     else:
         line.append(f" {f.message}.")
         line.append(f" [{suppressed.label}]", style="dim")
     return line
+
+
+def verification_text(v: dict) -> str:
+    """'confirmed: asymmetry 0.596 at 224x224, 0 at 225x225' and the like."""
+    status = v["status"].replace("-", " ")
+    if v["status"] == "not-checked":
+        return f"{status}: {v.get('reason', '')}"
+    how = " (layer alone, on a symmetric input)" if v.get("probe") == "layer" else ""
+    text = f"{status}: asymmetry {v['asymmetry']:.3g}{how} at {shape_str(v['input_shape'])}"
+    if "clean_asymmetry" in v:
+        text += f", {v['clean_asymmetry']:.2g} at {shape_str(v['clean_shape'])}"
+    return text
 
 
 def unused_noqa_line(unused) -> Text:
@@ -51,22 +66,43 @@ def unused_noqa_line(unused) -> Text:
 
 
 def finding_lines(report: Report, show_suppressed: bool = False) -> list[Text]:
+    return [line for result in report.results for line in result_lines(result, show_suppressed)]
+
+
+def result_lines(result, show_suppressed: bool = False) -> list[Text]:
+    """The finding lines and the summary line of one model run."""
     lines = []
-    for result in report.results:
-        lines += [finding_line(f, result.target) for f in result.findings]
-        if show_suppressed:
-            lines += [finding_line(s.finding, result.target, s) for s in result.suppressed]
-        summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
-        summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
-                       f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
-        if result.suppressed:
-            summary.append(f", {len(result.suppressed)} suppressed")
-        if result.suggested is not None and not result.suggested.is_clean():
-            summary.append(f"; {result.suggested.text()}")
-        if result.trace.method in _METHODS:
-            summary.append(f" [{_METHODS[result.trace.method]}; see PAD901]")
-        lines.append(summary)
+    lines += [finding_line(f, result.target) for f in result.findings]
+    if show_suppressed:
+        lines += [finding_line(s.finding, result.target, s) for s in result.suppressed]
+    summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
+    summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
+                   f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
+    if result.suppressed:
+        summary.append(f", {len(result.suppressed)} suppressed")
+    if result.suggested is not None and not result.suggested.is_clean():
+        summary.append(f"; {result.suggested.text()}")
+    if result.trace.method in _METHODS:
+        summary.append(f" [{_METHODS[result.trace.method]}; see PAD901]")
+    lines.append(summary)
     return lines
+
+
+def print_verification(result, console: Console) -> None:
+    """The verify stage's summary and the heatmaps of the flagged layers."""
+    from .heatmap import legend, print_maps
+    from .verify import summary
+    v = result.verification
+    console.print(Text("  " + summary(v), style="dim"))
+    baseline = next((b for b in ("constant", "images") if b in v.maps), None) or next(iter(v.maps), None)
+    if baseline is None:
+        return
+    flagged = list(dict.fromkeys(f.layer for f in result.findings if f.layer))
+    maps = [(name, v.maps[baseline][name]) for name in flagged if name in v.maps[baseline]]
+    color = console.color_system is not None and not console.no_color
+    print_maps(console, [(f"{name} {shape_str(m.shape)}", m) for name, m in maps],
+               f"  mean feature maps of the flagged layers on the {baseline} baseline "
+               f"(mean over batch and channels; {legend(color)}):")
 
 
 def closing_line(report: Report, show_suppressed: bool = False) -> Text:
@@ -93,8 +129,11 @@ def closing_line(report: Report, show_suppressed: bool = False) -> Text:
 
 
 def print_text(report: Report, console: Console, show_suppressed: bool = False) -> None:
-    for line in finding_lines(report, show_suppressed):
-        console.print(line)
+    for result in report.results:
+        for line in result_lines(result, show_suppressed):
+            console.print(line)
+        if result.verification is not None:
+            print_verification(result, console)
     for unused in report.unused_noqa:
         console.print(unused_noqa_line(unused))
     console.print(closing_line(report, show_suppressed))

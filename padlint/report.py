@@ -25,12 +25,16 @@ class Finding:
     source: Source | None = None
     op: str = ""                                   # 'Conv2d k=3 s=2 p=1'
     data: dict = field(default_factory=dict, compare=False, hash=False)
+    verification: dict | None = field(default=None, compare=False, hash=False)   # with --verify
 
     def to_json(self) -> dict:
-        return {"rule": self.rule, "name": self.name, "severity": self.severity,
-                "layer": self.layer, "axis": self.axis, "message": self.message, "fix": self.fix,
-                "source": self.source.to_json() if self.source else None,
-                "op": self.op, "data": self.data}
+        out = {"rule": self.rule, "name": self.name, "severity": self.severity,
+               "layer": self.layer, "axis": self.axis, "message": self.message, "fix": self.fix,
+               "source": self.source.to_json() if self.source else None,
+               "op": self.op, "data": self.data}
+        if self.verification is not None:
+            out["verification"] = self.verification
+        return out
 
     def at_least(self, severity: str) -> bool:
         return _RANK[self.severity] >= _RANK[severity]
@@ -84,6 +88,7 @@ class ModelResult:
     findings: list[Finding]
     suggested: object = None          # a padlint.sweep.Suggestion, when the fast path gave one
     suppressed: list[Suppressed] = field(default_factory=list)
+    verification: object = None       # a padlint.verify.Verification, with --verify
 
     @property
     def suggested_sizes(self) -> list | None:
@@ -104,7 +109,8 @@ class ModelResult:
                 "layers": [layer.to_json() for layer in self.layers],
                 "findings": [f.to_json() for f in self.findings],
                 "suggested_sizes": self.suggested_sizes,
-                "suppressed": [s.to_json() for s in self.suppressed]}
+                "suppressed": [s.to_json() for s in self.suppressed]} | (
+                    {"verification": self.verification.to_json()} if self.verification else {})
 
 
 @dataclass

@@ -61,6 +61,15 @@ def model_check(pack: RulePack, code: str):
     return register
 
 
+def verify_check(pack: RulePack, code: str):
+    """Register a check of the verify stage's facts: ``fn(verification, trace, params)``
+    yields ``(layer, axis, source, op, fields)``; ``params`` come from the YAML."""
+    def register(fn):
+        pack.checks[code] = ("verify", fn)
+        return fn
+    return register
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
@@ -75,6 +84,7 @@ class Rule:
     check: Callable = field(compare=False)
     path: str = ""
     vector: Callable | None = field(default=None, compare=False)
+    params: dict = field(default_factory=dict, compare=False)
 
     def render(self, fields: dict) -> tuple[str, str]:
         fix = self.fix.get(fields.get("fix_variant", "default"), self.fix["default"])
@@ -125,7 +135,7 @@ def _load_pack(pack: RulePack) -> list[Rule]:
         rules.append(Rule(code, data["name"], data.get("title", ""), data["severity"], data["summary"],
                           fix if isinstance(fix, dict) else {"default": fix},
                           data.get("docs", {}), data.get("examples", {}), scope, fn, str(entry),
-                          pack.vectors.get(code)))
+                          pack.vectors.get(code), dict(data.get("params", {}))))
     return rules
 
 
@@ -211,6 +221,19 @@ def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Findi
                 findings.append(Finding(rule.code, rule.name, rule.severity, layer.name, f.axis,
                                         message, fix, layer.source, layer.describe(f.axis),
                                         _numbers(fields)))
+    return findings
+
+
+def run_verify_rules(verification, trace: Trace, rules: Iterable[Rule]) -> list[Finding]:
+    """Apply the verify-scope rules to the facts of one verification."""
+    findings = []
+    for rule in rules:
+        if rule.scope != "verify":
+            continue
+        for layer, axis, source, op, fields in rule.check(verification, trace, rule.params):
+            message, fix = rule.render(fields)
+            findings.append(Finding(rule.code, rule.name, rule.severity, layer, axis, message, fix,
+                                    source, op, _numbers(fields)))
     return findings
 
 

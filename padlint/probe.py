@@ -1,0 +1,196 @@
+"""The symmetric-kernel probe (SCIENCE.md §3.1).
+
+Every conv kernel is replaced by the average of its spatial flips, and the model is fed
+a constant input. Every op is then mirror-equivariant except where the geometry is
+uneven, so each op's output is mirror-symmetric up to float error exactly where no
+asymmetric op lies upstream. An *origin* is an op whose spatial inputs are symmetric on
+an axis and whose output is not.
+
+The model is not copied: the probe's ``TorchFunctionMode`` swaps the arguments of each
+call as it happens (conv weights symmetrised, and on the CPU every floating tensor cast
+to float64), so at most one layer's converted weights exist at a time.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.weak import WeakIdKeyDictionary
+
+from .observe import _CAUSES, Node, Observer, _tensors
+from .sites import caller_source
+
+# Flip asymmetry above which an output counts as asymmetric, and the share of a map's
+# norm below which its spatial variation is float noise (the map counts as flat).
+TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-3}
+FLAT = {torch.float64: 1e-9, torch.float32: 1e-4}
+
+
+def symmetrise(weight: torch.Tensor, nd: int) -> torch.Tensor:
+    """The average of a kernel's flips over every subset of its ``nd`` spatial axes."""
+    dims = list(range(weight.dim() - nd, weight.dim()))
+    total = torch.zeros_like(weight)
+    subsets = [c for r in range(nd + 1) for c in itertools.combinations(dims, r)]
+    for subset in subsets:
+        total += weight.flip(subset) if subset else weight
+    return total / len(subsets)
+
+
+def symmetrise_input(x: torch.Tensor, nd: int) -> torch.Tensor:
+    return symmetrise(x, nd)
+
+
+def asymmetry(t: torch.Tensor, nd: int, flat: float) -> list[float]:
+    """Per spatial axis: ``||X - flip(X)|| / ||X - mean(X)||`` over every channel (the
+    mean is per channel, over the spatial axes); 0 for a spatially flat ``X``."""
+    t = t.detach()
+    dims = tuple(range(t.dim() - nd, t.dim()))
+    spread = float((t - t.mean(dims, keepdim=True)).norm())
+    if spread <= flat * float(t.norm()) or spread == 0.0:
+        return [0.0] * nd
+    return [float((t - t.flip(d)).norm()) / spread for d in dims]
+
+
+@dataclass
+class ProbeRun:
+    """What one probe forward saw."""
+
+    input_shape: tuple[int, ...]
+    dtype: str
+    tolerance: float
+    nodes: list[Node]
+    windowed: int                                     # windowed calls seen
+    untracked: list[int]                              # windowed calls on unfollowed inputs
+    alone: dict = field(default_factory=dict)         # (index, axis) -> (asymmetry, input kind)
+
+    def layer(self, index: int) -> Node | None:
+        return next((n for n in self.nodes if n.index == index), None)
+
+    def feeding_pad(self, index: int) -> Node | None:
+        return next((n for n in self.nodes if n.feeds == index), None)
+
+    def asymmetric(self) -> list[Node]:
+        """Windowed and pad outputs that are asymmetric on some axis."""
+        return [n for n in self.nodes if n.index is not None
+                and any(v > self.tolerance for v in n.asym.values())]
+
+    def origins(self) -> list[Node]:
+        return [n for n in self.nodes if n.origin]
+
+
+class ProbeObserver(Observer):
+    def __init__(self, model: nn.Module, nd: int, dtype: torch.dtype, predicted: dict,
+                 prefer_file: str | None = None):
+        super().__init__(model, nd, prefer_file)
+        self.dtype, self.tol, self.flat = dtype, TOLERANCE[dtype], FLAT[dtype]
+        self.predicted = predicted              # windowed index -> axes a static rule flags
+        self.alone: dict = {}
+        self._pads = WeakIdKeyDictionary()      # pad output -> (node, func, args, kwargs)
+
+    # -- the swapped arguments ------------------------------------------------------------
+    def _cast(self, value):
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point() and value.dtype != self.dtype:
+                return value.to(self.dtype)
+            return value
+        if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
+            return type(value)(self._cast(v) for v in value)
+        return value
+
+    def prepare(self, func, entry, args, kwargs):
+        name = getattr(func, "__name__", "")
+        inplace = name.endswith("_") and not name.startswith("__")
+        args = tuple(a if (i == 0 and inplace) else self._cast(a) for i, a in enumerate(args))
+        kwargs = {k: self._cast(v) for k, v in kwargs.items()}
+        if entry is not None and entry[1] in ("conv", "conv_transpose"):
+            nd = entry[2]
+            if len(args) > 1:
+                args = args[:1] + (symmetrise(args[1], nd),) + args[2:]
+            elif "weight" in kwargs:
+                kwargs["weight"] = symmetrise(kwargs["weight"], nd)
+        return args, kwargs
+
+    # -- what each op does to the symmetry ------------------------------------------------
+    def observe(self, node: Node, func, entry, args, kwargs, inputs, out) -> None:
+        values = asymmetry(out, self.nd, self.flat)
+        node.asym = dict(zip(self.axes, values))
+        node.input_asym = {a: max((self._asym_of(t).get(a, 0.0) for t in inputs), default=0.0)
+                           for a in self.axes}
+        node.origin = tuple(a for a in self.axes
+                            if node.asym[a] > self.tol and node.input_asym[a] <= self.tol)
+        if node.origin:
+            node.source = caller_source(self.prefer, depth=3)
+            node.cause = self._cause(func, entry, args, kwargs, inputs, out, node.origin)
+        if entry is not None and entry[1] == "pad":
+            self._pads[out] = (node, func, args, kwargs)
+        elif node.index is not None:
+            x = args[0] if args else kwargs.get("input")
+            pad = self._pads.get(x) if isinstance(x, torch.Tensor) else None
+            if pad is not None:
+                pad[0].feeds = node.index
+            self._probe_alone(node, func, args, kwargs, pad)
+
+    def _asym_of(self, t: torch.Tensor) -> dict:
+        node = self.spatial.get(t)
+        return node.asym if node is not None else {}
+
+    def _cause(self, func, entry, args, kwargs, inputs, out, axes) -> str:
+        name = entry[0] if entry is not None else getattr(func, "__name__", "")
+        if name in _CAUSES:
+            return _CAUSES[name]
+        others = [t for t in _tensors(args) + _tensors(list(kwargs.values()))
+                  if t.is_floating_point() and t.dim() >= 2 and not any(t is i for i in inputs)]
+        for t in others:
+            if t.dim() >= self.nd and t.shape[-self.nd:] == out.shape[-self.nd:]:
+                values = dict(zip(self.axes, asymmetry(t, self.nd, self.flat)))
+                if any(values[a] > self.tol for a in axes):
+                    return ("it combines the map with a tensor that is not mirror-symmetric "
+                            "(a learned positional embedding or bias map is not mirror-equivariant by design)")
+        if entry is not None:
+            return "its windows cover the two ends unevenly"
+        return "the op is not mirror-equivariant, and padlint does not model it"
+
+    def _probe_alone(self, node: Node, func, args, kwargs, pad) -> None:
+        """A flagged layer whose input is already asymmetric (or whose output showed
+        nothing) runs again on its own, on a symmetric input of its real input shape:
+        a constant first, then its real input made symmetric."""
+        axes = [a for a in self.predicted.get(node.index, ())
+                if node.input_asym.get(a, 0.0) > self.tol or node.asym.get(a, 0.0) <= self.tol]
+        if not axes:
+            return
+        real = pad[2][0] if pad is not None else (args[0] if args else kwargs.get("input"))
+        for kind, x in (("constant", torch.ones_like(real)), ("symmetrised", symmetrise_input(real, self.nd))):
+            if pad is not None:
+                _, pfunc, pargs, pkwargs = pad
+                x = pfunc(x, *pargs[1:], **pkwargs)
+            y = func(x, *args[1:], **kwargs)
+            y = y[0] if isinstance(y, tuple) else y
+            values = dict(zip(self.axes, asymmetry(y, self.nd, self.flat)))
+            for a in axes:
+                if (node.index, a) not in self.alone or (
+                        self.alone[(node.index, a)][0] <= self.tol < values[a]):
+                    self.alone[(node.index, a)] = (values[a], kind)
+            if all(self.alone[(node.index, a)][0] > self.tol for a in axes):
+                break
+
+
+def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, predicted: dict,
+              prefer_file: str | None = None) -> ProbeRun:
+    """The symmetric-kernel probe of ``model`` on a constant input of ``shape``: float64
+    on the CPU, float32 on a GPU."""
+    nd = len(shape) - 2
+    dtype = torch.float64 if device.type == "cpu" else torch.float32
+    observer = ProbeObserver(model, nd, dtype, predicted, prefer_file)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)        # tensors the forward makes itself follow the probe
+    try:
+        x = torch.ones(tuple(shape), dtype=dtype, device=device)
+        with torch.no_grad(), observer:
+            observer.watch(x)
+            model(x)
+    finally:
+        torch.set_default_dtype(default)
+    return ProbeRun(tuple(shape), str(dtype).replace("torch.", ""), observer.tol, observer.nodes,
+                    observer.windowed, observer.untracked_windowed, observer.alone)

@@ -1,0 +1,251 @@
+"""The verify stage: run the real model to confirm or refute each static prediction.
+
+1. The symmetric-kernel probe (:mod:`padlint.probe`) at the analysed size and at the
+   nearest clean size. Each PAD101/PAD102 finding is *confirmed* when its layer (or the
+   explicit pad feeding it) is an origin on its axis, or, when an earlier origin hides
+   it, when the layer alone turns a symmetric input asymmetric. Origins that no static
+   rule predicts are the facts PAD201 reads.
+2. Real-weights baselines (:mod:`padlint.baselines`): aggregated feature maps of every
+   spatial op and the SCIENCE.md §3 measures of each windowed layer's map, which PAD202
+   reads.
+
+Nothing here decides a finding: the facts go to the PAD2xx checks and the statuses onto
+the static findings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from .baselines import Images, baseline_batches, image_batches, run_maps
+from .errors import PadlintError
+from .geometry import AXIS_NAMES
+from .measures import measure_map, round_sig
+from .probe import ProbeRun, run_probe
+from .report import ModelResult
+from .shapes import shape_str
+
+VERIFIED_RULES = ("PAD101", "PAD102")
+DEFAULT_BASELINES = ("constant", "random", "zeros")
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    device: str = "auto"
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
+    images: Images | None = None
+    batch_size: int = 8
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; asking for a missing one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        why = ("this torch is built without CUDA" if torch.version.cuda is None
+               else "no CUDA GPU is visible")
+        raise PadlintError(f"--device cuda: CUDA is not available ({why}); use --device cpu, or "
+                           "--device auto to take CUDA only where there is one")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise PadlintError("--device mps: Apple's MPS backend is not available here; use --device cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise PadlintError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+@dataclass
+class Verification:
+    """The facts the verify stage found for one model at one input size."""
+
+    device: str
+    probe: ProbeRun
+    clean: ProbeRun | None
+    baselines: list[str]
+    layer_names: list[str]                               # windowed index -> static layer name
+    predicted: dict                                      # windowed index -> axes a PAD1xx rule flags
+    maps: dict = field(default_factory=dict)             # baseline -> node name -> mean map
+    measures: dict = field(default_factory=dict)         # baseline -> layer name -> MapMeasures
+    unexplained: list = field(default_factory=list)      # (Node, axis): origins no static rule predicts
+    statuses: dict = field(default_factory=dict)         # (layer, axis) -> verification dict
+
+    def node_name(self, node) -> str:
+        return self.layer_names[node.index] if node.index is not None and node.index < len(
+            self.layer_names) else node.name
+
+    def to_json(self) -> dict:
+        def probe_json(run: ProbeRun | None):
+            if run is None:
+                return None
+            asym = run.asymmetric()
+            worst = max((v for n in run.nodes for v in n.asym.values()), default=0.0)
+            return {"input_shape": list(run.input_shape), "dtype": run.dtype,
+                    "tolerance": run.tolerance, "windowed": run.windowed,
+                    "asymmetric": [self.node_name(n) for n in asym], "worst": round_sig(worst),
+                    "origins": [{"node": self.node_name(n), "op": n.op, "axes": list(n.origin),
+                                 "asymmetry": {a: round_sig(n.asym[a]) for a in n.origin},
+                                 "cause": n.cause} for n in run.origins()],
+                    "not_followed": [self.layer_names[i] for i in run.untracked if i < len(self.layer_names)]}
+        layers = {}
+        for baseline, per_layer in self.measures.items():
+            for name, m in per_layer.items():
+                layers.setdefault(name, {})[baseline] = m.to_json()
+        return {"device": self.device, "baselines": list(self.baselines),
+                "probe": probe_json(self.probe), "clean_probe": probe_json(self.clean),
+                "maps": layers}
+
+
+def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
+    """Windowed index -> the axes on which some PAD1xx rule (selected or not) fires."""
+    from .rules import run_rules, select_rules
+    index = {layer.name: i for i, layer in enumerate(result.layers)}
+    out: dict[int, set] = {}
+    for f in run_rules(result.trace, [r for r in select_rules(["PAD1"]) if r.scope == "axis"]):
+        if f.layer in index and f.axis:
+            out.setdefault(index[f.layer], set()).add(f.axis)
+    return {i: tuple(sorted(axes)) for i, axes in out.items()}
+
+
+def clean_shape(result: ModelResult) -> tuple[int, ...]:
+    """The nearest clean input: per flagged axis, the closer of the nearest clean sizes
+    below and above (above on a tie); ``n + 1`` where the sweep gave none."""
+    shape = list(result.input_shape)
+    names = AXIS_NAMES[len(shape) - 2]
+    s = result.suggested
+    flagged = {f.axis for f in result.findings if f.rule in VERIFIED_RULES}
+    for i, axis in enumerate(names):
+        n = shape[2 + i]
+        if s is not None and axis in s.axes and not s.clean.get(axis, True):
+            below, above = s.axes[axis]
+            options = [v for v in (above, below) if v is not None]
+            if options:
+                shape[2 + i] = min(options, key=lambda v: abs(v - n))
+                continue
+        if s is None and axis in flagged:
+            shape[2 + i] = n + 1
+    return tuple(shape)
+
+
+def _status(v: Verification, k: int, axis: str) -> dict:
+    probe, clean = v.probe, v.clean
+    base = {"input_shape": list(probe.input_shape[2:]), "dtype": probe.dtype,
+            "tolerance": probe.tolerance}
+    node = probe.layer(k)
+    if k in probe.untracked:
+        return base | {"status": "not-checked", "reason": "its input went through a layout "
+                       "change (permute, reshape) that the probe does not follow"}
+    if node is None:
+        return base | {"status": "not-checked", "reason": "the real forward did not run this "
+                       "layer the way the static trace did"}
+    pad = probe.feeding_pad(k)
+    out = {"probe": "model", "asymmetry": round_sig(node.asym.get(axis, 0.0))}
+    if axis in node.origin or (pad is not None and axis in pad.origin):
+        status = "confirmed"
+        if pad is not None and axis in pad.origin:
+            out["asymmetry"] = round_sig(pad.asym[axis])
+    elif (k, axis) in probe.alone:
+        value, kind = probe.alone[(k, axis)]
+        out = {"probe": "layer", "layer_input": kind, "asymmetry": round_sig(value)}
+        status = "confirmed" if value > probe.tolerance else "not-observed"
+    else:
+        status = "not-observed"
+    out = base | {"status": status} | out
+    if clean is not None:
+        out["clean_shape"] = list(clean.input_shape[2:])
+        cnode = clean.layer(k)
+        if out["probe"] == "layer" and (k, axis) in clean.alone:
+            out["clean_asymmetry"] = round_sig(clean.alone[(k, axis)][0])
+        elif cnode is not None:
+            out["clean_asymmetry"] = round_sig(cnode.asym.get(axis, 0.0))
+    return out
+
+
+def _unexplained(run: ProbeRun, predicted: dict) -> list:
+    found = []
+    for node in run.origins():
+        owner = node.index if node.index is not None else node.feeds
+        expected = predicted.get(owner, ()) if owner is not None else ()
+        found += [(node, axis) for axis in node.origin if axis not in expected]
+    return found
+
+
+def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> ModelResult:
+    """``result`` with each PAD101/PAD102 finding's ``verification`` filled in, the
+    verification facts attached, and the PAD2xx findings the selected rules make of them."""
+    from .rules import run_verify_rules
+    module = prep.front.model
+    device = resolve_device(options.device)
+    shape = tuple(result.input_shape)
+    nd = len(shape) - 2
+    predicted = _predicted(result)
+    prefer = prep.candidate.file
+    param = next(module.parameters(), None)
+    home = param.device if param is not None else torch.device("cpu")
+    modes = [(m, m.training) for m in module.modules()]
+    module.train(prep.front.train)
+    try:
+        if home != device:
+            module.to(device)
+        probe = run_probe(module, shape, device, predicted, prefer)
+        target = clean_shape(result)
+        clean = run_probe(module, target, device, predicted, prefer) if target != shape else None
+        v = Verification(str(device), probe, clean, list(options.baselines),
+                         [layer.name for layer in result.layers], predicted)
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        runs = [(b, baseline_batches(b, shape, options.batch_size)) for b in options.baselines]
+        if options.images is not None:
+            runs.append(("images", image_batches(options.images, shape, options.batch_size,
+                                                 prep.candidate.target)))
+        for name, batches in runs:
+            maps, order = run_maps(module, batches, device, dtype, nd, prefer)
+            v.maps[name] = {v.node_name(order[key]): m for key, m in maps.items()}
+            v.measures[name] = {v.node_name(node): measure_map(maps[key])
+                                for key, node in order.items() if node.index is not None}
+        if "images" in v.maps:
+            v.baselines.append("images")
+    finally:
+        if home != device:
+            module.to(home)
+        for m, flag in modes:
+            m.training = flag
+    v.unexplained = _unexplained(probe, predicted)
+    index = {name: i for i, name in enumerate(v.layer_names)}
+    findings = []
+    for f in result.findings:
+        if f.rule in VERIFIED_RULES and f.axis and f.layer in index:
+            status = _status(v, index[f.layer], f.axis)
+            v.statuses[(f.layer, f.axis)] = status
+            f = replace(f, verification=status)
+        findings.append(f)
+    findings += run_verify_rules(v, result.trace, rules)
+    return replace(result, findings=findings, verification=v)
+
+
+def summary(v: Verification) -> str:
+    """'probe (float64, cpu): 21 of 21 windowed outputs asymmetric at 224x224, 0 at 225x225 …'"""
+    def count(run: ProbeRun) -> str:
+        asym = run.asymmetric()
+        text = f"{len(asym)} of {run.windowed} windowed outputs asymmetric at {shape_str(run.input_shape[2:])}"
+        if not asym:
+            worst = max((x for n in run.nodes for x in n.asym.values()), default=0.0)
+            text += f" (worst {worst:.1e})"
+        return text
+    parts = [count(v.probe)]
+    if v.clean is not None:
+        parts.append(count(v.clean).replace(" windowed outputs asymmetric", ""))
+    origins = v.probe.origins()
+    text = f"symmetric-kernel probe ({v.probe.dtype}, {v.device}): {', '.join(parts)}"
+    if origins:
+        shown = [f"{v.node_name(n)} ({', '.join(n.origin)})" for n in origins[:4]]
+        more = f" and {len(origins) - 4} more" if len(origins) > 4 else ""
+        text += f"; origins: {', '.join(shown)}{more}"
+    statuses = list(v.statuses.values())
+    if statuses:
+        confirmed = sum(s["status"] == "confirmed" for s in statuses)
+        text += f"; {confirmed} of {len(statuses)} PAD101/PAD102 findings confirmed"
+    if v.probe.untracked:
+        text += (f"; {len(v.probe.untracked)} windowed layers not followed (after a layout "
+                 "change)")
+    return text
+
+
