@@ -41,6 +41,17 @@ _CAUSES = {
 }
 
 
+# Elementwise and per-channel ops: mirror-equivariant, so they keep their inputs' symmetry
+# (unless they combine the map with a tensor that varies in space).
+EQUIVARIANT = frozenset(
+    "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ selu celu gelu silu mish hardswish "
+    "hardsigmoid hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ softplus dropout dropout1d "
+    "dropout2d dropout3d alpha_dropout feature_alpha_dropout batch_norm clone contiguous "
+    "add sub mul div add_ sub_ mul_ div_ __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ "
+    "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__ neg abs clamp clamp_ "
+    "exp sqrt rsqrt pow square".split())
+
+
 def op_label(func) -> str:
     """'torch.roll', 'F.pad', 'Tensor.__getitem__' …: how findings name an op."""
     name = getattr(func, "__name__", str(func))
@@ -173,9 +184,9 @@ class Observer(TorchFunctionMode):
             return out
         name, op = self._name(func, windowed)
         node = Node(name, op, tuple(outs[0].shape), index if windowed else None)
-        for t in outs:
-            self.spatial[t] = node
         self.observe(node, func, entry, args, kwargs, inputs, outs[0])
+        for t in outs:          # after observe: an in-place op's output is its input
+            self.spatial[t] = node
         self.nodes.append(node)
         return out
 
@@ -204,7 +215,8 @@ class MapObserver(Observer):
 
     def observe(self, node, func, entry, args, kwargs, inputs, out) -> None:
         lead = tuple(range(out.dim() - self.nd))
-        total = out.detach().sum(dim=lead, dtype=torch.float64) if lead else out.detach().double()
+        # summed in the op's own dtype (a float64 sum would first copy the whole activation)
+        total = (out.detach().sum(dim=lead) if lead else out.detach()).double()
         count = 1
         for d in lead:
             count *= out.shape[d]

@@ -12,14 +12,13 @@ to float64), so at most one layer's converted weights exist at a time.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .observe import _CAUSES, Node, Observer, _tensors
+from .observe import _CAUSES, EQUIVARIANT, Node, Observer, _tensors
 from .sites import caller_source
 
 # Flip asymmetry above which an output counts as asymmetric, and the share of a map's
@@ -29,17 +28,13 @@ FLAT = {torch.float64: 1e-9, torch.float32: 1e-4}
 
 
 def symmetrise(weight: torch.Tensor, nd: int) -> torch.Tensor:
-    """The average of a kernel's flips over every subset of its ``nd`` spatial axes."""
-    dims = list(range(weight.dim() - nd, weight.dim()))
-    total = torch.zeros_like(weight)
-    subsets = [c for r in range(nd + 1) for c in itertools.combinations(dims, r)]
-    for subset in subsets:
-        total += weight.flip(subset) if subset else weight
-    return total / len(subsets)
-
-
-def symmetrise_input(x: torch.Tensor, nd: int) -> torch.Tensor:
-    return symmetrise(x, nd)
+    """The average of a kernel's flips over every subset of its ``nd`` spatial axes
+    (flips commute, so averaging with each axis's flip in turn gives it; axes of length 1
+    are symmetric already: a 1x1 kernel is returned as it is)."""
+    for d in range(weight.dim() - nd, weight.dim()):
+        if weight.shape[d] > 1:
+            weight = (weight + weight.flip(d)) / 2
+    return weight
 
 
 def asymmetry(t: torch.Tensor, nd: int, flat: float) -> list[float]:
@@ -47,10 +42,21 @@ def asymmetry(t: torch.Tensor, nd: int, flat: float) -> list[float]:
     mean is per channel, over the spatial axes); 0 for a spatially flat ``X``."""
     t = t.detach()
     dims = tuple(range(t.dim() - nd, t.dim()))
-    spread = float((t - t.mean(dims, keepdim=True)).norm())
-    if spread <= flat * float(t.norm()) or spread == 0.0:
+    count = 1
+    for d in dims:
+        count *= t.shape[d]
+    spread = float(torch.var(t, dim=dims, correction=0).sum() * count) ** 0.5
+    if spread == 0.0 or spread <= flat * float(t.norm()):
         return [0.0] * nd
-    return [float((t - t.flip(d)).norm()) / spread for d in dims]
+    values = []
+    for d in dims:          # ||X - flip X||^2 is twice the sum over the first half's pairs
+        half = t.shape[d] // 2
+        if half == 0:
+            values.append(0.0)
+            continue
+        diff = t.narrow(d, 0, half) - t.narrow(d, t.shape[d] - half, half).flip(d)
+        values.append(float(diff.norm()) * 2 ** 0.5 / spread)
+    return values
 
 
 @dataclass
@@ -81,11 +87,12 @@ class ProbeRun:
 
 
 class ProbeObserver(Observer):
-    def __init__(self, model: nn.Module, nd: int, dtype: torch.dtype, predicted: dict,
-                 prefer_file: str | None = None):
+    def __init__(self, model: nn.Module, nd: int, dtype: torch.dtype, verified: dict,
+                 prefer_file: str | None = None, kinds: dict | None = None):
         super().__init__(model, nd, prefer_file)
         self.dtype, self.tol, self.flat = dtype, TOLERANCE[dtype], FLAT[dtype]
-        self.predicted = predicted              # windowed index -> axes a static rule flags
+        self.verified = verified                # windowed index -> axes of PAD101/PAD102 findings
+        self.kinds = kinds                      # (index, axis) -> the only layer input to try
         self.alone: dict = {}
         self._pads = WeakIdKeyDictionary()      # pad output -> (node, func, args, kwargs)
 
@@ -114,10 +121,15 @@ class ProbeObserver(Observer):
 
     # -- what each op does to the symmetry ------------------------------------------------
     def observe(self, node: Node, func, entry, args, kwargs, inputs, out) -> None:
-        values = asymmetry(out, self.nd, self.flat)
-        node.asym = dict(zip(self.axes, values))
         node.input_asym = {a: max((self._asym_of(t).get(a, 0.0) for t in inputs), default=0.0)
                            for a in self.axes}
+        name = getattr(func, "__name__", "")
+        if name in EQUIVARIANT and not self._spatial_operand(args, kwargs, inputs):
+            # elementwise or per-channel: it cannot make a symmetric map asymmetric, so
+            # it keeps its inputs' figure (measuring every such op would double the cost)
+            node.asym = dict(node.input_asym)
+        else:
+            node.asym = dict(zip(self.axes, asymmetry(out, self.nd, self.flat)))
         node.origin = tuple(a for a in self.axes
                             if node.asym[a] > self.tol and node.input_asym[a] <= self.tol)
         if node.origin:
@@ -131,6 +143,13 @@ class ProbeObserver(Observer):
             if pad is not None:
                 pad[0].feeds = node.index
             self._probe_alone(node, func, args, kwargs, pad)
+
+    def _spatial_operand(self, args, kwargs, inputs) -> bool:
+        """Does the op combine the map with an unfollowed tensor that varies in space
+        (a positional embedding), rather than a scalar or per-channel one?"""
+        return any(t.dim() >= self.nd and any(n > 1 for n in t.shape[-self.nd:])
+                   for t in _tensors(args) + _tensors(list(kwargs.values()))
+                   if t.is_floating_point() and not any(t is i for i in inputs))
 
     def _asym_of(self, t: torch.Tensor) -> dict:
         node = self.spatial.get(t)
@@ -156,12 +175,16 @@ class ProbeObserver(Observer):
         """A flagged layer whose input is already asymmetric (or whose output showed
         nothing) runs again on its own, on a symmetric input of its real input shape:
         a constant first, then its real input made symmetric."""
-        axes = [a for a in self.predicted.get(node.index, ())
+        axes = [a for a in self.verified.get(node.index, ())
                 if node.input_asym.get(a, 0.0) > self.tol or node.asym.get(a, 0.0) <= self.tol]
         if not axes:
             return
         real = pad[2][0] if pad is not None else (args[0] if args else kwargs.get("input"))
-        for kind, x in (("constant", torch.ones_like(real)), ("symmetrised", symmetrise_input(real, self.nd))):
+        kinds = ("constant", "symmetrised")
+        if self.kinds is not None:
+            kinds = tuple(k for k in kinds if any(self.kinds.get((node.index, a)) == k for a in axes))
+        for kind in kinds:
+            x = torch.ones_like(real) if kind == "constant" else symmetrise(real, self.nd)
             if pad is not None:
                 _, pfunc, pargs, pkwargs = pad
                 x = pfunc(x, *pargs[1:], **pkwargs)
@@ -176,13 +199,14 @@ class ProbeObserver(Observer):
                 break
 
 
-def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, predicted: dict,
-              prefer_file: str | None = None) -> ProbeRun:
+def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, verified: dict,
+              prefer_file: str | None = None, kinds: dict | None = None) -> ProbeRun:
     """The symmetric-kernel probe of ``model`` on a constant input of ``shape``: float64
-    on the CPU, float32 on a GPU."""
+    on the CPU, float32 on a GPU. Layers in ``verified`` (windowed index -> axes) whose
+    own origin is hidden also run alone; ``kinds`` limits that to one layer input each."""
     nd = len(shape) - 2
     dtype = torch.float64 if device.type == "cpu" else torch.float32
-    observer = ProbeObserver(model, nd, dtype, predicted, prefer_file)
+    observer = ProbeObserver(model, nd, dtype, verified, prefer_file, kinds)
     default = torch.get_default_dtype()
     torch.set_default_dtype(dtype)        # tensors the forward makes itself follow the probe
     try:

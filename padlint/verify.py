@@ -186,9 +186,15 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     try:
         if home != device:
             module.to(device)
-        probe = run_probe(module, shape, device, predicted, prefer)
+        index = {layer.name: i for i, layer in enumerate(result.layers)}
+        verified: dict[int, tuple] = {}
+        for f in result.findings:
+            if f.rule in VERIFIED_RULES and f.axis and f.layer in index:
+                verified[index[f.layer]] = verified.get(index[f.layer], ()) + (f.axis,)
+        probe = run_probe(module, shape, device, verified, prefer)
         target = clean_shape(result)
-        clean = run_probe(module, target, device, predicted, prefer) if target != shape else None
+        kinds = {key: kind for key, (_, kind) in probe.alone.items()}
+        clean = run_probe(module, target, device, verified, prefer, kinds) if target != shape else None
         v = Verification(str(device), probe, clean, list(options.baselines),
                          [layer.name for layer in result.layers], predicted)
         dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
