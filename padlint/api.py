@@ -226,13 +226,15 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
     return Suppressor(config).apply(report)
 
 
-def verify_options(device: str = "auto", baselines=None, images=None, batch_size: int = 8):
-    """Checked :class:`padlint.verify.VerifyOptions` (raises PadlintError)."""
+def verify_options(device: str = "auto", baselines=None, images=None, batch_size: int = 8,
+                   where: str = "device"):
+    """Checked :class:`padlint.verify.VerifyOptions` (raises PadlintError); ``where``
+    names the setting the device came from in an error."""
     import numpy as np
     import torch
     from .baselines import Images, _checked, load_images
     from .verify import DEFAULT_BASELINES, VerifyOptions, resolve_device
-    resolve_device(device)
+    resolve_device(device, where)
     if isinstance(baselines, str):
         baselines = [b.strip() for b in baselines.split(",") if b.strip()]
     baselines = tuple(baselines) if baselines is not None else DEFAULT_BASELINES

@@ -7,6 +7,7 @@ map; ``random`` is a seeded normal-noise batch; ``--images`` are the user's inpu
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -53,7 +54,16 @@ def load_images(path: str) -> Images:
         else:
             data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
+        if "allow_pickle" in text:
+            raise PadlintError(f"--images {path}: it is not a numeric .npy array (numpy would have "
+                               "to unpickle it, which padlint never does: that could run code); "
+                               "save a numeric array with numpy.save") from None
+        if "Weights only load failed" in text:
+            raise PadlintError(f"--images {path}: it holds pickled Python objects, which padlint "
+                               "never loads (loading them could run code); save a plain tensor or "
+                               "numeric array") from None
+        reason = text.splitlines()[0] if text else type(err).__name__
         raise PadlintError(f"--images {path}: cannot read it ({reason[:160]}); give a tensor saved "
                            f"with {'numpy.save' if suffix == '.npy' else 'torch.save'}") from None
     if isinstance(data, torch.Tensor):

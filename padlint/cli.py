@@ -213,9 +213,12 @@ def _verify_options(args, config):
     images = args.images
     if images is None and table.get("images"):
         images = os.path.join(config.root, table["images"])
-    return verify_options(args.device or table.get("device", "auto"),
-                          args.baselines if args.baselines is not None else table.get("baselines"),
-                          images, args.batch_size)
+    from dataclasses import replace
+    device = args.device or table.get("device", "auto")
+    where = "--device" if args.device or not config.path else f"{config.path}: [tool.padlint] verify device"
+    options = verify_options(device, args.baselines if args.baselines is not None else table.get("baselines"),
+                             images, args.batch_size, where)
+    return replace(options, steady_memory=args.timeout != 0)    # only in a child process
 
 
 def _open_output(path: str | None):
@@ -239,6 +242,8 @@ def cmd_check(args) -> int:
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
     output = _open_output(args.output_file)
     units, folder_errors = _units(targets, config, args)
+    if args.batch_size < 1:
+        raise PadlintError(f"--batch-size {args.batch_size}: give a positive number of samples")
     args.verify_options = _verify_options(args, config) if units else None
     if args.timeout is None:
         args.timeout = 600 if args.verify_options else 60
@@ -252,7 +257,8 @@ def cmd_check(args) -> int:
     suppressor.apply(report)
     if args.warn_unused_noqa:
         files = [t for t, _, _ in units if t.endswith(".py") and os.path.isfile(t)]
-        report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files)
+        idle = () if args.verify_options else ("PAD2",)    # verify rules cannot fire unverified
+        report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files, idle)
     for err in report.errors:
         if args.debug:
             if err.get("traceback"):

@@ -130,9 +130,11 @@ class Suppressor:
             result.findings = kept
         return report
 
-    def unused(self, report: Report, selected_codes, files=()) -> list[UnusedNoqa]:
+    def unused(self, report: Report, selected_codes, files=(), idle=()) -> list[UnusedNoqa]:
         """Directives naming padlint codes that suppressed nothing, in the files that
-        constructed the linted layers and in ``files`` (the linted files)."""
+        constructed the linted layers and in ``files`` (the linted files). Codes starting
+        with an ``idle`` prefix (the PAD2xx rules when nothing was verified) could not have
+        fired in this run, so they are never reported."""
         paths = {layer.source.path for layer in report.layers if layer.source is not None}
         paths |= set(files)
         unused = []
@@ -142,7 +144,8 @@ class Suppressor:
             for line, directive in sorted(self.file(path).items()):
                 if directive.codes is None:
                     continue                              # bare noqa: may be meant for another tool
-                codes = [c for c in directive.codes if c.upper().startswith("PAD")]
+                codes = [c for c in directive.codes if c.upper().startswith("PAD")
+                         and not any(c.upper().startswith(p) for p in idle)]
                 left = tuple(c for c in codes if c not in directive.used)
                 if left:
                     disabled = tuple(c for c in left

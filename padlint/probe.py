@@ -33,7 +33,8 @@ def symmetrise(weight: torch.Tensor, nd: int) -> torch.Tensor:
     are symmetric already: a 1x1 kernel is returned as it is)."""
     for d in range(weight.dim() - nd, weight.dim()):
         if weight.shape[d] > 1:
-            weight = (weight + weight.flip(d)) / 2
+            flipped = weight.flip(d)          # one copy per axis, summed in place:
+            weight = flipped.add_(weight).mul_(0.5)   # a + b == b + a exactly, so the result is symmetric
     return weight
 
 
@@ -108,15 +109,16 @@ class ProbeObserver(Observer):
 
     def prepare(self, func, entry, args, kwargs):
         name = getattr(func, "__name__", "")
+        if entry is not None and entry[1] in ("conv", "conv_transpose"):
+            # symmetrised in the weight's own dtype before the cast: half the memory
+            nd = entry[2]
+            if len(args) > 1:
+                args = args[:1] + (symmetrise(args[1].detach(), nd),) + args[2:]
+            elif "weight" in kwargs:
+                kwargs = dict(kwargs, weight=symmetrise(kwargs["weight"].detach(), nd))
         inplace = name.endswith("_") and not name.startswith("__")
         args = tuple(a if (i == 0 and inplace) else self._cast(a) for i, a in enumerate(args))
         kwargs = {k: self._cast(v) for k, v in kwargs.items()}
-        if entry is not None and entry[1] in ("conv", "conv_transpose"):
-            nd = entry[2]
-            if len(args) > 1:
-                args = args[:1] + (symmetrise(args[1], nd),) + args[2:]
-            elif "weight" in kwargs:
-                kwargs["weight"] = symmetrise(kwargs["weight"], nd)
         return args, kwargs
 
     # -- what each op does to the symmetry ------------------------------------------------

@@ -36,21 +36,23 @@ class VerifyOptions:
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     images: Images | None = None
     batch_size: int = 8
+    steady_memory: bool = False       # the CLI's child process: see steady_allocator()
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available, else the CPU; asking for a missing one is an error."""
+def resolve_device(name: str, where: str = "--device") -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; asking for a missing one is an
+    error (``where`` names the setting it came from)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         why = ("this torch is built without CUDA" if torch.version.cuda is None
                else "no CUDA GPU is visible")
-        raise PadlintError(f"--device cuda: CUDA is not available ({why}); use --device cpu, or "
-                           "--device auto to take CUDA only where there is one")
+        raise PadlintError(f"{where} cuda: CUDA is not available ({why}); use cpu, or auto to "
+                           "take CUDA only where there is one")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise PadlintError("--device mps: Apple's MPS backend is not available here; use --device cpu")
+        raise PadlintError(f"{where} mps: Apple's MPS backend is not available here; use cpu")
     if name not in ("cpu", "cuda", "mps"):
-        raise PadlintError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+        raise PadlintError(f"{where} {name!r} is not a device: use auto, cpu, cuda or mps")
     return torch.device(name)
 
 
@@ -93,6 +95,38 @@ class Verification:
         return {"device": self.device, "baselines": list(self.baselines),
                 "probe": probe_json(self.probe), "clean_probe": probe_json(self.clean),
                 "maps": layers}
+
+
+def release_memory() -> None:
+    """Hand the memory one run freed back to the system before the next run, which has
+    other tensor sizes and would otherwise grow the heap around the freed blocks (glibc
+    keeps them; ``malloc_trim`` returns them). A no-op where there is no glibc."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
+
+
+def steady_allocator(threshold: int = 1 << 20) -> None:
+    """Serve every allocation of ``threshold`` bytes or more with its own mapping, which
+    goes back to the system when freed (glibc's ``M_MMAP_THRESHOLD``). glibc otherwise
+    raises that threshold as large blocks are freed and serves the next ones from a heap
+    that cannot shrink around live blocks, so a sequence of forwards of different
+    shapes (the probes after the baselines) can peak at 1.5x one forward, at random.
+    Only the CLI's child process, which exits after its target, sets this."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").mallopt(-3, threshold)     # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
@@ -173,6 +207,8 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     """``result`` with each PAD101/PAD102 finding's ``verification`` filled in, the
     verification facts attached, and the PAD2xx findings the selected rules make of them."""
     from .rules import run_verify_rules
+    if options.steady_memory:
+        steady_allocator()
     module = prep.front.model
     device = resolve_device(options.device)
     shape = tuple(result.input_shape)
@@ -191,29 +227,37 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
         for f in result.findings:
             if f.rule in VERIFIED_RULES and f.axis and f.layer in index:
                 verified[index[f.layer]] = verified.get(index[f.layer], ()) + (f.axis,)
-        probe = run_probe(module, shape, device, verified, prefer)
-        target = clean_shape(result)
-        kinds = {key: kind for key, (_, kind) in probe.alone.items()}
-        clean = run_probe(module, target, device, verified, prefer, kinds) if target != shape else None
-        v = Verification(str(device), probe, clean, list(options.baselines),
-                         [layer.name for layer in result.layers], predicted)
         dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
         runs = [(b, baseline_batches(b, shape, options.batch_size)) for b in options.baselines]
         if options.images is not None:
             runs.append(("images", image_batches(options.images, shape, options.batch_size,
                                                  prep.candidate.target)))
+        # Full batches first: smaller runs then reuse the memory they freed, so the peak
+        # stays that of one plain forward of the batch.
+        runs.sort(key=lambda run: run[0] not in ("random", "images"))
+        seen = []
         for name, batches in runs:
-            maps, order = run_maps(module, batches, device, dtype, nd, prefer)
-            v.maps[name] = {v.node_name(order[key]): m for key, m in maps.items()}
-            v.measures[name] = {v.node_name(node): measure_map(maps[key])
-                                for key, node in order.items() if node.index is not None}
-        if "images" in v.maps:
-            v.baselines.append("images")
+            seen.append((name, *run_maps(module, batches, device, dtype, nd, prefer)))
+            release_memory()
+        probe = run_probe(module, shape, device, verified, prefer)
+        release_memory()
+        target = clean_shape(result)
+        kinds = {key: kind for key, (_, kind) in probe.alone.items()}
+        clean = run_probe(module, target, device, verified, prefer, kinds) if target != shape else None
     finally:
         if home != device:
             module.to(home)
         for m, flag in modes:
             m.training = flag
+    v = Verification(str(device), probe, clean, [], [layer.name for layer in result.layers], predicted)
+    for name in list(options.baselines) + ["images"]:
+        for seen_name, maps, order in seen:
+            if seen_name != name:
+                continue
+            v.baselines.append(name)
+            v.maps[name] = {v.node_name(order[key]): m for key, m in maps.items()}
+            v.measures[name] = {v.node_name(node): measure_map(maps[key])
+                                for key, node in order.items() if node.index is not None}
     v.unexplained = _unexplained(probe, predicted)
     index = {name: i for i, name in enumerate(v.layer_names)}
     findings = []

@@ -217,7 +217,7 @@ def test_json_carries_verification_facts_and_statuses(strided, cli):
     assert clean["worst"] == 0.0
 
     assert list(v["maps"]) == ["conv"]
-    assert list(v["maps"]["conv"]) == ["constant", "random", "zeros"]
+    assert sorted(v["maps"]["conv"]) == ["constant", "random", "zeros"]
     for baseline, m in v["maps"]["conv"].items():
         assert set(m) == {"magnitude", "extent", "asymmetry", "scale"}, baseline
         assert set(m["extent"]) == {"top", "bottom", "left", "right"}
@@ -284,7 +284,7 @@ def test_device_cuda_unavailable_and_auto_falls_back_to_cpu(strided, cli, monkey
                          "--device", "cuda")
     line = assert_one_error_line(code, out, err)
     assert line.startswith("padlint: error: --device cuda: CUDA is not available")
-    assert "--device cpu" in line
+    assert "use cpu, or auto" in line
 
     code, doc, err = verify_json(cli, strided, "strided.py", "-s", "32", "--device", "auto",
                                  "--baselines", "constant")
@@ -297,7 +297,7 @@ def test_device_cuda_unavailable_and_auto_falls_back_to_cpu(strided, cli, monkey
 def test_device_mps_without_mps_is_one_line(strided, cli):
     code, out, err = cli(strided, "check", "strided.py", "-s", "32", "--timeout", "0",
                          "--device", "mps")
-    assert_one_error_line(code, out, err, "--device mps:", "--device cpu")
+    assert_one_error_line(code, out, err, "--device mps:", "use cpu")
 
 
 # --------------------------------------------------------------------------- --images: bad input
@@ -341,14 +341,14 @@ def _bad_images(kind, root):
         return "vol.npy", ["--images vol.npy: shape 2x3x4x32x32 has 5 axes", "takes 4"]
     if kind == "corrupt":
         (root / "noise.npy").write_bytes(np.random.default_rng(1).bytes(512))
-        return "noise.npy", ["--images noise.npy: cannot read it", "numpy.save"]
+        return "noise.npy", ["--images noise.npy: it is not a numeric .npy array", "numpy.save"]
     if kind == "pickle-dict":
         torch.save({"images": torch.zeros(2, 3, 32, 32), "meta": WritesMarker(str(root / "MARKER"))},
                    root / "obj.pt")
-        return "obj.pt", ["--images obj.pt: cannot read it", "torch.save"]
+        return "obj.pt", ["--images obj.pt: it holds pickled Python objects", "never loads"]
     if kind == "pickle-object":
         torch.save(WritesMarker(str(root / "MARKER")), root / "evil.pt")
-        return "evil.pt", ["--images evil.pt: cannot read it", "torch.save"]
+        return "evil.pt", ["--images evil.pt: it holds pickled Python objects", "could run code"]
     if kind == "list":
         torch.save([torch.zeros(2, 3, 32, 32)], root / "list.pt")
         return "list.pt", ["--images list.pt: holds a list, not a tensor"]
@@ -390,16 +390,13 @@ def test_pickle_payload_never_runs_even_in_the_child_process(strided):
     torch.save(WritesMarker(str(marker)), strided / "evil.pt")
     proc = run_cli(strided, "check", "strided.py", "-s", "32", "--device", "cpu",
                    "--images", "evil.pt")
-    assert_one_error_line(proc.returncode, proc.stdout, proc.stderr, "--images evil.pt: cannot read it")
+    assert_one_error_line(proc.returncode, proc.stdout, proc.stderr, "--images evil.pt: it holds pickled")
     assert not marker.exists()
     # the payload is real: an unrestricted load runs it
     torch.load(strided / "evil.pt", weights_only=False)
     assert marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `padlint check m.py --images evil.pt` (a .pt needing "
-                   "pickle code) prints torch's ANSI escapes (\\x1b[1m ... \\x1b[0m) in the one-line "
-                   "error even when stderr is not a terminal")
 def test_refused_pickle_error_line_has_no_terminal_escapes(strided, cli):
     torch.save(WritesMarker(str(strided / "MARKER")), strided / "evil.pt")
     code, out, err = cli(strided, "check", "strided.py", "-s", "32", "--timeout", "0",
@@ -442,7 +439,7 @@ def test_images_tensors_are_accepted(strided, cli, kind):
     assert (code, err) == (1, "")       # PAD101; --images turns verification on by itself
     v = doc["results"][0]["verification"]
     assert v["baselines"] == ["constant", "images"]
-    assert list(v["maps"]["conv"]) == ["constant", "images"]
+    assert sorted(v["maps"]["conv"]) == ["constant", "images"]
     assert [f["verification"]["status"] for f in doc["results"][0]["findings"]
             if f["rule"] == "PAD101"] == ["confirmed", "confirmed"]
 
@@ -453,18 +450,19 @@ def test_uint8_images_are_scaled_to_unit_range(tmp_path, cli):
     u8 = images_array(dtype=np.uint8)
     np.save(tmp_path / "u8.npy", u8)
     np.save(tmp_path / "f32.npy", u8.astype(np.float32) / 255.0)
-    np.save(tmp_path / "raw.npy", u8.astype(np.float32))          # not scaled: differs
     maps = {}
-    for name in ("u8", "f32", "raw"):
+    for name in ("u8", "f32"):
         code, doc, err = verify_json(cli, tmp_path, "seeded.py", "-s", "32", "--device", "cpu",
                                      "--baselines", "zeros", "--images", f"{name}.npy")
         assert (code, err) == (1, "")
         maps[name] = doc["results"][0]["verification"]["maps"]["conv"]["images"]
     assert maps["u8"]["magnitude"] == pytest.approx(maps["f32"]["magnitude"], rel=1e-3)
     assert maps["u8"]["extent"] == maps["f32"]["extent"]
-    assert maps["raw"]["magnitude"] != pytest.approx(maps["f32"]["magnitude"], rel=1e-2)
+    assert maps["u8"]["asymmetry"] == pytest.approx(maps["f32"]["asymmetry"], rel=1e-3)
+    # the maps' measures are relative to the median, so check the scaling itself too
     a = load_images(str(tmp_path / "u8.npy")).array
-    assert a.dtype == np.float32 and 0.0 <= a.min() and a.max() <= 1.0
+    assert a.dtype == np.float32
+    np.testing.assert_allclose(a, u8.astype(np.float32) / 255.0, rtol=1e-6)
 
 
 def test_batch_size_does_not_change_the_images_maps(tmp_path, cli):
@@ -516,15 +514,13 @@ def test_folder_of_images_is_accepted_and_resized(strided, cli):
 def test_batch_size_below_one_is_one_line(strided, cli, value):
     code, out, err = cli(strided, "check", "strided.py", "-s", "32", "--timeout", "0",
                          "--verify", "--batch-size", value)
-    assert_one_error_line(code, out, err, f"batch size {value}", "positive integer")
+    assert_one_error_line(code, out, err, f"--batch-size {value}", "positive number")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `padlint check m.py --batch-size 0` (no --verify) is "
-                   "silently accepted: exit 1 with the normal report instead of exit 2")
 def test_batch_size_zero_is_rejected_without_verify_too(strided, cli):
     code, out, err = cli(strided, "check", "strided.py", "-s", "32", "--timeout", "0",
                          "--batch-size", "0")
-    assert_one_error_line(code, out, err, "batch size 0")
+    assert_one_error_line(code, out, err, "--batch-size 0")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -559,7 +555,7 @@ def test_config_verify_table_is_used_with_images_relative_to_the_root(tmp_path, 
     assert (code, err) == (1, "")
     v = doc["results"][0]["verification"]
     assert (v["device"], v["baselines"]) == ("cpu", ["constant", "images"])
-    assert list(v["maps"]["conv"]) == ["constant", "images"]
+    assert sorted(v["maps"]["conv"]) == ["constant", "images"]
 
 
 def test_no_verify_turns_the_configured_verification_off(strided, cli):
@@ -570,7 +566,7 @@ def test_no_verify_turns_the_configured_verification_off(strided, cli):
     assert (code, err) == (1, "")
     assert "verification" not in out
     code, out, err = cli(strided, "check", "strided.py", "-s", "32", "--timeout", "0")
-    assert_one_error_line(code, out, err, "--images", os.path.join("nope.npy"))
+    assert_one_error_line(code, out, err, "--images", "nope.npy")
 
 
 def test_config_enabled_false_is_off_but_image_flag_turns_it_on(strided, cli):
@@ -602,9 +598,6 @@ def test_configured_cuda_without_cuda_is_one_line(strided, cli, monkeypatch):
     assert_one_error_line(code, out, err, "CUDA is not available")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `device = \"cuda\"` in [tool.padlint.verify] on a "
-                   "machine without CUDA: the error blames `--device cuda` (a flag never given) and "
-                   "does not name pyproject.toml")
 def test_configured_cuda_error_names_the_configuration_file(strided, cli, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     write(strided, "pyproject.toml", '[tool.padlint.verify]\nenabled = true\ndevice = "cuda"\n')
