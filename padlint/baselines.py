@@ -35,6 +35,11 @@ class Images:
     def __len__(self) -> int:
         return len(self.array) if self.array is not None else len(self.files)
 
+    @property
+    def label(self) -> str:
+        """How errors name them: the flag and path, or 'images' for an array passed in."""
+        return f"--images {self.path}" if self.path != "images" else "images"
+
 
 def load_images(path: str) -> Images:
     """Read ``--images PATH``: a ``.pt``/``.npy`` tensor of shape (N, C, H, W) (or
@@ -74,22 +79,23 @@ def load_images(path: str) -> Images:
     if not isinstance(data, np.ndarray):
         raise PadlintError(f"--images {path}: holds a {type(data).__name__}, not a tensor; save "
                            "one tensor of shape (N, C, H, W)")
-    return Images(path, array=_checked(data, path))
+    return Images(path, array=_checked(data, f"--images {path}"))
 
 
-def _checked(data: np.ndarray, path: str) -> np.ndarray:
+def _checked(data: np.ndarray, label: str) -> np.ndarray:
+    """``data`` as float32, or a PadlintError starting with ``label`` ('--images x.npy')."""
     if data.dtype == np.uint8:
         data = data.astype(np.float32) / 255.0
     elif data.dtype.kind != "f":
-        raise PadlintError(f"--images {path}: dtype {data.dtype} is not an image type; give "
+        raise PadlintError(f"{label}: dtype {data.dtype} is not an image type; give "
                            "float values (or uint8 0-255)")
     if not 3 <= data.ndim <= 5:
-        raise PadlintError(f"--images {path}: shape {shape_str(data.shape)} is not (N, C, H, W) "
+        raise PadlintError(f"{label}: shape {shape_str(data.shape)} is not (N, C, H, W) "
                            "(nor (N, C, L) or (N, C, D, H, W))")
     if data.shape[0] == 0 or 0 in data.shape:
-        raise PadlintError(f"--images {path}: shape {shape_str(data.shape)} holds no image")
+        raise PadlintError(f"{label}: shape {shape_str(data.shape)} holds no image")
     if not np.isfinite(data).all():
-        raise PadlintError(f"--images {path}: holds NaN or infinite values")
+        raise PadlintError(f"{label}: holds NaN or infinite values")
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
@@ -122,20 +128,21 @@ def check_images(images: Images, shape: tuple[int, ...], target: str) -> np.ndar
     if images.files is not None:
         mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
         if mode is None or len(spatial) != 2:
-            raise PadlintError(f"--images {images.path}: {target} takes {channels}-channel "
+            raise PadlintError(f"{images.label}: {target} takes {channels}-channel "
                                f"{len(spatial)}-D input, which image files cannot give; save a tensor")
         arrays = [np.asarray(img.convert(mode).resize(spatial[::-1]), dtype=np.float32) / 255.0
                   for img in images.files]
         return np.stack([a.reshape(spatial + (channels,)).transpose(2, 0, 1) for a in arrays])
     data = images.array
     if data.ndim != len(shape):
-        raise PadlintError(f"--images {images.path}: shape {shape_str(data.shape)} has {data.ndim} "
+        raise PadlintError(f"{images.label}: shape {shape_str(data.shape)} has {data.ndim} "
                            f"axes, but {target} takes {len(shape)} ({shape_str(('N',) + shape[1:])})")
     if data.shape[1] != channels:
-        raise PadlintError(f"--images {images.path}: {data.shape[1]} channels, but {target} takes "
+        got = f"{data.shape[1]} channel" + ("" if data.shape[1] == 1 else "s")
+        raise PadlintError(f"{images.label}: {got}, but {target} takes "
                            f"{channels}; give (N, {channels}, {', '.join(map(str, spatial))})")
     if tuple(data.shape[2:]) != spatial:
-        raise PadlintError(f"--images {images.path}: images are {shape_str(data.shape[2:])}, but "
+        raise PadlintError(f"{images.label}: images are {shape_str(data.shape[2:])}, but "
                            f"{target} is analysed at {shape_str(spatial)}; pass --input-size "
                            f"{shape_str(data.shape[2:])} or resize them")
     return data

@@ -271,6 +271,15 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     return replace(result, findings=findings, verification=v)
 
 
+def verify(model_or_target, input_size=None, device: str = "auto", baselines=None, images=None,
+           batch_size: int = 8, **kwargs):
+    """``padlint.analyze(..., verify=True)``: the static findings with the verify stage
+    (see :func:`padlint.analyze` for ``select``, ``ignore``, ``train``, ``severity``)."""
+    from .api import analyze
+    return analyze(model_or_target, input_size, verify=True, device=device, baselines=baselines,
+                   images=images, batch_size=batch_size, **kwargs)
+
+
 def summary(v: Verification) -> str:
     """'probe (float64, cpu): 21 of 21 windowed outputs asymmetric at 224x224, 0 at 225x225 …'"""
     def count(run: ProbeRun) -> str:

@@ -330,7 +330,7 @@ def _bad_images(kind, root):
         return "mask.npy", ["--images mask.npy: dtype bool is not an image type"]
     if kind == "channels":
         np.save(root / "gray.npy", images_array(c=1))
-        return "gray.npy", ["--images gray.npy: 1 channels, but strided.py:Strided takes 3",
+        return "gray.npy", ["--images gray.npy: 1 channel, but strided.py:Strided takes 3",
                             "(N, 3, 32, 32)"]
     if kind == "spatial":
         np.save(root / "big.npy", images_array(h=40, w=40))
