@@ -46,7 +46,7 @@ def _setup(device: str, batch: int, size: int):
 
 def _verify(prep, result, options):
     from padlint.rules import select_rules
-    from padlint.verify import verify_result
+    from padlint.verification import verify_result
     return verify_result(prep, result, options, select_rules())
 
 

@@ -17,19 +17,18 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "analyze": ".api", "assert_clean": ".assertions", "Checker": ".assertions",
     "PadlintError": ".errors", "Finding": ".report", "ModelResult": ".report", "Report": ".report",
-    "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep", "verify": ".verify",
+    "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep", "verify": ".verification",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 class _Package(types.ModuleType):
-    """``padlint.sweep`` and ``padlint.verify`` are functions, though ``padlint/sweep.py``
-    and ``padlint/verify.py`` share their names: importing such a submodule binds it on
-    the package, and this keeps the function (import from the submodules by name)."""
+    """``padlint.sweep`` is the function, though ``padlint/sweep.py`` shares its name:
+    importing that submodule binds it on the package, and this keeps the function."""
 
     def __setattr__(self, name, value):
-        if name in ("sweep", "verify") and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
+        if name == "sweep" and isinstance(value, types.ModuleType):
+            value = value.sweep
         super().__setattr__(name, value)
 
 

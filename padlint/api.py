@@ -104,7 +104,7 @@ def failure_message(prep: Prepared, size, err: Exception) -> str:
 def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, rules: list[Rule],
                    train: bool = False, verify=None) -> tuple[list[ModelResult], list[dict]]:
     """Every input size of one model. Failures become error entries, never exceptions.
-    ``verify`` (a :class:`padlint.verify.VerifyOptions`) adds the verify stage."""
+    ``verify`` (a :class:`padlint.verification.VerifyOptions`) adds the verify stage."""
     from .sweep import suggest_sizes
     results, errors = [], []
     try:
@@ -143,7 +143,7 @@ def _first(err: Exception) -> str:
 
 
 def _verified(prep: Prepared, result: ModelResult, options, rules) -> ModelResult:
-    from .verify import verify_result
+    from .verification import verify_result
     return verify_result(prep, result, options, rules)
 
 
@@ -207,7 +207,7 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
     :class:`PadlintError`; per-model failures are listed in ``report.errors``.
 
     ``verify=True`` adds the verify stage: the symmetric-kernel probe and real-weights
-    ``baselines`` (default constant, random, zeros) on ``device`` (auto: CUDA when there
+    ``baselines`` (default constant and random; zeros on request) on ``device`` (auto: CUDA when there
     is one), plus ``images`` (a path to a .pt/.npy tensor or an image folder, or an
     (N, C, H, W) array or tensor). PAD101/PAD102 findings then carry ``verification``,
     PAD201/PAD202 can fire, and each result carries ``verification`` facts.
@@ -228,19 +228,19 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
 
 def verify_options(device: str = "auto", baselines=None, images=None, batch_size: int = 8,
                    where: str = "device"):
-    """Checked :class:`padlint.verify.VerifyOptions` (raises PadlintError); ``where``
+    """Checked :class:`padlint.verification.VerifyOptions` (raises PadlintError); ``where``
     names the setting the device came from in an error."""
     import numpy as np
     import torch
     from .baselines import Images, _checked, load_images
-    from .verify import DEFAULT_BASELINES, VerifyOptions, resolve_device
+    from .verification import BASELINES, DEFAULT_BASELINES, VerifyOptions, resolve_device
     resolve_device(device, where)
     if isinstance(baselines, str):
         baselines = [b.strip() for b in baselines.split(",") if b.strip()]
     baselines = tuple(baselines) if baselines is not None else DEFAULT_BASELINES
-    unknown = [b for b in baselines if b not in DEFAULT_BASELINES]
+    unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
-        raise PadlintError(f"unknown baseline {unknown[0]!r}: use {', '.join(DEFAULT_BASELINES)}")
+        raise PadlintError(f"unknown baseline {unknown[0]!r}: use {', '.join(BASELINES)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise PadlintError(f"invalid batch size {batch_size!r}: give a positive integer")
     if isinstance(images, (str, os.PathLike)):

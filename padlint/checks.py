@@ -104,7 +104,7 @@ def untraceable(trace: Trace):
 
 
 
-# -- the verify stage's rules: they read padlint.verify.Verification facts -------------
+# -- the verify stage's rules: they read padlint.verification.Verification facts -------------
 
 def _node_site(v, trace: Trace, node, axis):
     """(name, source, op) of a probe node: a windowed layer's construction line, else

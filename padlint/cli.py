@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
                         help="where the model runs: auto (default) is CUDA when available, else the CPU")
     verify.add_argument("--baselines", type=_codes, default=None, metavar="LIST",
-                        help="baseline inputs: constant, random, zeros (default: all three)")
+                        help="baseline inputs: constant, random, zeros (default: constant,random)")
     verify.add_argument("--images", default=None, metavar="PATH",
                         help="your own inputs too: a .pt or .npy tensor (N, C, H, W), or a folder "
                              "of images (needs Pillow)")

@@ -91,7 +91,7 @@ def result_lines(result, show_suppressed: bool = False) -> list[Text]:
 def print_verification(result, console: Console) -> None:
     """The verify stage's summary and the heatmaps of the flagged layers."""
     from .heatmap import legend, print_maps
-    from .verify import summary
+    from .verification import summary
     v = result.verification
     console.print(Text("  " + summary(v), style="dim"))
     baseline = next((b for b in ("constant", "images") if b in v.maps), None) or next(iter(v.maps), None)

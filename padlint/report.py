@@ -88,7 +88,7 @@ class ModelResult:
     findings: list[Finding]
     suggested: object = None          # a padlint.sweep.Suggestion, when the fast path gave one
     suppressed: list[Suppressed] = field(default_factory=list)
-    verification: object = None       # a padlint.verify.Verification, with --verify
+    verification: object = None       # a padlint.verification.Verification, with --verify
 
     @property
     def suggested_sizes(self) -> list | None:

@@ -22,7 +22,7 @@ from padlint.api import verify_options
 from padlint.baselines import run_maps
 from padlint.measures import downsample, flip_asymmetry, measure_map, round_sig
 from padlint.probe import TOLERANCE, asymmetry, symmetrise
-from padlint.verify import Verification, clean_shape, resolve_device, summary
+from padlint.verification import Verification, clean_shape, resolve_device, summary
 
 torchvision = pytest.importorskip("torchvision")
 
@@ -81,7 +81,7 @@ def mobilenet_v2():
 
 @pytest.fixture(scope="module")
 def resnet18_224(resnet18):
-    return _verify(resnet18, 224)                   # default baselines: constant, random, zeros
+    return _verify(resnet18, 224, baselines=["constant", "random", "zeros"])
 
 
 @pytest.fixture(scope="module")
