@@ -530,7 +530,7 @@ def test_config_verify_true_turns_verification_on(strided, cli):
     write(strided, "pyproject.toml", "[tool.padlint]\nverify = true\n")
     code, doc, err = verify_json(cli, strided, "strided.py", "-s", "32")
     assert (code, err) == (1, "")
-    assert doc["results"][0]["verification"]["baselines"] == ["constant", "random", "zeros"]
+    assert doc["results"][0]["verification"]["baselines"] == ["constant", "random"]
     assert all(f["verification"]["status"] == "confirmed"
                for f in doc["results"][0]["findings"] if f["rule"] == "PAD101")
 
