@@ -38,7 +38,9 @@ def heatmap(m: np.ndarray, title: str, color: bool = True, cells: int = CELLS) -
     """One map as text: its title, then the cells."""
     small = downsample(m, cells if color else min(cells, PLAIN_CELLS))
     t = _scaled(small)
-    out = Text(title + "\n", style="bold")
+    out = Text()
+    out.append(title, style="bold")
+    out.append("\n")
     if not color:
         shade = np.rint((t + 1) / 2 * (len(SHADES) - 1)).astype(int)
         for row in shade:

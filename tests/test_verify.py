@@ -703,3 +703,31 @@ def test_explicit_shape_of_a_model_whose_first_registered_conv_runs_later():
     assert report.errors == []
     statuses = [(f.layer, f.axis, f.verification["status"]) for f in _rules(report.results[0], *VERIFIED)]
     assert statuses == [("down", "H", "confirmed"), ("down", "W", "confirmed")]
+
+
+# --------------------------------------------------------------------------- heatmaps
+
+def test_plain_heatmap_is_one_shade_pair_per_cell():
+    from padlint.heatmap import SHADES, heatmap
+    m = np.array([[0.0, 1.0], [1.0, 2.0]])           # median 1: one cell below, one above
+    text = heatmap(m, "t 2x2", color=False).plain
+    low, mid, high = SHADES[0], SHADES[round(0.5 * (len(SHADES) - 1))], SHADES[-1]
+    assert text == f"t 2x2\n{low * 2}{mid * 2}\n{mid * 2}{high * 2}\n"
+
+
+def test_colour_heatmap_packs_two_rows_per_line_with_half_blocks():
+    from rich.console import Console
+    from padlint.heatmap import heatmap
+    m = np.arange(12.0).reshape(3, 4)                 # 3 rows -> 2 text lines, the last half empty
+    text = heatmap(m, "t", color=True)
+    lines = text.plain.split("\n")
+    assert lines[:3] == ["t", "▀" * 4, "▀" * 4] and lines[3] == ""
+    console = Console(force_terminal=True, color_system="truecolor", width=40)
+    with console.capture() as cap:
+        console.print(text)
+    out = cap.get()
+    assert "\x1b[38;2;" in out and ";48;2;" in out        # foreground and background colours
+    # the top-left cell (lowest) is blue, the bottom-right (highest) yellow
+    spans = [s for s in text.spans if s.style and getattr(s.style, "color", None)]
+    first, last_top = spans[0].style.color.triplet, spans[7].style.color.triplet
+    assert first.blue > first.red and last_top.red > last_top.blue
