@@ -1,11 +1,14 @@
 """The verify stage's eyes: a ``TorchFunctionMode`` that watches every op of a real
 forward and keeps, for each op with a spatial output, only small facts about it.
 
-Which tensors are spatial: the model input, and every floating output of an op that
-takes a spatial tensor and keeps its last ``nd`` axes in place (same sizes, and, for a
-view, the same strides: ``permute(0, 2, 3, 1)`` does not), or that resizes them in
-place (windowed ops, pads, interpolation, slicing). Anything else (tokens of a vision
-transformer, channels-last layouts) is not followed, and neither is what comes from it.
+Which tensors are spatial, and where their spatial axes are: the model input (its last
+``nd`` axes); every floating output of a view of a spatial tensor whose spatial axes can
+be found in it by size and stride (``permute(0, 2, 3, 1)`` moves them, a channel
+shuffle's ``view`` keeps them); every other output that keeps the spatial axes' sizes
+where they were (a ``LayerNorm`` or ``Linear`` on a channels-last map); and the output
+of an op that resizes them (windowed ops, pads, interpolation, slicing). Anything else
+(the tokens of a vision transformer, windows of a Swin block) is not followed, and
+neither is what comes from it.
 
 Two observers share this: :class:`ProbeObserver` (the symmetric-kernel probe of
 SCIENCE.md §3.1) and :class:`MapObserver` (aggregated feature maps on real weights).
@@ -31,6 +34,11 @@ _RESIZING = frozenset(
     "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
     "adaptive_max_pool3d pixel_shuffle pixel_unshuffle grid_sample __getitem__ narrow "
     "roll fold".split())
+
+# Ops that only rearrange or split a tensor: they may change its rank.
+_LAYOUT = frozenset(
+    "view reshape flatten unflatten permute transpose movedim moveaxis swapaxes swapdims squeeze "
+    "unsqueeze expand expand_as contiguous chunk split unbind view_as reshape_as __getitem__".split())
 
 # Ops that make no new values: they never introduce an asymmetry worth a finding.
 _CAUSES = {
@@ -100,7 +108,7 @@ class Observer(TorchFunctionMode):
         self.nd, self.prefer = nd, prefer_file
         self.axes = AXIS_NAMES[nd]
         self.module_names = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
-        self.spatial = WeakIdKeyDictionary()      # tensor -> its Node (None: the model input)
+        self.spatial = WeakIdKeyDictionary()      # tensor -> (its Node or None for the input, axes)
         self.nodes: list[Node] = []
         self.windowed = 0                         # windowed calls seen so far
         self.untracked_windowed: list[int] = []   # windowed calls whose input was not followed
@@ -127,8 +135,8 @@ class Observer(TorchFunctionMode):
             self._stack.pop()
 
     def watch(self, x: torch.Tensor) -> None:
-        """Mark the model input as spatial."""
-        self.spatial[x] = None
+        """Mark the model input as spatial (its spatial axes last)."""
+        self.spatial[x] = (None, tuple(range(-self.nd, 0)))
 
     # -- naming -----------------------------------------------------------------------
     def _name(self, func, windowed: bool) -> tuple[str, str]:
@@ -144,25 +152,45 @@ class Observer(TorchFunctionMode):
         return (name if self._counts[name] == 1 else f"{name}#{self._counts[name]}"), op
 
     # -- following spatial tensors ------------------------------------------------------
-    def _is_spatial(self, out: torch.Tensor, src: torch.Tensor, fname: str) -> bool:
+    def _layout(self, out: torch.Tensor, src: torch.Tensor, dims: tuple, fname: str) -> tuple | None:
+        """Where ``out``'s spatial axes are (negative indices, in axis order), made by an
+        op from the spatial tensor ``src`` whose axes are at ``dims``; None: not spatial."""
         nd = self.nd
+        standard = tuple(range(-nd, 0))
         if not out.is_floating_point() or out.dim() < nd + 1:
-            return False
-        if fname in _RESIZING or fname in ("pad",) or self._windowed_name(fname):
-            return out.dim() == src.dim() or (fname == "__getitem__" and out.shape[-nd:] == src.shape[-nd:])
-        if out.shape[-nd:] != src.shape[-nd:]:
-            return False
-        if out.dim() < src.dim() and fname != "__getitem__":
-            return False       # a reduction that happened to keep the sizes
+            return None
+        if fname in _RESIZING or fname == "pad" or self._windowed_name(fname):
+            if dims != standard:
+                return None
+            same_rank = out.dim() == src.dim()
+            return standard if same_rank or (fname == "__getitem__" and out.shape[-nd:] == src.shape[-nd:]) else None
         try:
             shared = out.untyped_storage().data_ptr() == src.untyped_storage().data_ptr()
         except Exception:  # noqa: BLE001 - tensors without storage (meta, sparse)
             shared = False
-        return not shared or out.stride()[-nd:] == src.stride()[-nd:]
+        if shared:     # a view (permute, transpose, view, chunk …): find each axis by its stride
+            found = []
+            for d in dims:
+                key = (src.shape[d], src.stride(d))
+                hits = [j - out.dim() for j in range(out.dim()) if (out.shape[j], out.stride(j)) == key]
+                if len(hits) != 1 or key[0] == 1:
+                    found = None
+                    break
+                found.append(hits[0])
+            if found is not None and len(set(found)) == nd:
+                return tuple(found)
+        if out.dim() < src.dim() and fname not in _LAYOUT:
+            return None        # a reduction that happened to keep the sizes
+        if out.dim() < max(-d for d in dims) or any(out.shape[d] not in (src.shape[d], 1) for d in dims):
+            return None
+        return dims            # a new tensor: the spatial axes stay where they were (or pooled to 1)
 
     @staticmethod
     def _windowed_name(fname: str) -> bool:
         return fname.startswith(("conv", "max_pool", "avg_pool", "lp_pool"))
+
+    def layout(self, t: torch.Tensor) -> tuple:
+        return self.spatial[t][1]
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -174,19 +202,24 @@ class Observer(TorchFunctionMode):
         if windowed:
             index = self.windowed
             self.windowed += 1
-            if not inputs:
+            if not inputs or self.layout(inputs[0]) != tuple(range(-self.nd, 0)):
                 self.untracked_windowed.append(index)
         if not inputs:
             return out
         fname = entry[0] if entry is not None else getattr(func, "__name__", "")
-        outs = [t for t in _tensors(out) if self._is_spatial(t, inputs[0], fname)]
+        outs = []
+        for t in _tensors(out):
+            dims = next((d for d in (self._layout(t, i, self.layout(i), fname) for i in inputs)
+                         if d is not None), None)
+            if dims is not None:
+                outs.append((t, dims))
         if not outs:
             return out
         name, op = self._name(func, windowed)
-        node = Node(name, op, tuple(outs[0].shape), index if windowed else None)
-        self.observe(node, func, entry, args, kwargs, inputs, outs[0])
-        for t in outs:          # after observe: an in-place op's output is its input
-            self.spatial[t] = node
+        node = Node(name, op, tuple(outs[0][0].shape), index if windowed else None)
+        self.observe(node, func, entry, args, kwargs, inputs, *outs[0])
+        for t, dims in outs:    # after observe: an in-place op's output is its input
+            self.spatial[t] = (node, dims)
         self.nodes.append(node)
         return out
 
@@ -195,8 +228,8 @@ class Observer(TorchFunctionMode):
         """The arguments the op really runs with."""
         return args, kwargs
 
-    def observe(self, node: Node, func, entry, args, kwargs, inputs, out) -> None:
-        """Keep what is wanted of one spatial op."""
+    def observe(self, node: Node, func, entry, args, kwargs, inputs, out, dims) -> None:
+        """Keep what is wanted of one spatial op (``dims``: where ``out``'s spatial axes are)."""
 
 
 class MapObserver(Observer):
@@ -213,10 +246,13 @@ class MapObserver(Observer):
         self.windowed, self._counts, self._stack = 0, Counter(), []
         self.untracked_windowed, self.nodes = [], []
 
-    def observe(self, node, func, entry, args, kwargs, inputs, out) -> None:
-        lead = tuple(range(out.dim() - self.nd))
+    def observe(self, node, func, entry, args, kwargs, inputs, out, dims) -> None:
+        where = [d + out.dim() for d in dims]
+        lead = tuple(d for d in range(out.dim()) if d not in where)
         # summed in the op's own dtype (a float64 sum would first copy the whole activation)
         total = (out.detach().sum(dim=lead) if lead else out.detach()).double()
+        if where != sorted(where):      # a transposed layout: back to axis order
+            total = total.permute([sorted(where).index(d) for d in where])
         count = 1
         for d in lead:
             count *= out.shape[d]

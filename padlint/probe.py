@@ -38,11 +38,15 @@ def symmetrise(weight: torch.Tensor, nd: int) -> torch.Tensor:
     return weight
 
 
-def asymmetry(t: torch.Tensor, nd: int, flat: float) -> list[float]:
+def asymmetry(t: torch.Tensor, axes, flat: float) -> list[float]:
     """Per spatial axis: ``||X - flip(X)|| / ||X - mean(X)||`` over every channel (the
-    mean is per channel, over the spatial axes); 0 for a spatially flat ``X``."""
+    mean is per channel, over the spatial axes); 0 for a spatially flat ``X``. ``axes``
+    is the number of trailing spatial axes, or their indices in axis order."""
     t = t.detach()
-    dims = tuple(range(t.dim() - nd, t.dim()))
+    if isinstance(axes, int):
+        axes = range(-axes, 0)
+    dims = tuple(d % t.dim() for d in axes)
+    nd = len(dims)
     count = 1
     for d in dims:
         count *= t.shape[d]
@@ -122,21 +126,21 @@ class ProbeObserver(Observer):
         return args, kwargs
 
     # -- what each op does to the symmetry ------------------------------------------------
-    def observe(self, node: Node, func, entry, args, kwargs, inputs, out) -> None:
+    def observe(self, node: Node, func, entry, args, kwargs, inputs, out, dims) -> None:
         node.input_asym = {a: max((self._asym_of(t).get(a, 0.0) for t in inputs), default=0.0)
                            for a in self.axes}
         name = getattr(func, "__name__", "")
-        if name in EQUIVARIANT and not self._spatial_operand(args, kwargs, inputs):
+        if name in EQUIVARIANT and not self._spatial_operand(args, kwargs, inputs, dims):
             # elementwise or per-channel: it cannot make a symmetric map asymmetric, so
             # it keeps its inputs' figure (measuring every such op would double the cost)
             node.asym = dict(node.input_asym)
         else:
-            node.asym = dict(zip(self.axes, asymmetry(out, self.nd, self.flat)))
+            node.asym = dict(zip(self.axes, asymmetry(out, dims, self.flat)))
         node.origin = tuple(a for a in self.axes
                             if node.asym[a] > self.tol and node.input_asym[a] <= self.tol)
         if node.origin:
             node.source = caller_source(self.prefer, depth=3)
-            node.cause = self._cause(func, entry, args, kwargs, inputs, out, node.origin)
+            node.cause = self._cause(func, entry, args, kwargs, inputs, out, dims, node.origin)
         if entry is not None and entry[1] == "pad":
             self._pads[out] = (node, func, args, kwargs)
         elif node.index is not None:
@@ -146,26 +150,28 @@ class ProbeObserver(Observer):
                 pad[0].feeds = node.index
             self._probe_alone(node, func, args, kwargs, pad)
 
-    def _spatial_operand(self, args, kwargs, inputs) -> bool:
+    def _others(self, args, kwargs, inputs, dims) -> list[torch.Tensor]:
+        """The op's floating operands that are not followed maps but reach its spatial axes."""
+        return [t for t in _tensors(args) + _tensors(list(kwargs.values()))
+                if t.is_floating_point() and not any(t is i for i in inputs)
+                and t.dim() >= max(-d for d in dims)]
+
+    def _spatial_operand(self, args, kwargs, inputs, dims) -> bool:
         """Does the op combine the map with an unfollowed tensor that varies in space
         (a positional embedding), rather than a scalar or per-channel one?"""
-        return any(t.dim() >= self.nd and any(n > 1 for n in t.shape[-self.nd:])
-                   for t in _tensors(args) + _tensors(list(kwargs.values()))
-                   if t.is_floating_point() and not any(t is i for i in inputs))
+        return any(any(t.shape[d] > 1 for d in dims) for t in self._others(args, kwargs, inputs, dims))
 
     def _asym_of(self, t: torch.Tensor) -> dict:
-        node = self.spatial.get(t)
+        node = self.spatial[t][0] if t in self.spatial else None
         return node.asym if node is not None else {}
 
-    def _cause(self, func, entry, args, kwargs, inputs, out, axes) -> str:
+    def _cause(self, func, entry, args, kwargs, inputs, out, dims, axes) -> str:
         name = entry[0] if entry is not None else getattr(func, "__name__", "")
         if name in _CAUSES:
             return _CAUSES[name]
-        others = [t for t in _tensors(args) + _tensors(list(kwargs.values()))
-                  if t.is_floating_point() and t.dim() >= 2 and not any(t is i for i in inputs)]
-        for t in others:
-            if t.dim() >= self.nd and t.shape[-self.nd:] == out.shape[-self.nd:]:
-                values = dict(zip(self.axes, asymmetry(t, self.nd, self.flat)))
+        for t in self._others(args, kwargs, inputs, dims):
+            if all(t.shape[d] == out.shape[d] for d in dims):
+                values = dict(zip(self.axes, asymmetry(t, dims, self.flat)))
                 if any(values[a] > self.tol for a in axes):
                     return ("it combines the map with a tensor that is not mirror-symmetric "
                             "(a learned positional embedding or bias map is not mirror-equivariant by design)")
@@ -176,17 +182,26 @@ class ProbeObserver(Observer):
     def _probe_alone(self, node: Node, func, args, kwargs, pad) -> None:
         """A flagged layer whose input is already asymmetric (or whose output showed
         nothing) runs again on its own, on a symmetric input of its real input shape:
-        a constant first, then its real input made symmetric."""
+        a constant first, then its real input made symmetric, then symmetric noise (a max
+        pool never picks its -inf padding, so only fine structure shows its windows'
+        misalignment)."""
         axes = [a for a in self.verified.get(node.index, ())
                 if node.input_asym.get(a, 0.0) > self.tol or node.asym.get(a, 0.0) <= self.tol]
         if not axes:
             return
         real = pad[2][0] if pad is not None else (args[0] if args else kwargs.get("input"))
-        kinds = ("constant", "symmetrised")
+        kinds = ("constant", "symmetrised", "symmetric noise")
         if self.kinds is not None:
             kinds = tuple(k for k in kinds if any(self.kinds.get((node.index, a)) == k for a in axes))
         for kind in kinds:
-            x = torch.ones_like(real) if kind == "constant" else symmetrise(real, self.nd)
+            if kind == "constant":
+                x = torch.ones_like(real)
+            elif kind == "symmetrised":
+                x = symmetrise(real, self.nd)
+            else:   # fine structure shows misaligned windows that a smooth map hides (max pools)
+                gen = torch.Generator(device=real.device).manual_seed(0)
+                x = symmetrise(torch.rand(real.shape, generator=gen, dtype=real.dtype,
+                                          device=real.device), self.nd)
             if pad is not None:
                 _, pfunc, pargs, pkwargs = pad
                 x = pfunc(x, *pargs[1:], **pkwargs)

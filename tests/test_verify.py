@@ -342,8 +342,40 @@ def test_positional_embedding_is_pad201_naming_it():
     assert _rules(result, *VERIFIED) == []
 
 
-def test_layout_change_leaves_the_finding_not_checked():
+def test_channels_last_layout_is_followed_through_permutes():
     result = _planted(ChannelsLastNorm)
+    v = result.verification
+    assert [n.name for n in v.probe.nodes] == ["a", "permute", "norm.layer_norm", "permute#2", "b"]
+    assert v.probe.untracked == []
+    verified = _rules(result, *VERIFIED)
+    assert [(f.rule, f.layer, f.axis) for f in verified] == [("PAD101", "b", "H"), ("PAD101", "b", "W")]
+    assert all(f.verification["status"] == "confirmed" and f.verification["probe"] == "model"
+               for f in verified)
+    assert [(n.name, n.origin) for n in v.probe.origins()] == [("b", ("H", "W"))]
+    assert _rules(result, "PAD201") == []
+    # the map of the channels-last LayerNorm is kept in axis order, H x W
+    maps = _verify(ChannelsLastNorm(), (1, 3, 16, 12), baselines=["constant"]).verification.maps
+    assert maps["constant"]["norm.layer_norm"].shape == (16, 12)
+
+
+class Tokens(nn.Module):
+    """A ViT-style round trip through tokens (B, HW, C) before a stride-2 conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.mix = nn.Linear(8, 8)
+        self.b = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        x = self.a(x)
+        n, c, h, w = x.shape
+        t = self.mix(x.flatten(2).transpose(1, 2))
+        return self.b(t.transpose(1, 2).reshape(n, c, h, w))
+
+
+def test_layout_change_leaves_the_finding_not_checked():
+    result = _planted(Tokens)
     v = result.verification
     verified = _rules(result, *VERIFIED)
     assert [(f.rule, f.layer, f.axis) for f in verified] == [("PAD101", "b", "H"), ("PAD101", "b", "W")]
@@ -353,20 +385,23 @@ def test_layout_change_leaves_the_finding_not_checked():
         assert "layout change" in s["reason"]
         assert "probe" not in s and "asymmetry" not in s
     assert v.probe.untracked == [1]
-    assert [n.name for n in v.probe.nodes] == ["a"]          # nothing after the permute is followed
+    assert [n.name for n in v.probe.nodes] == ["a"]          # nothing after the flatten is followed
     assert _rules(result, "PAD201") == [] and v.probe.origins() == []
     assert summary(v).endswith("; 0 of 2 PAD101/PAD102 findings confirmed; "
                                "1 windowed layers not followed (after a layout change)")
     assert v.to_json()["probe"]["not_followed"] == ["b"]
 
 
-def test_dropped_input_of_a_constant_map_is_not_observed_but_of_a_padded_map_confirmed():
+def test_dropped_input_of_the_model_input_is_confirmed_by_symmetric_noise():
     alone = _verify(nn.Sequential(nn.MaxPool2d(2)), 17, baselines=[])
+    assert alone.verification.probe.asymmetric() == []   # the constant input stays constant
     for f in _rules(alone, *VERIFIED):
         assert f.rule == "PAD102"
         s = f.verification
-        # a constant input stays constant through the pool: nothing to see, whatever it drops
-        assert (s["status"], s["probe"], s["asymmetry"]) == ("not-observed", "layer", 0.0)
+        # so the pool runs alone on symmetric inputs: the constant and the symmetrised real
+        # input (the same constant) show nothing; symmetric noise shows the dropped row
+        assert (s["status"], s["probe"], s["layer_input"]) == ("confirmed", "layer", "symmetric noise")
+        assert s["asymmetry"] > 0.1 and s["clean_asymmetry"] < 1e-12
     assert len(_rules(alone, *VERIFIED)) == 2
     torch.manual_seed(0)
     padded = _verify(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2)), 17, baselines=[])
