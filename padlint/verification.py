@@ -294,6 +294,8 @@ def summary(v: Verification) -> str:
     parts = [count(v.probe)]
     if v.clean is not None:
         parts.append(count(v.clean).replace(" windowed outputs asymmetric", ""))
+    elif v.statuses:
+        parts.append("no clean input size nearby to compare with")
     origins = v.probe.origins()
     text = f"symmetric-kernel probe ({v.probe.dtype}, {v.device}): {', '.join(parts)}"
     if origins:
