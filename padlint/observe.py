@@ -25,7 +25,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from .geometry import AXIS_NAMES
 from .ops import FUNCTIONS, WINDOWED_MODULES
-from .sites import Source, caller_source
+from .sites import Source
 
 # Ops that change the spatial sizes in place: their output is spatial when its rank is
 # the input's, whatever its sizes.
@@ -40,7 +40,7 @@ _LAYOUT = frozenset(
     "view reshape flatten unflatten permute transpose movedim moveaxis swapaxes swapdims squeeze "
     "unsqueeze expand expand_as contiguous chunk split unbind view_as reshape_as __getitem__".split())
 
-# Ops that make no new values: they never introduce an asymmetry worth a finding.
+# What an origin at these ops means, in a PAD201 finding.
 _CAUSES = {
     "roll": "it shifts the map cyclically",
     "__getitem__": "it slices the map unevenly",

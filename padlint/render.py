@@ -234,7 +234,7 @@ def print_sweep(result, asked, console: Console, per_size: bool = False) -> None
         _print_asked(console, r, asked, names.index(r.axis))
         if r.first_uneven:
             if per_size:
-                console.print(f"  first layer that breaks each unclean size:")
+                console.print("  first layer that breaks each unclean size:")
                 for n, layer in sorted(r.first_uneven.items()):
                     console.print(f"    {n}: {layer} ({result.layers.get(layer, '')})")
             else:

@@ -99,22 +99,22 @@ class Verification:
                 "maps": layers}
 
 
+def _libc():
+    """glibc, for its allocator controls; None elsewhere."""
+    try:
+        import ctypes
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
 def release_memory() -> None:
     """Hand the memory one run freed back to the system before the next run, which has
     other tensor sizes and would otherwise grow the heap around the freed blocks (glibc
     keeps them; ``malloc_trim`` returns them). A no-op where there is no glibc."""
-    global _TRIM
-    if _TRIM is None:
-        try:
-            import ctypes
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
-
-
-_TRIM = None
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def steady_allocator(threshold: int = 1 << 20) -> None:
@@ -124,11 +124,9 @@ def steady_allocator(threshold: int = 1 << 20) -> None:
     that cannot shrink around live blocks, so a sequence of forwards of different
     shapes (the probes after the baselines) can peak at 1.5x one forward, at random.
     Only the CLI's child process, which exits after its target, sets this."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").mallopt(-3, threshold)     # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(-3, threshold)     # M_MMAP_THRESHOLD
 
 
 def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
@@ -162,15 +160,17 @@ def clean_shape(result: ModelResult) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _status(v: Verification, k: int, axis: str) -> dict:
+def _status(v: Verification, k: int, axis: str, layer) -> dict:
+    """The verification of a PAD101/PAD102 finding on ``axis`` of ``layer``, the ``k``-th
+    windowed call of the trace."""
     probe, clean = v.probe, v.clean
     base = {"input_shape": list(probe.input_shape[2:]), "dtype": probe.dtype,
             "tolerance": probe.tolerance}
     node = probe.layer(k)
     if k in probe.untracked:
         return base | {"status": "not-checked", "reason": "its input went through a layout "
-                       "change (permute, reshape) that the probe does not follow"}
-    if node is None:
+                       "change that the probe does not follow (tokens, windows)"}
+    if node is None or node.shape != tuple(layer.output_shape):
         return base | {"status": "not-checked", "reason": "the real forward did not run this "
                        "layer the way the static trace did"}
     pad = probe.feeding_pad(k)
@@ -265,7 +265,7 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     findings = []
     for f in result.findings:
         if f.rule in VERIFIED_RULES and f.axis and f.layer in index:
-            status = _status(v, index[f.layer], f.axis)
+            status = _status(v, index[f.layer], f.axis, result.layers[index[f.layer]])
             v.statuses[(f.layer, f.axis)] = status
             f = replace(f, verification=status)
         findings.append(f)
