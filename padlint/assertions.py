@@ -55,43 +55,54 @@ def _assert(report: Report, fail_on: str) -> Report:
     return report
 
 
-def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str = "warning") -> Report:
+def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str = "warning",
+                 verify: bool = False) -> Report:
     """Fail with every finding at or above ``fail_on``, one per line as the text format
     prints it (code, layer, axis, message and fix). Works in any test runner, or none.
 
     ``model`` is what :func:`padlint.analyze` takes: an ``nn.Module``, a model class or
     factory, a file or a ``module:attr`` spec. ``# noqa`` comments on construction
-    lines apply. A model that cannot be analysed raises :class:`PadlintError`.
-    Returns the report when the model is clean."""
+    lines apply. ``verify=True`` adds the verify stage (PAD201/PAD202 can fail too).
+    A model that cannot be analysed raises :class:`PadlintError`. Returns the report
+    when the model is clean."""
     __tracebackhide__ = True
     from .api import analyze
     _check_fail_on(fail_on)
-    return _assert(analyze(model, input_size, select=select, ignore=ignore), fail_on)
+    return _assert(analyze(model, input_size, select=select, ignore=ignore, verify=verify), fail_on)
 
 
 class Checker:
     """padlint with a project's ``[tool.padlint]`` settings (what the ``padlint_checker``
     fixture gives): ``input-size``, ``select``/``ignore``/``extend-select``,
-    ``severity``, ``per-file-ignores`` and ``fail-on``. Keyword arguments (from the
-    ``@pytest.mark.padlint(...)`` marker) override the file; arguments of a call
-    override both."""
+    ``severity``, ``per-file-ignores``, ``fail-on`` and ``verify`` (with its device,
+    baselines and images). Keyword arguments (from the ``@pytest.mark.padlint(...)``
+    marker) override the file; arguments of a call override both."""
 
     def __init__(self, config: Config | None = None, *, input_size=None, select=None,
-                 ignore=None, fail_on: str | None = None):
+                 ignore=None, fail_on: str | None = None, verify: bool | None = None):
         self.config = config or Config(root=".")
         self.input_size = input_size if input_size is not None else self.config.input_size
         self.select = select if select is not None else self.config.rule_select
         self.ignore = ignore if ignore is not None else self.config.ignore
         self.fail_on = _check_fail_on(fail_on or self.config.fail_on)
+        if verify is not None and not isinstance(verify, bool):
+            raise PadlintError(f"verify must be True or False, got {verify!r}")
+        self.verify = verify if verify is not None else bool(self.config.verify.get("enabled"))
 
     def check(self, model, input_size=None, select=None, ignore=None) -> Report:
         """The report of ``model`` (findings that noqa or per-file-ignores silence are in
         ``result.suppressed``)."""
+        import os
+
         from .api import analyze
+        table = self.config.verify
+        images = table.get("images")
         return analyze(model, input_size if input_size is not None else self.input_size,
                        select=select if select is not None else self.select,
                        ignore=ignore if ignore is not None else self.ignore,
-                       severity=self.config.severity, config=self.config)
+                       severity=self.config.severity, config=self.config, verify=self.verify,
+                       device=table.get("device", "auto"), baselines=table.get("baselines"),
+                       images=os.path.join(self.config.root, images) if images else None)
 
     def assert_clean(self, model, input_size=None, select=None, ignore=None,
                      fail_on: str | None = None) -> Report:
@@ -102,4 +113,5 @@ class Checker:
 
     def __repr__(self) -> str:
         return (f"Checker(config={self.config.path!r}, input_size={self.input_size!r}, "
-                f"select={self.select!r}, ignore={self.ignore!r}, fail_on={self.fail_on!r})")
+                f"select={self.select!r}, ignore={self.ignore!r}, fail_on={self.fail_on!r}, "
+                f"verify={self.verify!r})")

@@ -4,7 +4,7 @@
 - the ``padlint_checker`` fixture: a :class:`padlint.Checker` with the project's
   ``[tool.padlint]`` settings (from the pyproject.toml at or above pytest's rootdir);
 - the ``padlint`` marker, whose keyword arguments (``input_size``, ``select``,
-  ``ignore``, ``fail_on``) override those settings for one test;
+  ``ignore``, ``fail_on``, ``verify``) override those settings for one test;
 - a readable failure for ``assert report.findings == []``.
 
 Importing this module imports neither torch nor padlint's analysis: pytest loads it
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-MARKER = ("padlint(input_size=None, select=None, ignore=None, fail_on=None): settings of the "
-          "padlint_checker fixture for this test, overriding [tool.padlint]")
-_MARKER_KEYS = {"input_size", "select", "ignore", "fail_on"}
+MARKER = ("padlint(input_size=None, select=None, ignore=None, fail_on=None, verify=None): "
+          "settings of the padlint_checker fixture for this test, overriding [tool.padlint]")
+_MARKER_KEYS = {"input_size", "select", "ignore", "fail_on", "verify"}
 
 
 def pytest_configure(config) -> None:

@@ -316,4 +316,67 @@ def test_bad_configuration_and_marker_fail_the_setup_in_one_line(pytester):
     result = run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
-        "@pytest.mark.padlint: unknown argument(s) size; use fail_on, ignore, input_size, select"])
+        "@pytest.mark.padlint: unknown argument(s) size; use fail_on, ignore, input_size, select, verify"])
+
+
+ROLLED_MODEL = """\
+import torch
+from torch import nn
+
+
+class Rolled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(torch.roll(self.a(x), 1, dims=3))
+"""
+
+
+def test_verify_from_the_config_the_marker_and_assert_clean(pytester):
+    """`verify` in [tool.padlint] makes padlint_checker run the verify stage: the roll
+    (no static finding) fails as PAD201; the marker turns it off for one test, and
+    assert_clean(verify=True) works without the fixture."""
+    pytester.makepyfile(models=ROLLED_MODEL)
+    pytester.makefile(".toml", pyproject='[tool.padlint]\ninput-size = 32\nfail-on = "warning"\n\n'
+                                         '[tool.padlint.verify]\nenabled = true\ndevice = "cpu"\n'
+                                         'baselines = ["constant"]\n')
+    pytester.makepyfile(test_verify="""
+        import padlint
+        import pytest
+        from models import Rolled
+
+
+        def test_fixture_verifies(padlint_checker):
+            assert padlint_checker.verify is True
+            padlint_checker.assert_clean(Rolled())
+
+
+        @pytest.mark.padlint(verify=False)
+        def test_marker_turns_it_off(padlint_checker):
+            padlint_checker.assert_clean(Rolled())
+
+
+        def test_assert_clean_static_only():
+            padlint.assert_clean(Rolled(), input_size=32)
+
+
+        def test_assert_clean_verified():
+            padlint.assert_clean(Rolled(), input_size=32, verify=True)
+
+
+        @pytest.mark.padlint(verify="yes")
+        def test_bad_marker_value(padlint_checker):
+            pass
+        """)
+    result = run(pytester)
+    result.assert_outcomes(passed=2, failed=2, errors=1)
+    result.stdout.re_match_lines([
+        r"E\s+AssertionError: padlint: 1 finding at or above warning in Rolled @ 1x3x32x32:",
+        r"E\s+models\.py:12:\d+: PAD201 \[warning\] roll \(torch\.roll\) turns a mirror-symmetric input "
+        r"into an asymmetric output on W under the symmetric-kernel probe",
+    ])
+    assert result.stdout.str().count("PAD201 [warning] roll (torch.roll)") == 2
+    result.stdout.fnmatch_lines(["*padlint: verify must be True or False, got 'yes'*"])
