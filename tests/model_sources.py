@@ -36,3 +36,28 @@ class Net(nn.Module):
 
 def stem_head(stem: str = "", head: str = "") -> str:
     return STEM_HEAD.format(stem=stem, head=head)
+
+
+# Two evenly padded stride-1 convs with a torch.roll (line 13) between them: no static
+# finding at all; under --verify PAD201 (warning) on W at the roll, PAD202 (info) only.
+ROLLED = """\
+import torch
+from torch import nn
+
+
+class Rolled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        x = self.a(x)
+        x = torch.roll(x, 1, dims=3){noqa}
+        return self.b(x)
+"""
+ROLL_LINE = 13
+
+
+def rolled(noqa: str = "") -> str:
+    return ROLLED.format(noqa=noqa)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from model_sources import stem_head
+from model_sources import ROLL_LINE, rolled, stem_head
 
 # At 224: PAD101 (warning) on stem H/W, line 7; PAD105 (info) on head H/W, line 8.
 # At 225: only the PAD105s.
@@ -319,27 +319,11 @@ def test_bad_configuration_and_marker_fail_the_setup_in_one_line(pytester):
         "@pytest.mark.padlint: unknown argument(s) size; use fail_on, ignore, input_size, select, verify"])
 
 
-ROLLED_MODEL = """\
-import torch
-from torch import nn
-
-
-class Rolled(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.a = nn.Conv2d(3, 8, 3, padding=1)
-        self.b = nn.Conv2d(8, 8, 3, padding=1)
-
-    def forward(self, x):
-        return self.b(torch.roll(self.a(x), 1, dims=3))
-"""
-
-
 def test_verify_from_the_config_the_marker_and_assert_clean(pytester):
     """`verify` in [tool.padlint] makes padlint_checker run the verify stage: the roll
     (no static finding) fails as PAD201; the marker turns it off for one test, and
     assert_clean(verify=True) works without the fixture."""
-    pytester.makepyfile(models=ROLLED_MODEL)
+    pytester.makepyfile(models=rolled())
     pytester.makefile(".toml", pyproject='[tool.padlint]\ninput-size = 32\nfail-on = "warning"\n\n'
                                          '[tool.padlint.verify]\nenabled = true\ndevice = "cpu"\n'
                                          'baselines = ["constant"]\n')
@@ -375,7 +359,7 @@ def test_verify_from_the_config_the_marker_and_assert_clean(pytester):
     result.assert_outcomes(passed=2, failed=2, errors=1)
     result.stdout.re_match_lines([
         r"E\s+AssertionError: padlint: 1 finding at or above warning in Rolled @ 1x3x32x32:",
-        r"E\s+models\.py:12:\d+: PAD201 \[warning\] roll \(torch\.roll\) turns a mirror-symmetric input "
+        rf"E\s+models\.py:{ROLL_LINE}:\d+: PAD201 \[warning\] roll \(torch\.roll\) turns a mirror-symmetric input "
         r"into an asymmetric output on W under the symmetric-kernel probe",
     ])
     assert result.stdout.str().count("PAD201 [warning] roll (torch.roll)") == 2
