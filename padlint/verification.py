@@ -219,6 +219,8 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     prefer = prep.candidate.file
     param = next(module.parameters(), None)
     home = param.device if param is not None else torch.device("cpu")
+    if device.type == home.type:
+        device = home                 # a model already on cuda:1 stays there
     modes = [(m, m.training) for m in module.modules()]
     module.train(prep.front.train)
     try:
