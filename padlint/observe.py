@@ -264,5 +264,14 @@ class MapObserver(Observer):
         self.counts[node.name] += count
 
     def maps(self) -> dict[str, "object"]:
-        """node name -> numpy mean map."""
-        return {name: (self.sums[name] / self.counts[name]).cpu().numpy() for name in self.sums}
+        """node name -> numpy mean map (moved off the device in one transfer)."""
+        if not self.sums:
+            return {}
+        names = list(self.sums)
+        flat = torch.cat([(self.sums[n] / self.counts[n]).flatten() for n in names]).cpu().numpy()
+        out, start = {}, 0
+        for n in names:
+            size = self.sums[n].numel()
+            out[n] = flat[start:start + size].reshape(tuple(self.sums[n].shape))
+            start += size
+        return out

@@ -50,18 +50,17 @@ def asymmetry(t: torch.Tensor, axes, flat: float) -> list[float]:
     count = 1
     for d in dims:
         count *= t.shape[d]
-    spread = float(torch.var(t, dim=dims, correction=0).sum() * count) ** 0.5
-    if spread == 0.0 or spread <= flat * float(t.norm()):
-        return [0.0] * nd
-    values = []
+    zero = t.new_zeros((), dtype=torch.float64)       # squares in float64: no float32 overflow
+    parts = [torch.var(t, dim=dims, correction=0).double().sum() * count, t.norm().double() ** 2]
     for d in dims:          # ||X - flip X||^2 is twice the sum over the first half's pairs
         half = t.shape[d] // 2
-        if half == 0:
-            values.append(0.0)
-            continue
-        diff = t.narrow(d, 0, half) - t.narrow(d, t.shape[d] - half, half).flip(d)
-        values.append(float(diff.norm()) * 2 ** 0.5 / spread)
-    return values
+        diff = t.narrow(d, 0, half) - t.narrow(d, t.shape[d] - half, half).flip(d) if half else None
+        parts.append(diff.norm().double() ** 2 * 2 if half else zero)
+    spread_sq, norm_sq, *flips = torch.stack(parts).tolist()    # one device sync, not one a figure
+    spread = spread_sq ** 0.5
+    if spread == 0.0 or spread <= flat * norm_sq ** 0.5:
+        return [0.0] * nd
+    return [f ** 0.5 / spread for f in flips]
 
 
 @dataclass
@@ -226,6 +225,10 @@ def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, ve
     observer = ProbeObserver(model, nd, dtype, verified, prefer_file, kinds)
     default = torch.get_default_dtype()
     torch.set_default_dtype(dtype)        # tensors the forward makes itself follow the probe
+    # TF32 (on by default for cuDNN convolutions on Ampere and later) rounds to 10 mantissa
+    # bits: mirrored sums then differ by ~1e-3, as much as the float32 tolerance
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     try:
         x = torch.ones(tuple(shape), dtype=dtype, device=device)
         with torch.no_grad(), observer:
@@ -233,5 +236,6 @@ def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, ve
             model(x)
     finally:
         torch.set_default_dtype(default)
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
     return ProbeRun(tuple(shape), str(dtype).replace("torch.", ""), observer.tol, observer.nodes,
                     observer.windowed, observer.untracked_windowed, observer.alone)
