@@ -19,7 +19,7 @@ _EXPORTS = {
     "PadlintError": ".errors", "Finding": ".report", "ModelResult": ".report", "Report": ".report",
     "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep", "verify": ".verification",
 }
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["__version__", "stats"]
 
 
 class _Package(types.ModuleType):
@@ -35,7 +35,13 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
+_SUBMODULES = ("stats",)      # padlint.stats.mean_kernels … without importing it first
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
     if name in _EXPORTS:
         import importlib
         value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -31,6 +31,7 @@ class Images:
     path: str
     array: np.ndarray | None = None
     files: list | None = None
+    flag: str = "--images"
 
     def __len__(self) -> int:
         return len(self.array) if self.array is not None else len(self.files)
@@ -38,20 +39,20 @@ class Images:
     @property
     def label(self) -> str:
         """How errors name them: the flag and path, or 'images' for an array passed in."""
-        return f"--images {self.path}" if self.path != "images" else "images"
+        return f"{self.flag} {self.path}" if self.path != "images" else "images"
 
 
-def load_images(path: str) -> Images:
+def load_images(path: str, flag: str = "--images") -> Images:
     """Read ``--images PATH``: a ``.pt``/``.npy`` tensor of shape (N, C, H, W) (or
     (N, C, L) / (N, C, D, H, W)), or a folder of image files (needs Pillow). Raises
     :class:`PadlintError` with one line naming the file and what to do."""
     if not os.path.exists(path):
-        raise PadlintError(f"--images {path}: no such file or folder")
+        raise PadlintError(f"{flag} {path}: no such file or folder")
     if os.path.isdir(path):
-        return _load_folder(path)
+        return _load_folder(path, flag)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".pt", ".pth", ".npy"):
-        raise PadlintError(f"--images {path}: unknown kind of file; give a .pt or .npy tensor of "
+        raise PadlintError(f"{flag} {path}: unknown kind of file; give a .pt or .npy tensor of "
                            "shape (N, C, H, W), or a folder of images")
     try:
         if suffix == ".npy":
@@ -61,15 +62,15 @@ def load_images(path: str) -> Images:
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
         if "allow_pickle" in text:
-            raise PadlintError(f"--images {path}: it is not a numeric .npy array (numpy would have "
+            raise PadlintError(f"{flag} {path}: it is not a numeric .npy array (numpy would have "
                                "to unpickle it, which padlint never does: that could run code); "
                                "save a numeric array with numpy.save") from None
         if "Weights only load failed" in text:
-            raise PadlintError(f"--images {path}: it holds pickled Python objects, which padlint "
+            raise PadlintError(f"{flag} {path}: it holds pickled Python objects, which padlint "
                                "never loads (loading them could run code); save a plain tensor or "
                                "numeric array") from None
         reason = text.splitlines()[0] if text else type(err).__name__
-        raise PadlintError(f"--images {path}: cannot read it ({reason[:160]}); give a tensor saved "
+        raise PadlintError(f"{flag} {path}: cannot read it ({reason[:160]}); give a tensor saved "
                            f"with {'numpy.save' if suffix == '.npy' else 'torch.save'}") from None
     if isinstance(data, torch.Tensor):
         data = data.detach().cpu()
@@ -77,9 +78,9 @@ def load_images(path: str) -> Images:
             data = data.float()
         data = data.numpy()
     if not isinstance(data, np.ndarray):
-        raise PadlintError(f"--images {path}: holds a {type(data).__name__}, not a tensor; save "
+        raise PadlintError(f"{flag} {path}: holds a {type(data).__name__}, not a tensor; save "
                            "one tensor of shape (N, C, H, W)")
-    return Images(path, array=_checked(data, f"--images {path}"))
+    return Images(path, array=_checked(data, f"{flag} {path}"), flag=flag)
 
 
 def _checked(data: np.ndarray, label: str) -> np.ndarray:
@@ -99,15 +100,15 @@ def _checked(data: np.ndarray, label: str) -> np.ndarray:
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
-def _load_folder(path: str) -> Images:
+def _load_folder(path: str, flag: str = "--images") -> Images:
     names = sorted(n for n in os.listdir(path) if n.lower().endswith(IMAGE_SUFFIXES))
     if not names:
-        raise PadlintError(f"--images {path}: the folder has no image file "
+        raise PadlintError(f"{flag} {path}: the folder has no image file "
                            f"({', '.join(IMAGE_SUFFIXES)})")
     try:
         from PIL import Image
     except ImportError:
-        raise PadlintError(f"--images {path}: reading a folder of images needs Pillow; "
+        raise PadlintError(f"{flag} {path}: reading a folder of images needs Pillow; "
                            "`pip install pillow`, or give a .pt/.npy tensor") from None
     files = []
     for name in names:
@@ -117,8 +118,8 @@ def _load_folder(path: str) -> Images:
                 img.load()
                 files.append(img.copy())
         except Exception as err:  # noqa: BLE001
-            raise PadlintError(f"--images {full}: cannot read it as an image ({err})") from None
-    return Images(path, files=files)
+            raise PadlintError(f"{flag} {full}: cannot read it as an image ({err})") from None
+    return Images(path, files=files, flag=flag)
 
 
 def check_images(images: Images, shape: tuple[int, ...], target: str) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .geometry import AxisFacts, axis_facts, effective_kernel, even_input_lengths, min_input_length
 from .ir import Layer, Trace
-from .rules import RulePack, axis_check, cell_word, model_check, verify_check
+from .rules import RulePack, axis_check, cell_word, model_check, stats_check, verify_check
 
 CORE = RulePack("core")
 
@@ -153,3 +153,67 @@ def border_artifact(v, trace: Trace, params: dict):
             "rows": cell_word(axis, reach), "magnitude": f"{m.magnitude:.2f}",
             "relative_to": "its median" if m.scale == "median" else "its largest value",
             "extents": others, "axis": axis}
+
+
+# -- `padlint stats` rules: they read padlint.stats.LayerStats facts ----------------------------
+
+def _uneven_note(s, axis: str) -> str:
+    codes = s.uneven.get(axis)
+    if codes:
+        return f"; the layer's padding is uneven on {axis} at this input size ({', '.join(codes)})"
+    return (f"; its padding is even on {axis} at this input size, so the padding arithmetic "
+            "does not explain it here")
+
+
+@stats_check(CORE, "PAD301")
+def asymmetric_mean_kernel(stats, trace: Trace, params: dict):
+    from .measures import edges
+    threshold = float(params.get("threshold", 0.5))
+    min_sig = float(params.get("min_significance", 3.0))
+    for s in stats.layers:
+        for axis in s.axes:
+            asym, sig = s.asymmetry.get(axis), s.significance.get(axis)
+            if asym is None or sig is None or asym <= threshold or sig < min_sig:
+                continue
+            heavy = s.heavier.get(axis) or edges(axis)[0]
+            k = s.kernel[s.axes.index(axis)]
+            weak = (f"; the measure is weak for a {'x'.join(map(str, s.kernel))} kernel (larger "
+                    "than 3), so take this as a hint, not a certainty") if max(s.kernel) > 3 else ""
+            yield s.name, axis, s.source, s.describe(), {
+                "layer": s.name, "axis": axis, "asymmetry": f"{asym:.3g}", "heavier": heavy,
+                "significance": f"{sig:.3g}" if sig != float("inf") else "inf",
+                "channels": s.channels, "k": k, "uneven": _uneven_note(s, axis), "weak": weak}
+
+
+@stats_check(CORE, "PAD302")
+def asymmetric_input_patch(stats, trace: Trace, params: dict):
+    from .measures import edges
+    threshold = float(params.get("threshold", 0.5))
+    min_relative = float(params.get("min_relative", 1e-3))
+    for s in stats.layers:
+        if s.mean_patch is None:
+            continue
+        for i, axis in enumerate(s.axes):
+            asym, rel = s.patch_asymmetry.get(axis, 0.0), s.patch_relative.get(axis, 0.0)
+            if asym <= threshold or rel < min_relative:
+                continue
+            begin, end = edges(axis)
+            cause = ("the windows read both ends alike here, so the asymmetry comes from the layer's "
+                     "input (the data, or the asymmetries of earlier layers)")
+            if s.coverage is not None:
+                first, last = [float(v) for v in _ends(s.coverage, i)]
+                if abs(first - last) > 1e-12:
+                    row = cell_word(axis, 1)
+                    cause = (f"the windows read real input at {first:.3g} of positions in the {begin} "
+                             f"{row} of the patch but {last:.3g} in the {end} {row}: the padding is "
+                             "used unevenly")
+            yield s.name, axis, s.source, s.describe(), {
+                "layer": s.name, "axis": axis, "asymmetry": f"{asym:.3g}", "relative": f"{rel:.2g}",
+                "cause": cause, "begin": begin, "end": end}
+
+
+def _ends(x, axis: int):
+    """Mean of the first and of the last slice of ``x`` along ``axis``."""
+    import numpy as np
+    k = x.shape[axis]
+    return np.take(x, 0, axis=axis).mean(), np.take(x, k - 1, axis=axis).mean()

@@ -89,6 +89,7 @@ class ModelResult:
     suggested: object = None          # a padlint.sweep.Suggestion, when the fast path gave one
     suppressed: list[Suppressed] = field(default_factory=list)
     verification: object = None       # a padlint.verification.Verification, with --verify
+    stats: object = None              # a padlint.stats.Stats, from `padlint stats`
 
     @property
     def suggested_sizes(self) -> list | None:
@@ -103,14 +104,28 @@ class ModelResult:
     def input_shape(self) -> tuple[int, ...]:
         return self.trace.input_shape
 
+    def _layers_json(self) -> list[dict]:
+        layers = [layer.to_json() for layer in self.layers]
+        if self.stats is None:
+            return layers
+        for entry in layers:                     # `padlint stats`: the §4 facts of each conv
+            s = self.stats.layer(entry["name"])
+            if s is not None:
+                entry.update(s.to_json())
+        seen = {entry["name"] for entry in layers}
+        layers += [{"name": s.name, "op": s.op} | s.to_json() for s in self.stats.layers
+                   if s.name not in seen]
+        return layers
+
     def to_json(self) -> dict:
         return {"target": self.target, "input_shape": list(self.input_shape),
                 "method": self.trace.method,
-                "layers": [layer.to_json() for layer in self.layers],
+                "layers": self._layers_json(),
                 "findings": [f.to_json() for f in self.findings],
                 "suggested_sizes": self.suggested_sizes,
                 "suppressed": [s.to_json() for s in self.suppressed]} | (
-                    {"verification": self.verification.to_json()} if self.verification else {})
+                    {"verification": self.verification.to_json()} if self.verification else {}) | (
+                    {"stats": self.stats.to_json()} if self.stats is not None else {})
 
 
 @dataclass

@@ -64,8 +64,18 @@ def model_check(pack: RulePack, code: str):
 def verify_check(pack: RulePack, code: str):
     """Register a check of the verify stage's facts: ``fn(verification, trace, params)``
     yields ``(layer, axis, source, op, fields)``; ``params`` come from the YAML."""
+    return _fact_check(pack, code, "verify")
+
+
+def stats_check(pack: RulePack, code: str):
+    """Register a check of ``padlint stats`` facts: ``fn(stats, trace, params)`` yields
+    ``(layer, axis, source, op, fields)``; ``params`` come from the YAML."""
+    return _fact_check(pack, code, "stats")
+
+
+def _fact_check(pack: RulePack, code: str, scope: str):
     def register(fn):
-        pack.checks[code] = ("verify", fn)
+        pack.checks[code] = (scope, fn)
         return fn
     return register
 
@@ -224,17 +234,22 @@ def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Findi
     return findings
 
 
-def run_verify_rules(verification, trace: Trace, rules: Iterable[Rule]) -> list[Finding]:
-    """Apply the verify-scope rules to the facts of one verification."""
+def run_fact_rules(scope: str, facts, trace: Trace, rules: Iterable[Rule]) -> list[Finding]:
+    """Apply the rules of one fact scope ('verify', 'stats') to those facts."""
     findings = []
     for rule in rules:
-        if rule.scope != "verify":
+        if rule.scope != scope:
             continue
-        for layer, axis, source, op, fields in rule.check(verification, trace, rule.params):
+        for layer, axis, source, op, fields in rule.check(facts, trace, rule.params):
             message, fix = rule.render(fields)
             findings.append(Finding(rule.code, rule.name, rule.severity, layer, axis, message, fix,
                                     source, op, _numbers(fields)))
     return findings
+
+
+def run_verify_rules(verification, trace: Trace, rules: Iterable[Rule]) -> list[Finding]:
+    """Apply the verify-scope rules to the facts of one verification."""
+    return run_fact_rules("verify", verification, trace, rules)
 
 
 def _numbers(fields: dict) -> dict:

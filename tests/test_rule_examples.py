@@ -33,9 +33,13 @@ def build_example(ex) -> nn.Module:
 @pytest.mark.parametrize("rule, kind, ex", list(_examples()))
 def test_rule_example(rule, kind, ex):
     torch.manual_seed(0)
-    verify = rule.scope == "verify"       # PAD2xx: facts of the verify stage
-    report = padlint.analyze(build_example(ex), input_size=tuple(ex["input"]), select=[rule.code],
-                             verify=verify, device="cpu")
+    if rule.scope == "stats":             # PAD3xx: the example's weights, and a constant batch
+        report = padlint.stats.analyze(build_example(ex), input_size=tuple(ex["input"]),
+                                       data=[torch.ones(ex["input"])], select=[rule.code], device="cpu")
+    else:
+        verify = rule.scope == "verify"   # PAD2xx: facts of the verify stage
+        report = padlint.analyze(build_example(ex), input_size=tuple(ex["input"]), select=[rule.code],
+                                 verify=verify, device="cpu")
     assert not report.errors
     got = sorted((f.layer, f.axis or "") for f in report.findings)
     want = sorted((e["layer"], e["axis"] or "") for e in ex.get("expect", []))
@@ -64,4 +68,5 @@ def test_rule_file_matches_schema(path):
 def test_core_codes_are_the_design_table():
     assert {c: r.severity for c, r in RULES.items()} == {
         "PAD101": "warning", "PAD102": "error", "PAD103": "info", "PAD104": "warning",
-        "PAD105": "info", "PAD201": "warning", "PAD202": "info", "PAD901": "info"}
+        "PAD105": "info", "PAD201": "warning", "PAD202": "info", "PAD301": "warning",
+        "PAD302": "info", "PAD901": "info"}
