@@ -200,6 +200,7 @@ def asymmetric_input_patch(stats, trace: Trace, params: dict):
             begin, end = edges(axis)
             cause = ("the windows read both ends alike here, so the asymmetry comes from the layer's "
                      "input (the data, or the asymmetries of earlier layers)")
+            variant = "input"
             if s.coverage is not None:
                 first, last = [float(v) for v in _ends(s.coverage, i)]
                 if abs(first - last) > 1e-12:
@@ -207,9 +208,10 @@ def asymmetric_input_patch(stats, trace: Trace, params: dict):
                     cause = (f"the windows read real input at {first:.3g} of positions in the {begin} "
                              f"{row} of the patch but {last:.3g} in the {end} {row}: the padding is "
                              "used unevenly")
+                    variant = "default"
             yield s.name, axis, s.source, s.describe(), {
                 "layer": s.name, "axis": axis, "asymmetry": f"{asym:.3g}", "relative": f"{rel:.2g}",
-                "cause": cause, "begin": begin, "end": end}
+                "cause": cause, "begin": begin, "end": end, "fix_variant": variant}
 
 
 def _ends(x, axis: int):

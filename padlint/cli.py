@@ -298,7 +298,8 @@ def cmd_check(args) -> int:
     suppressor.apply(report)
     if args.warn_unused_noqa:
         files = [t for t, _, _ in units if t.endswith(".py") and os.path.isfile(t)]
-        idle = () if args.verify_options else ("PAD2",)    # verify rules cannot fire unverified
+        idle = ("PAD3",) + (() if args.verify_options else ("PAD2",))   # stats / verify rules
+        # cannot fire in a plain check
         report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files, idle)
     for err in report.errors:
         if args.debug:

@@ -15,6 +15,8 @@ all-reduced, so every process gets the statistics of the whole dataset.
 """
 from __future__ import annotations
 
+import functools
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -50,104 +52,168 @@ def _pads(padding, kernel, dilation) -> tuple[tuple[int, int], ...]:
     return tuple((int(p), int(p)) for p in padding)
 
 
-def tap_matrix(n: int, k: int, s: int, d: int, pad: tuple[int, int], device=None) -> torch.Tensor:
+@functools.lru_cache(maxsize=512)
+def tap_matrix(n: int, k: int, s: int, d: int, pad: tuple[int, int], device=None,
+               dtype=torch.float32) -> torch.Tensor:
     """(k, n) 0/1 matrix: row i marks the input cells tap i reads over all output positions
-    (the real cells of the strided slice ``x_pad[i*d : i*d + (o-1)*s + 1 : s]``)."""
-    o = (n + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
-    rows = torch.arange(k).unsqueeze(1) * d + torch.arange(max(o, 0)).unsqueeze(0) * s - pad[0]
-    a = torch.zeros(k, n, dtype=torch.float64)
-    for i in range(k):
-        real = rows[i][(rows[i] >= 0) & (rows[i] < n)]
-        a[i, real] = 1.0
+    (the real cells of the strided slice ``x_pad[i*d : i*d + (o-1)*s + 1 : s]``). Cached:
+    the same geometry gives the same (read-only) tensor."""
+    o = max((n + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1, 0)
+    rows = torch.arange(k).unsqueeze(1) * d + torch.arange(o).unsqueeze(0) * s - pad[0]
+    taps = torch.arange(k).unsqueeze(1).expand_as(rows)
+    real = (rows >= 0) & (rows < n)
+    a = torch.zeros(k, n, dtype=dtype)
+    a[taps[real], rows[real]] = 1.0
     return a.to(device) if device is not None else a
 
 
-class PatchCollector(TorchFunctionMode):
-    """Accumulates the mean input patch of every convolution call, named as padlint names
-    layers: the conv module's qualified name, ``name#2`` for a second call."""
+# Convolution classes whose forward is torch's own: their input and attributes say how they
+# window, so a forward pre-hook suffices. Any other convolution module (timm's Conv2dSame,
+# which pads in its forward; weight-standardised convs …) is watched through a
+# TorchFunctionMode entered for the span of its own forward, which sees the real call.
+_PLAIN = {nn.Conv1d: nn.Conv1d.forward, nn.Conv2d: nn.Conv2d.forward, nn.Conv3d: nn.Conv3d.forward}
 
-    def __init__(self, model: nn.Module):
+
+def _plain(module: nn.Module) -> bool:
+    cls = type(module)
+    return cls in _PLAIN or (
+        any(issubclass(cls, base) for base in _PLAIN) and cls.forward is _PLAIN[next(
+            b for b in _PLAIN if issubclass(cls, b))] and
+        cls._conv_forward is next(b for b in _PLAIN if issubclass(cls, b))._conv_forward)
+
+
+class _CallWatcher(TorchFunctionMode):
+    """Hands the real arguments of the first convolution call inside one module's forward
+    to the collector."""
+
+    def __init__(self, collector: "PatchCollector", module: nn.Module, name: str):
         super().__init__()
-        self.module_names = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: Counter = Counter()
-        self.geometry: dict[str, PatchGeometry] = {}
-        self._taps: dict[tuple, tuple] = {}
-        self._stack: list[list] = []
-        self._calls: Counter = Counter()
-        self._handles = []
-
-    def __enter__(self):
-        self._handles = [nn.modules.module.register_module_forward_pre_hook(self._pre),
-                         nn.modules.module.register_module_forward_hook(self._post)]
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        for h in self._handles:
-            h.remove()
-        return super().__exit__(*exc)
-
-    def _pre(self, module, args):
-        self._stack.append([module, False])
-
-    def _post(self, module, args, out):
-        if self._stack:
-            self._stack.pop()
-
-    def start_batch(self) -> None:
-        self._calls.clear()
-
-    def _name(self, fname: str) -> tuple[str, str]:
-        entry = self._stack[-1] if self._stack else None
-        owner = self.module_names.get(id(entry[0]), "") if entry else ""
-        if entry and isinstance(entry[0], nn.modules.conv._ConvNd) and not entry[1]:
-            entry[1] = True
-            name, op = owner, type(entry[0]).__name__
-        else:
-            name, op = (f"{owner}.{fname}" if owner else fname), f"F.{fname}"
-        self._calls[name] += 1
-        return (name if self._calls[name] == 1 else f"{name}#{self._calls[name]}"), op
+        self.collector, self.module, self.name, self.done = collector, module, name, False
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         entry = FUNCTIONS.get(func)
-        if entry is not None and entry[1] == "conv":
-            self._collect(entry[0], entry[2], args, kwargs)
+        if entry is not None and entry[1] == "conv" and not self.done:
+            self.done = True
+            bound = bind("conv", args, kwargs)
+            win = window_args("conv", entry[2], bound)
+            self.collector.collect(self.name, type(self.module).__name__, bound["input"], win.kernel,
+                                   win.stride, win.dilation, win.padding)
         return func(*args, **kwargs)
 
-    def _collect(self, fname: str, nd: int, args, kwargs) -> None:
-        bound = bind("conv", args, kwargs)
-        x, w = bound["input"], bound["weight"]
-        win = window_args("conv", nd, bound)
-        name, op = self._name(fname)
-        if all(k == 1 for k in win.kernel) or x.dim() < nd + 1:
-            return
-        spatial = tuple(x.shape[-nd:])
-        key = (spatial, win.kernel, win.stride, win.dilation, win.padding, str(x.device))
-        if key not in self._taps:
-            pads = _pads(win.padding, win.kernel, win.dilation)
-            taps = [tap_matrix(n, k, s, d, p, x.device) for n, k, s, d, p in
-                    zip(spatial, win.kernel, win.stride, win.dilation, pads)]
-            out = tuple((n + p[0] + p[1] - d * (k - 1) - 1) // s + 1 for n, k, s, d, p in
-                        zip(spatial, win.kernel, win.stride, win.dilation, pads))
-            self._taps[key] = (taps, pads, out)
-        taps, pads, out = self._taps[key]
-        if any(o < 1 for o in out):
-            return
-        lead = tuple(range(x.dim() - nd))
+
+class PatchCollector:
+    """Accumulates the mean input patch of every convolution module call, named as padlint
+    names layers: the module's qualified name, ``name#2`` for its second call in a forward.
+    ``with collector:`` installs the hooks; nothing else in the forward is touched."""
+
+    def __init__(self, model: nn.Module):
+        self.convs = [(n, m) for n, m in model.named_modules()
+                      if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed
+                      and not all(k == 1 for k in m.kernel_size)]
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: Counter = Counter()
+        self.geometry: dict[str, PatchGeometry] = {}
+        self._taps: dict[tuple, tuple] = {}
+        self._calls: Counter = Counter()
+        self._watchers: list = []
+        self._handles = []
+
+    def __enter__(self):
+        for name, m in self.convs:
+            if _plain(m):
+                self._handles.append(m.register_forward_pre_hook(self._hook(name)))
+            else:
+                self._handles.append(m.register_forward_pre_hook(self._enter(name)))
+                self._handles.append(m.register_forward_hook(self._exit, always_call=True))
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        while self._watchers:
+            self._watchers.pop().__exit__(None, None, None)
+        return False
+
+    def _call_name(self, name: str) -> str:
+        self._calls[name] += 1
+        return name if self._calls[name] == 1 else f"{name}#{self._calls[name]}"
+
+    def _hook(self, name: str):
+        def pre(module, args):
+            x = args[0]
+            padding = module.padding
+            if module.padding_mode != "zeros":        # the module pads with F.pad, then convolves
+                nd = len(module.kernel_size)
+                m = self._reduce(x, nd)
+                m = torch.nn.functional.pad(m[None, None], module._reversed_padding_repeated_twice,
+                                            mode=module.padding_mode)[0, 0]
+                self._add(self._call_name(name), type(module).__name__, m, x, module.kernel_size,
+                          module.stride, module.dilation, (0,) * nd)
+                return
+            self.collect(self._call_name(name), type(module).__name__, x, module.kernel_size,
+                         module.stride, module.dilation, padding)
+        return pre
+
+    def _enter(self, name: str):
+        def pre(module, args):
+            watcher = _CallWatcher(self, module, self._call_name(name))
+            watcher.__enter__()
+            self._watchers.append(watcher)
+        return pre
+
+    def _exit(self, module, args, out):
+        if self._watchers and self._watchers[-1].module is module:
+            self._watchers.pop().__exit__(None, None, None)
+
+    def start_batch(self) -> None:
+        self._calls.clear()
+
+    @staticmethod
+    def _reduce(x: torch.Tensor, nd: int) -> torch.Tensor:
+        """The input summed over everything but its spatial axes (one pass over it)."""
         acc = torch.float64 if x.dtype == torch.float64 else torch.float32
-        m = x.detach().sum(dim=lead, dtype=acc).to(torch.float64)
+        return x.detach().sum(dim=tuple(range(x.dim() - nd)), dtype=acc)
+
+    def collect(self, name: str, op: str, x: torch.Tensor, kernel, stride, dilation, padding) -> None:
+        nd = len(kernel)
+        if x.dim() < nd + 1:
+            return
+        self._add(name, op, self._reduce(x, nd), x, kernel, stride, dilation, padding)
+
+    def _add(self, name: str, op: str, m: torch.Tensor, x: torch.Tensor, kernel, stride, dilation,
+             padding) -> None:
+        nd = len(kernel)
+        if m.device.type == "cpu":            # the map is small: float64 sums cost nothing here
+            m = m.to(torch.float64)
+        spatial = tuple(m.shape)
+        key = (spatial, tuple(kernel), tuple(stride), tuple(dilation),
+               padding if isinstance(padding, str) else tuple(padding), m.device, m.dtype)
+        cached = self._taps.get(key)
+        if cached is None:
+            pads = _pads(padding, kernel, dilation)
+            taps = [tap_matrix(n, k, s, d, tuple(p), m.device, m.dtype) for n, k, s, d, p in
+                    zip(spatial, kernel, stride, dilation, pads)]
+            out = tuple((n + p[0] + p[1] - d * (k - 1) - 1) // s + 1 for n, k, s, d, p in
+                        zip(spatial, kernel, stride, dilation, pads))
+            cached = self._taps[key] = (taps, pads, out, math.prod(out))
+        taps, pads, out, positions = cached
+        if positions < 1 or min(out) < 1:
+            return
         patch = _contract(m, taps)
-        if name in self.sums and self.sums[name].shape == patch.shape:
-            self.sums[name] += patch
+        total = self.sums.get(name)
+        if total is not None and total.shape == patch.shape:
+            total += patch
         else:
-            self.sums[name] = patch
-        self.counts[name] += int(np.prod(x.shape[:x.dim() - nd])) * int(np.prod(out))
+            self.sums[name] = patch.to(torch.float64)
+        self.counts[name] += math.prod(x.shape[:x.dim() - nd]) * positions
         if name not in self.geometry:
-            ones = _contract(torch.ones(spatial, dtype=torch.float64), [t.cpu() for t in taps])
+            ones = _contract(torch.ones(spatial, dtype=torch.float64),
+                             [t.to("cpu", torch.float64) for t in taps])
             self.geometry[name] = PatchGeometry(
-                op, win.kernel, win.stride, win.dilation, pads, spatial, out,
-                (ones / float(np.prod(out))).numpy())
+                op, tuple(kernel), tuple(stride), tuple(dilation), pads, spatial, out,
+                (ones / positions).numpy())
 
     def reduce(self) -> None:
         """All-reduce the sums and counts over the processes of ``torch.distributed``."""
@@ -190,9 +256,11 @@ class PatchCollector(TorchFunctionMode):
 
 def _contract(m: torch.Tensor, taps: list[torch.Tensor]) -> torch.Tensor:
     """``A @ M @ B^T`` for 2-D (and its 1-D/3-D versions): entry i,j sums the cells taps i,j read."""
-    letters = "abc"[:m.dim()]
-    spec = ",".join(f"{t}{t.upper()}" for t in letters)
-    return torch.einsum(f"{letters.upper()},{spec}->{letters}", m, *taps)
+    if m.dim() == 2:
+        return taps[0] @ m @ taps[1].T
+    if m.dim() == 1:
+        return taps[0] @ m
+    return torch.einsum("abc,xa,yb,zc->xyz", m, *taps)
 
 
 def model_device(model: nn.Module) -> tuple[torch.device, torch.dtype]:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import PadlintError
 from .geometry import AXIS_NAMES
 from .measures import edges, flip_asymmetry, round_sig
 from .patches import PatchGeometry, collect_patches, mean_patches  # noqa: F401 - public API
