@@ -73,10 +73,12 @@ def _total(obj) -> int | None:
 
 
 def open_data(spec, shape: tuple[int, ...] | None, batch_size: int = 8, target: str = "the model",
-              label: str | None = None) -> DataSource:
+              label: str | None = None, sized: bool = False) -> DataSource:
     """Open ``spec`` (a string SPEC, or batches/a tensor/an array given in Python) for a
-    model that takes ``shape`` (N, C, *spatial; the spatial size matters only for image
-    folders). Raises PadlintError naming the data and what to do."""
+    model that takes ``shape`` (N, C, *spatial). The spatial size matters only for image
+    folders, which are resized to it when ``sized`` (an explicit input size) or when their
+    images differ in size; otherwise they keep their own. Raises PadlintError naming the
+    data and what to do."""
     label = label or (f"--data {spec}" if isinstance(spec, (str, os.PathLike)) else "data")
     total = None
     if isinstance(spec, (str, os.PathLike)):
@@ -86,6 +88,10 @@ def open_data(spec, shape: tuple[int, ...] | None, batch_size: int = 8, target: 
             if images.files is not None:
                 if shape is None:
                     raise PadlintError(f"{label}: {target} takes no image input padlint can size")
+                sizes = {img.size for img in images.files}
+                if not sized and len(sizes) == 1 and len(shape) == 4:
+                    w, h = sizes.pop()
+                    shape = tuple(shape[:2]) + (h, w)
                 data = check_images(images, shape, target)
             else:
                 data = images.array

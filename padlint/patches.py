@@ -105,7 +105,7 @@ class _CallWatcher(TorchFunctionMode):
 class PatchCollector:
     """Accumulates the mean input patch of every convolution module call, named as padlint
     names layers: the module's qualified name, ``name#2`` for its second call in a forward.
-    ``with collector:`` installs the hooks; nothing else in the forward is touched."""
+    ``with collector:`` wraps the convolutions' forwards; nothing else is touched."""
 
     def __init__(self, model: nn.Module):
         self.convs = [(n, m) for n, m in model.named_modules()
@@ -116,56 +116,49 @@ class PatchCollector:
         self.geometry: dict[str, PatchGeometry] = {}
         self._taps: dict[tuple, tuple] = {}
         self._calls: Counter = Counter()
-        self._watchers: list = []
-        self._handles = []
+        self._handles: list = []
 
     def __enter__(self):
+        # Each convolution's forward is wrapped on the instance for the span of the ``with``:
+        # a forward hook would send every call of the module down torch's slow hook path,
+        # which on a GPU costs more than the statistics themselves.
         for name, m in self.convs:
-            if _plain(m):
-                self._handles.append(m.register_forward_pre_hook(self._hook(name)))
-            else:
-                self._handles.append(m.register_forward_pre_hook(self._enter(name)))
-                self._handles.append(m.register_forward_hook(self._exit, always_call=True))
+            previous = m.__dict__.get("forward")
+            inner = previous or m.forward
+            wrapper = self._plain_forward if _plain(m) else self._watched_forward
+            m.forward = functools.partial(wrapper, name, m, inner)
+            self._handles.append((m, previous))
         return self
 
     def __exit__(self, *exc):
-        for h in self._handles:
-            h.remove()
+        for m, previous in self._handles:
+            if previous is None:
+                m.__dict__.pop("forward", None)
+            else:
+                m.forward = previous
         self._handles = []
-        while self._watchers:
-            self._watchers.pop().__exit__(None, None, None)
         return False
 
     def _call_name(self, name: str) -> str:
         self._calls[name] += 1
         return name if self._calls[name] == 1 else f"{name}#{self._calls[name]}"
 
-    def _hook(self, name: str):
-        def pre(module, args):
-            x = args[0]
-            padding = module.padding
-            if module.padding_mode != "zeros":        # the module pads with F.pad, then convolves
-                nd = len(module.kernel_size)
-                m = self._reduce(x, nd)
-                m = torch.nn.functional.pad(m[None, None], module._reversed_padding_repeated_twice,
-                                            mode=module.padding_mode)[0, 0]
-                self._add(self._call_name(name), type(module).__name__, m, x, module.kernel_size,
-                          module.stride, module.dilation, (0,) * nd)
-                return
+    def _plain_forward(self, name: str, module: nn.Module, forward, x, *args, **kwargs):
+        if module.padding_mode != "zeros":        # the module pads with F.pad, then convolves
+            nd = len(module.kernel_size)
+            m = self._reduce(x, nd)
+            m = torch.nn.functional.pad(m[None, None], module._reversed_padding_repeated_twice,
+                                        mode=module.padding_mode)[0, 0]
+            self._add(self._call_name(name), type(module).__name__, m, x, module.kernel_size,
+                      module.stride, module.dilation, (0,) * nd)
+        else:
             self.collect(self._call_name(name), type(module).__name__, x, module.kernel_size,
-                         module.stride, module.dilation, padding)
-        return pre
+                         module.stride, module.dilation, module.padding)
+        return forward(x, *args, **kwargs)
 
-    def _enter(self, name: str):
-        def pre(module, args):
-            watcher = _CallWatcher(self, module, self._call_name(name))
-            watcher.__enter__()
-            self._watchers.append(watcher)
-        return pre
-
-    def _exit(self, module, args, out):
-        if self._watchers and self._watchers[-1].module is module:
-            self._watchers.pop().__exit__(None, None, None)
+    def _watched_forward(self, name: str, module: nn.Module, forward, *args, **kwargs):
+        with _CallWatcher(self, module, self._call_name(name)):
+            return forward(*args, **kwargs)
 
     def start_batch(self) -> None:
         self._calls.clear()
@@ -209,8 +202,9 @@ class PatchCollector:
             self.sums[name] = patch.to(torch.float64)
         self.counts[name] += math.prod(x.shape[:x.dim() - nd]) * positions
         if name not in self.geometry:
-            ones = _contract(torch.ones(spatial, dtype=torch.float64),
-                             [t.to("cpu", torch.float64) for t in taps])
+            ones = _contract(torch.ones(spatial, dtype=torch.float64),   # on the CPU: no sync
+                             [tap_matrix(n, k, s, d, tuple(p), "cpu", torch.float64) for n, k, s, d, p
+                              in zip(spatial, kernel, stride, dilation, pads)])
             self.geometry[name] = PatchGeometry(
                 op, tuple(kernel), tuple(stride), tuple(dilation), pads, spatial, out,
                 (ones / positions).numpy())
@@ -293,12 +287,19 @@ def collect_patches(model: nn.Module, batches: Iterable, limit: int | None = Non
     ``batches`` and accumulate the patch sums; return the collector and the sample count."""
     device, dtype = model_device(model)
     collector = PatchCollector(model)
-    seen, was_training = 0, model.training
+    seen, was_training, size = 0, model.training, None
     model.eval()
     try:
         with torch.no_grad():
             for item in batches:
                 x = batch_tensor(item, where)
+                if size is None:
+                    size = tuple(x.shape[2:])
+                elif tuple(x.shape[2:]) != size:      # one size: the geometry is per size
+                    raise PadlintError(
+                        f"{where}: a batch after sample {seen} is {'x'.join(map(str, x.shape[2:]))}, "
+                        f"but the first was {'x'.join(map(str, size))}; statistics are per input "
+                        "size, so resize or crop all samples to one size in the loader")
                 if limit is not None:
                     x = x[:max(limit - seen, 0)]
                 if len(x) == 0:

@@ -247,14 +247,15 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
 
     rules = [r for r in select_rules(select, ignore, severity) if r.scope == "stats"]
     torch_device = resolve_device(device, "--device")
-    candidate = _one_model(model_or_target)
+    candidate = _one_model(model_or_target, "padlint stats")
     prep = prepare(candidate, train)
     target = candidate.target
     loaded = load_weights(prep.model, weights, target, strict) if weights else None
     asked = normalize_sizes(input_size)[0] if input_size is not None else (
         (candidate.input_sizes or [(DEFAULT_SIZE,)])[0])
     shape = full_shape(asked, prep.model, target)
-    source = open_data(data, shape, batch_size, target) if data is not None else None
+    source = (open_data(data, shape, batch_size, target, sized=input_size is not None)
+              if data is not None else None)
     size = asked
     if source is not None and shape is not None and source.spatial != tuple(shape[2:]):
         if input_size is not None:

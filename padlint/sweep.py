@@ -332,7 +332,7 @@ def sweep(model_or_target, sizes=range(32, 1025), axis=None, input_size=None,
     return sweep_prepared(prep, size, sizes, axis, chosen, method)
 
 
-def _one_model(model_or_target):
+def _one_model(model_or_target, what: str = "a sweep"):
     """The one model a sweep target names (PadlintError for none or several)."""
     from .api import _candidates
     candidates, _, errors = _candidates(model_or_target)
@@ -341,7 +341,7 @@ def _one_model(model_or_target):
     if len(candidates) != 1:
         names = ", ".join(c.target for c in candidates)
         raise PadlintError(f"{model_or_target}: defines {len(candidates)} models ({names}); "
-                           "a sweep takes one: name it as path.py:Name")
+                           f"{what} takes one: name it as path.py:Name")
     return candidates[0]
 
 
