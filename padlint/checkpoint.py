@@ -62,14 +62,18 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001
         text = _first(err)
-        if "Weights only load failed" in str(err):
-            what = re.search(r"GLOBAL (\S+)|global (\S+)|Unsupported (?:operand|class) (\S+)", str(err))
-            named = f" ({next(g for g in what.groups() if g)})" if what else ""
+        full = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+        code = re.search(r"GLOBAL (\S+)|Unsupported global:? (\S+)", full)
+        if code:                      # torch's weights-only unpickler met a Python object to call
+            named = next(g for g in code.groups() if g)
             raise PadlintError(
-                f"{flag}: refused: loading it would run pickled Python code{named}, which padlint "
+                f"{flag}: refused: loading it would run pickled Python code ({named}), which padlint "
                 "never does; save the weights alone with torch.save(model.state_dict(), path) "
                 "or as .safetensors") from None
-        raise PadlintError(f"{flag}: cannot read it ({text}); give a state_dict saved with "
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", full)
+        reason = detail.group(1).strip() if detail else text
+        raise PadlintError(f"{flag}: cannot read it (not a file saved with torch.save: "
+                           f"{type(err).__name__} {reason[:120]}); give a state_dict saved with "
                            "torch.save, or a .safetensors file") from None
     return _state_dict(data, flag)
 

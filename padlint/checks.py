@@ -201,6 +201,10 @@ def asymmetric_input_patch(stats, trace: Trace, params: dict):
             cause = ("the windows read both ends alike here, so the asymmetry comes from the layer's "
                      "input (the data, or the asymmetries of earlier layers)")
             variant = "input"
+            if s.uneven.get(axis):    # e.g. TF-SAME: an explicit pad the window counts as input
+                cause = (f"the padding is used unevenly: {'/'.join(s.uneven[axis])} marks the layer "
+                         f"uneven on {axis} at this input size")
+                variant = "default"
             if s.coverage is not None:
                 first, last = [float(v) for v in _ends(s.coverage, i)]
                 if abs(first - last) > 1e-12:

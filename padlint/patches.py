@@ -287,7 +287,8 @@ def collect_patches(model: nn.Module, batches: Iterable, limit: int | None = Non
     ``batches`` and accumulate the patch sums; return the collector and the sample count."""
     device, dtype = model_device(model)
     collector = PatchCollector(model)
-    seen, was_training, size = 0, model.training, None
+    seen, size = 0, None
+    modes = {m: m.training for m in model.modules()}     # each one's own: frozen BatchNorms stay so
     model.eval()
     try:
         with torch.no_grad():
@@ -314,7 +315,8 @@ def collect_patches(model: nn.Module, batches: Iterable, limit: int | None = Non
                 if limit is not None and seen >= limit:
                     break
     finally:
-        model.train(was_training)
+        for m, training in modes.items():
+            m.training = training
     collector.reduce()
     return collector, seen
 

@@ -213,7 +213,7 @@ def test_examples_sarif_content(examples):
     descriptors = run["tool"]["driver"]["rules"]
     docs = _yaml_rules()
     assert [d["id"] for d in descriptors] == sorted(docs) == [
-        "PAD101", "PAD102", "PAD103", "PAD104", "PAD105", "PAD201", "PAD202", "PAD901"]
+        "PAD101", "PAD102", "PAD103", "PAD104", "PAD105", "PAD201", "PAD202", "PAD301", "PAD302", "PAD901"]
     level = {"error": "error", "warning": "warning", "info": "note"}
     for d in descriptors:
         rule = docs[d["id"]]
@@ -227,7 +227,8 @@ def test_examples_sarif_content(examples):
             f"**Why is this bad?** {why}\n\n**Example** {example}\n\n**Use instead** {instead}")
     assert {d["id"]: d["defaultConfiguration"]["level"] for d in descriptors} == {
         "PAD101": "warning", "PAD102": "error", "PAD103": "note", "PAD104": "warning",
-        "PAD105": "note", "PAD201": "warning", "PAD202": "note", "PAD901": "note"}
+        "PAD105": "note", "PAD201": "warning", "PAD202": "note", "PAD301": "warning", "PAD302": "note",
+        "PAD901": "note"}
 
     results = run["results"]
     assert len(results) == 29
