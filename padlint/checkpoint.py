@@ -63,9 +63,9 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
     except Exception as err:  # noqa: BLE001
         text = _first(err)
         full = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
-        code = re.search(r"GLOBAL (\S+)|Unsupported global:? (\S+)", full)
+        code = re.search(r"GLOBAL (\S+)", full) or re.search(r"[Uu]nsupported global:? (\S+)", full)
         if code:                      # torch's weights-only unpickler met a Python object to call
-            named = next(g for g in code.groups() if g)
+            named = code.group(1)
             raise PadlintError(
                 f"{flag}: refused: loading it would run pickled Python code ({named}), which padlint "
                 "never does; save the weights alone with torch.save(model.state_dict(), path) "

@@ -409,7 +409,8 @@ def cmd_stats(args) -> int:
         if bar is not None:
             bar.start()
         report = analyze(args.target, args.input_size, args.weights, args.data, args.limit,
-                         select, args.ignore, config.severity, args.strict, args.batch_size,
+                         select, args.ignore if args.ignore is not None else config.ignore,
+                         config.severity, args.strict, args.batch_size,
                          args.device, advance, config, args.train)
     finally:
         if bar is not None:

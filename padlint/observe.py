@@ -265,13 +265,19 @@ class MapObserver(Observer):
 
     def maps(self) -> dict[str, "object"]:
         """node name -> numpy mean map (moved off the device in one transfer)."""
-        if not self.sums:
-            return {}
-        names = list(self.sums)
-        flat = torch.cat([(self.sums[n] / self.counts[n]).flatten() for n in names]).cpu().numpy()
-        out, start = {}, 0
-        for n in names:
-            size = self.sums[n].numel()
-            out[n] = flat[start:start + size].reshape(tuple(self.sums[n].shape))
-            start += size
-        return out
+        return mean_arrays(self.sums, self.counts)
+
+
+def mean_arrays(sums: dict, counts) -> dict:
+    """name -> ``sums[name] / counts[name]`` as a numpy array, all moved off the device in one
+    transfer (names with a zero count are left out)."""
+    names = [n for n in sums if counts[n]]
+    if not names:
+        return {}
+    flat = torch.cat([(sums[n] / counts[n]).flatten() for n in names]).cpu().numpy()
+    out, start = {}, 0
+    for n in names:
+        size = sums[n].numel()
+        out[n] = flat[start:start + size].reshape(tuple(sums[n].shape))
+        start += size
+    return out

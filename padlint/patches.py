@@ -27,6 +27,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .errors import PadlintError
+from .observe import mean_arrays
 from .ops import FUNCTIONS, bind, window_args
 
 
@@ -236,16 +237,7 @@ class PatchCollector:
 
     def means(self) -> dict[str, np.ndarray]:
         """Layer name -> mean patch (moved off the device in one transfer)."""
-        names = [n for n in self.sums if self.counts[n]]
-        if not names:
-            return {}
-        flat = torch.cat([(self.sums[n] / self.counts[n]).flatten().cpu() for n in names]).numpy()
-        out, at = {}, 0
-        for n in names:
-            size = self.sums[n].numel()
-            out[n] = flat[at:at + size].reshape(tuple(self.sums[n].shape))
-            at += size
-        return out
+        return mean_arrays(self.sums, self.counts)
 
 
 def _contract(m: torch.Tensor, taps: list[torch.Tensor]) -> torch.Tensor:

@@ -21,9 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from padlint.cli import main
+from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
 
-ERROR_PREFIX = "padlint: error: "
 
 # stem (line 9, col 21) and down (line 12) are stride-2: PAD101 on H and W at 224 and 32,
 # even at 225 and 33; mid is stride 1 and even everywhere. Seeded: the initial weights are
@@ -117,14 +116,6 @@ def ragged():
 TABLE_COLUMNS = ["layer", "op", "padding", "kernel asym.", "heavier", "vs noise", "patch asym."]
 
 
-def write(root, rel, text):
-    path = os.path.join(str(root), rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path
-
-
 def net_state(top: float = 0.2, seed: int = 1) -> dict:
     """A state dict for NET: every weight normal(0, 0.01); ``top`` added to the top row of
     every kernel of the stride-2 ``stem`` (its mean kernel is heavier at the top on H only)."""
@@ -182,33 +173,9 @@ def work(tmp_path_factory):
     return root
 
 
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """``padlint ARGS`` in this process, from ``cwd``: (exit code, stdout, stderr)."""
-    def run(cwd, *args):
-        monkeypatch.chdir(str(cwd))
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
 def stats_json(cli, cwd, *args):
     code, out, err = cli(cwd, "stats", *args, "--format", "json")
     return code, json.loads(out), err
-
-
-def assert_one_error_line(code, out, err, *parts) -> str:
-    assert code == 2, (code, out, err)
-    assert out == "", "partial output on stdout:\n" + out
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(ERROR_PREFIX), err
-    for part in parts:
-        assert part in lines[0], (part, lines[0])
-    return lines[0]
 
 
 def table_rows(out: str) -> list[dict]:

@@ -17,13 +17,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from cli_helpers import ERROR_PREFIX, assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
 from model_sources import ROLL_LINE, rolled
 
 from padlint.baselines import check_images, load_images
-from padlint.cli import main
 from padlint.heatmap import SHADES
 
-ERROR_PREFIX = "padlint: error: "
 NUM = r"[0-9][0-9.e+-]*"
 
 # One 3x3 stride-2 conv: at 32x32 PAD101 (warning) on H and W (line 7); 33x33 is clean.
@@ -57,15 +56,6 @@ class Seeded(nn.Module):
 """
 
 
-
-def write(root, rel, text):
-    path = os.path.join(str(root), rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path
-
-
 def images_array(n=4, c=3, h=32, w=32, dtype=np.float32, seed=0):
     rng = np.random.default_rng(seed)
     if dtype == np.uint8:
@@ -82,18 +72,6 @@ def run_cli(cwd, *args, timeout=300):
 
 
 @pytest.fixture
-def cli(monkeypatch, capsys):
-    """``padlint ARGS`` in this process, from ``cwd``: (exit code, stdout, stderr)."""
-    def run(cwd, *args):
-        monkeypatch.chdir(str(cwd))
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
-@pytest.fixture
 def strided(tmp_path):
     write(tmp_path, "strided.py", STRIDED)
     return tmp_path
@@ -103,18 +81,6 @@ def verify_json(cli, cwd, *args):
     code, out, err = cli(cwd, "check", *args, "--timeout", "0", "--format", "json")
     doc = json.loads(out) if out else None
     return code, doc, err
-
-
-def assert_one_error_line(code, out, err, *parts) -> str:
-    assert code == 2, (code, out, err)
-    assert out == "", "partial output on stdout:\n" + out
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(ERROR_PREFIX), err
-    for part in parts:
-        assert part in lines[0], (part, lines[0])
-    return lines[0]
 
 
 # --------------------------------------------------------------------------- text output

@@ -1,0 +1,42 @@
+"""What the command-line test files share: writing files, the `cli` fixture (the command
+in this process) and the one-line-error assertion."""
+import os
+
+import pytest
+
+from padlint.cli import main
+
+ERROR_PREFIX = "padlint: error: "
+
+
+def write(root, rel, text):
+    path = os.path.join(str(root), rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """``padlint ARGS`` in this process, from ``cwd``: (exit code, stdout, stderr)."""
+    def run(cwd, *args):
+        monkeypatch.chdir(str(cwd))
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def assert_one_error_line(code, out, err, *parts) -> str:
+    """Exit 2, nothing on stdout, no traceback, one `padlint: error:` line holding ``parts``."""
+    assert code == 2, (code, out, err)
+    assert out == "", "partial output on stdout:\n" + out
+    assert "Traceback" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(ERROR_PREFIX), err
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]
