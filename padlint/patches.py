@@ -2,15 +2,15 @@
 
 For every convolution call, the mean patch is the padded input window averaged over the
 output positions, the channels and the instances. Patch entry ``(i, j)`` is the sum of one
-strided slice of the padded input, ``x_pad[..., i*d : i*d + (o-1)*s + 1 : s, …]``. Since
-every slice sums over the batch and the channels too, the input is first reduced to its
-sum over those (one pass over it, which costs a fraction of the convolution), and the
-strided slices of that small map are summed as ``A @ M @ B^T``, where row ``i`` of ``A``
-marks the real rows that tap ``i`` reads. Padding cells read zero, so nothing is padded
-and nothing is unfolded; padding modes other than zeros are an ``F.pad`` that runs
-before the convolution, whose output this sees.
+strided slice of the padded input, ``x_pad[..., i*d : i*d + (o-1)*s + 1 : s, …]``. Every
+slice sums over the batch and the channels too, and the sum is linear, so each call only
+reduces its input to its sum over those (one pass over it, a fraction of what the
+convolution costs) and adds that small map to a running total. At the end, the strided
+slices of each total are summed at once as ``A @ M @ B^T``, where row ``i`` of ``A`` marks
+the real rows that tap ``i`` reads. Padding cells read zero, so nothing is padded and
+nothing is unfolded; padding modes other than zeros pad the small map the same way.
 
-Sums live on the model's device until the end; under ``torch.distributed`` they are
+Totals live on the model's device until the end; under ``torch.distributed`` they are
 all-reduced, so every process gets the statistics of the whole dataset.
 """
 from __future__ import annotations
@@ -112,10 +112,10 @@ class PatchCollector:
         self.convs = [(n, m) for n, m in model.named_modules()
                       if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed
                       and not all(k == 1 for k in m.kernel_size)]
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: Counter = Counter()
+        self.maps: dict[str, torch.Tensor] = {}      # name -> input summed over all but space
+        self.counts: Counter = Counter()              # name -> instances × channels summed
+        self.specs: dict[str, tuple] = {}             # name -> (op, kernel, stride, dilation, padding)
         self.geometry: dict[str, PatchGeometry] = {}
-        self._taps: dict[tuple, tuple] = {}
         self._calls: Counter = Counter()
         self._handles: list = []
 
@@ -164,80 +164,81 @@ class PatchCollector:
     def start_batch(self) -> None:
         self._calls.clear()
 
+    def collect(self, name: str, op: str, x: torch.Tensor, kernel, stride, dilation, padding) -> None:
+        nd = len(kernel)
+        if x.dim() >= nd + 1:
+            self._add(name, op, self._reduce(x, nd), x, kernel, stride, dilation, padding)
+
     @staticmethod
     def _reduce(x: torch.Tensor, nd: int) -> torch.Tensor:
-        """The input summed over everything but its spatial axes (one pass over it)."""
+        """The input summed over everything but its spatial axes (one pass; float32 unless the
+        input is float64: the map is added into a float64 total)."""
         acc = torch.float64 if x.dtype == torch.float64 else torch.float32
         return x.detach().sum(dim=tuple(range(x.dim() - nd)), dtype=acc)
 
-    def collect(self, name: str, op: str, x: torch.Tensor, kernel, stride, dilation, padding) -> None:
-        nd = len(kernel)
-        if x.dim() < nd + 1:
-            return
-        self._add(name, op, self._reduce(x, nd), x, kernel, stride, dilation, padding)
-
     def _add(self, name: str, op: str, m: torch.Tensor, x: torch.Tensor, kernel, stride, dilation,
              padding) -> None:
-        nd = len(kernel)
-        if m.device.type == "cpu":            # the map is small: float64 sums cost nothing here
-            m = m.to(torch.float64)
-        spatial = tuple(m.shape)
-        key = (spatial, tuple(kernel), tuple(stride), tuple(dilation),
-               padding if isinstance(padding, str) else tuple(padding), m.device, m.dtype)
-        cached = self._taps.get(key)
-        if cached is None:
+        """The per-call hot path: one reduction and one addition. The patch is linear in the
+        map, so the strided-slice sums wait for :meth:`means`."""
+        total = self.maps.get(name)
+        if total is None:
+            self.maps[name] = m.to(torch.float64)
+            self.specs[name] = (op, tuple(kernel), tuple(stride), tuple(dilation),
+                                padding if isinstance(padding, str) else tuple(padding))
+        else:
+            total += m
+        self.counts[name] += math.prod(x.shape[:x.dim() - len(kernel)])
+
+    def _patches(self) -> tuple[dict, dict]:
+        """Patch sums and sample counts (instances × channels × positions) from the maps;
+        fills :attr:`geometry`."""
+        sums, counts = {}, {}
+        for name, m in self.maps.items():
+            op, kernel, stride, dilation, padding = self.specs[name]
+            spatial = tuple(m.shape)
             pads = _pads(padding, kernel, dilation)
-            taps = [tap_matrix(n, k, s, d, tuple(p), m.device, m.dtype) for n, k, s, d, p in
-                    zip(spatial, kernel, stride, dilation, pads)]
             out = tuple((n + p[0] + p[1] - d * (k - 1) - 1) // s + 1 for n, k, s, d, p in
                         zip(spatial, kernel, stride, dilation, pads))
-            cached = self._taps[key] = (taps, pads, out, math.prod(out))
-        taps, pads, out, positions = cached
-        if positions < 1 or min(out) < 1:
-            return
-        patch = _contract(m, taps)
-        total = self.sums.get(name)
-        if total is not None and total.shape == patch.shape:
-            total += patch
-        else:
-            self.sums[name] = patch.to(torch.float64)
-        self.counts[name] += math.prod(x.shape[:x.dim() - nd]) * positions
-        if name not in self.geometry:
-            ones = _contract(torch.ones(spatial, dtype=torch.float64),   # on the CPU: no sync
-                             [tap_matrix(n, k, s, d, tuple(p), "cpu", torch.float64) for n, k, s, d, p
-                              in zip(spatial, kernel, stride, dilation, pads)])
-            self.geometry[name] = PatchGeometry(
-                op, tuple(kernel), tuple(stride), tuple(dilation), pads, spatial, out,
-                (ones / positions).numpy())
+            positions = math.prod(out)
+            if positions < 1 or min(out) < 1 or not self.counts[name]:
+                continue
+            args = list(zip(spatial, kernel, stride, dilation, [tuple(p) for p in pads]))
+            sums[name] = _contract(m, [tap_matrix(*a, m.device, torch.float64) for a in args])
+            counts[name] = self.counts[name] * positions
+            ones = _contract(torch.ones(spatial, dtype=torch.float64),
+                             [tap_matrix(*a, "cpu", torch.float64) for a in args])
+            self.geometry[name] = PatchGeometry(op, kernel, stride, dilation, pads, spatial, out,
+                                                (ones / positions).numpy())
+        return sums, counts
 
     def reduce(self) -> None:
-        """All-reduce the sums and counts over the processes of ``torch.distributed``."""
+        """All-reduce the maps and counts over the processes of ``torch.distributed``."""
         import torch.distributed as dist
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return
-        shapes = {n: tuple(t.shape) for n, t in self.sums.items()}
+        shapes = {n: (tuple(t.shape), self.specs[n]) for n, t in self.maps.items()}
         everyone = [None] * dist.get_world_size()
-        dist.all_gather_object(everyone, (shapes, self.geometry))
-        for their_shapes, their_geometry in everyone:
-            shapes = their_shapes | shapes
-            self.geometry = their_geometry | self.geometry
+        dist.all_gather_object(everyone, shapes)
+        for theirs in everyone:
+            shapes = theirs | shapes
         names = sorted(shapes)
         device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
         flat = torch.cat([torch.cat([
-            (self.sums[n].to(device) if n in self.sums else torch.zeros(shapes[n], dtype=torch.float64,
-                                                                        device=device)).flatten(),
+            (self.maps[n].to(device) if n in self.maps else
+             torch.zeros(shapes[n][0], dtype=torch.float64, device=device)).flatten(),
             torch.tensor([float(self.counts[n])], dtype=torch.float64, device=device)]) for n in names])
         dist.all_reduce(flat)
         at = 0
         for n in names:
-            size = int(np.prod(shapes[n]))
-            self.sums[n] = flat[at:at + size].reshape(shapes[n])
+            size = math.prod(shapes[n][0])
+            self.maps[n] = flat[at:at + size].reshape(shapes[n][0])
+            self.specs[n] = shapes[n][1]
             self.counts[n] = int(round(float(flat[at + size])))
             at += size + 1
 
     def means(self) -> dict[str, np.ndarray]:
         """Layer name -> mean patch (moved off the device in one transfer)."""
-        return mean_arrays(self.sums, self.counts)
+        return mean_arrays(*self._patches())
 
 
 def _contract(m: torch.Tensor, taps: list[torch.Tensor]) -> torch.Tensor:
