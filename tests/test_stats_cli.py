@@ -706,3 +706,23 @@ def test_rule_prints_the_docs(cli, tmp_path, code_arg, first):
         assert section in lines, section
     assert "padlint stats TARGET" in out
     assert "Mind the Pad" in out
+
+
+def test_progress_bar_on_a_terminal_counts_the_samples(work, cli, monkeypatch):
+    """On a terminal, --data shows a rich progress bar on stderr (transient: stdout keeps
+    only the report); in a pipe there is none."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term, pipe = Terminal(), sys.stderr
+    monkeypatch.setattr(sys, "stderr", term)
+    code, out, _ = cli(work, "stats", "net.py", "--data", "loader.py:batches", "--limit", "8")
+    assert code == 0 and out.startswith("net.py:Net @ 1x3x32x32 · ")
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.getvalue())
+    assert "mean patches" in shown and "8/8 samples" in shown, shown
+    monkeypatch.setattr(sys, "stderr", pipe)
+    code, out, err = cli(work, "stats", "net.py", "--data", "loader.py:batches", "--limit", "8")
+    assert (code, err) == (0, "") and out.startswith("net.py:Net @ 1x3x32x32 · ")
