@@ -14,6 +14,7 @@ from . import __version__
 from .config import FAIL_ON
 from .errors import PadlintError
 from .formats import FORMATS
+from .statscmd import add_stats_parser, cmd_stats
 
 COMMANDS = ("check", "sizes", "stats", "rule", "rules")
 
@@ -120,46 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time limit for loading, tracing and sweeping (default 60; none with --yes)")
     sizes.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
-    stats = sub.add_parser(
-        "stats", help="learned-weight and input-patch asymmetries: mean kernels and mean patches",
-        description="For every convolution of one model: the mean k×k kernel (weights averaged "
-        "over output and input channels, and the mean of |W|) with its asymmetry per axis and "
-        "heavier side, whether the layer's padding is uneven at the input size, and with --data "
-        "the mean k×k input patch over a dataset. PAD301 and PAD302 fire on strong asymmetries.")
-    stats.add_argument("target", metavar="TARGET",
-                       help="one model: a .py file that defines one, path.py:Name or module:attr")
-    stats.add_argument("--weights", "-w", default=None, metavar="CKPT",
-                       help="a state_dict (or a checkpoint dict holding one) saved with torch.save, "
-                            "or a .safetensors file; loaded with weights_only=True, never unpickled")
-    stats.add_argument("--no-strict", dest="strict", action="store_false",
-                       help="load the tensors that match even when the checkpoint has missing or "
-                            "unexpected keys (they are listed)")
-    stats.add_argument("--data", "-d", default=None, metavar="SPEC",
-                       help="samples for the mean input patches: a .pt/.npy tensor (N, C, H, W), a "
-                            "folder of images (needs Pillow), or module:callable returning batches "
-                            "(a DataLoader)")
-    stats.add_argument("--limit", type=int, default=None, metavar="N",
-                       help="stop after N samples of --data")
-    stats.add_argument("--batch-size", type=int, default=8, metavar="N",
-                       help="batch size for tensor files and image folders (default 8)")
-    stats.add_argument("--input-size", "-s", default=None, metavar="SIZE",
-                       help="the input size to analyse (default: the data's size, else declared, "
-                            "else 224)")
-    stats.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                       help="where the data runs through the model (auto: CUDA when available)")
-    stats.add_argument("--format", choices=("text", "json"), default="text")
-    stats.add_argument("--select", type=_codes, default=None, metavar="CODES",
-                       help="rule codes or prefixes to enable (default: PAD3)")
-    stats.add_argument("--ignore", type=_codes, default=None, metavar="CODES")
-    stats.add_argument("--fail-on", choices=FAIL_ON, default=None,
-                       help="exit 1 when a finding is at least this severe (default: warning)")
-    stats.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    stats.add_argument("--all-matrices", action="store_true",
-                       help=f"print the matrices of every convolution, not the first few")
-    stats.add_argument("--config", default=None, metavar="PYPROJECT")
-    stats.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    stats.add_argument("--train", action="store_true", help="analyse the training-mode forward")
-    stats.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    add_stats_parser(sub, _codes)
 
     rule = sub.add_parser("rule", help="show the documentation of a rule")
     rule.add_argument("code")
@@ -382,46 +344,6 @@ def cmd_sizes(args) -> int:
     else:
         print_sweep(result, asked_sizes, _console(), args.per_size)
     return 0
-
-
-def _progress(total: int | None):
-    """A rich progress bar on stderr (a terminal only), and the callback that advances it."""
-    if not sys.stderr.isatty():
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    bar = Progress(TextColumn("mean patches"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("samples"), TimeElapsedColumn(),
-                   console=Console(file=sys.stderr), transient=True)
-    task = bar.add_task("data", total=total)
-    return bar, lambda seen: bar.update(task, completed=seen)
-
-
-def cmd_stats(args) -> int:
-    from .stats import analyze
-    config = _load_config(args)
-    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
-        if value is not None and value < 1:
-            raise PadlintError(f"{flag} {value}: give a positive number of samples")
-    select = args.select if args.select is not None else ["PAD3"]
-    total = args.limit
-    bar, advance = _progress(total) if args.data else (None, None)
-    try:
-        if bar is not None:
-            bar.start()
-        report = analyze(args.target, args.input_size, args.weights, args.data, args.limit,
-                         select, args.ignore if args.ignore is not None else config.ignore,
-                         config.severity, args.strict, args.batch_size,
-                         args.device, advance, config, args.train)
-    finally:
-        if bar is not None:
-            bar.stop()
-    if args.format == "json":
-        print(report.to_json())
-    else:
-        from .statsview import print_stats
-        print_stats(report, _console(), args.all_matrices)
-    fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
-    return report.exit_code(fail_on)
 
 
 def cmd_rule(args) -> int:
