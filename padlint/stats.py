@@ -234,7 +234,8 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     """``padlint stats`` as a function: load ``weights`` (a checkpoint path) into the one
     model ``model_or_target`` names, stream ``data`` (a SPEC string, a tensor, or an
     iterable of batches) through it, and return a :class:`padlint.Report` whose result
-    carries ``stats`` (:class:`Stats`) and the PAD3xx findings. Raises PadlintError."""
+    carries ``stats`` (:class:`Stats`) and the PAD3xx findings. ``progress(seen, total)`` is
+    called after each batch (``total``: the samples to come, when known). Raises PadlintError."""
     from .api import DEFAULT_SIZE, failure_message, prepare, trace_at
     from .checkpoint import load_weights
     from .datasets import open_data
@@ -273,7 +274,9 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     if source is not None:
         prep.model.to(torch_device)
         try:
-            patches, geometry, seen = collect(prep.model, source.batches, limit, progress, source.label)
+            total = min(limit or source.total or 0, source.total or limit or 0) or None
+            advance = (lambda seen: progress(seen, total)) if progress is not None else None
+            patches, geometry, seen = collect(prep.model, source.batches, limit, advance, source.label)
         except PadlintError:
             raise
         except Exception as err:  # noqa: BLE001 - the user's data or model failed mid-stream

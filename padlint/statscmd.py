@@ -55,7 +55,8 @@ def add_stats_parser(sub, codes) -> None:
 
 
 def _progress(total: int | None):
-    """A rich progress bar on stderr (a terminal only), and the callback that advances it."""
+    """A rich progress bar on stderr (a terminal only), and the callback that advances it:
+    ``advance(seen, total)``, the total when the data knows its size."""
     if not sys.stderr.isatty():
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -63,7 +64,7 @@ def _progress(total: int | None):
                    TextColumn("samples"), TimeElapsedColumn(),
                    console=Console(file=sys.stderr), transient=True)
     task = bar.add_task("data", total=total)
-    return bar, lambda seen: bar.update(task, completed=seen)
+    return bar, lambda seen, known=None: bar.update(task, completed=seen, total=total or known)
 
 
 def cmd_stats(args) -> int:

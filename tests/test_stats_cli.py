@@ -723,6 +723,11 @@ def test_progress_bar_on_a_terminal_counts_the_samples(work, cli, monkeypatch):
     assert code == 0 and out.startswith("net.py:Net @ 1x3x32x32 · ")
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.getvalue())
     assert "mean patches" in shown and "8/8 samples" in shown, shown
+    term.seek(0)
+    term.truncate()
+    code, out, _ = cli(work, "stats", "net.py", "--data", "x.npy")    # no --limit: the data's size
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.getvalue())
+    assert code == 0 and "10/10 samples" in shown, shown
     monkeypatch.setattr(sys, "stderr", pipe)
     code, out, err = cli(work, "stats", "net.py", "--data", "loader.py:batches", "--limit", "8")
     assert (code, err) == (0, "") and out.startswith("net.py:Net @ 1x3x32x32 · ")
