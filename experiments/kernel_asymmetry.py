@@ -37,7 +37,7 @@ from torch import nn
 
 import padlint
 from padlint.measures import flip_asymmetry
-from padlint.stats import heavier_side, kernel_stats, significance
+from padlint.stats import heavier_side, kernel_stats, significance, tilt
 
 CLASSES = ("square", "circle", "cross", "triangle", "ring", "x")
 AXES = (("H", 0), ("W", 1))
@@ -128,15 +128,6 @@ def layer_names(model: Net) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- measure
-
-def tilt(k: np.ndarray, axis: int) -> float:
-    """Signed (first row - last row) / ||K - mean K|| along ``axis``: > 0 when the top (H)
-    or left (W) end is heavier."""
-    first = np.take(k, [0], axis=axis).sum()
-    last = np.take(k, [k.shape[axis] - 1], axis=axis).sum()
-    spread = np.linalg.norm(k - k.mean())
-    return float((first - last) / spread) if spread > 0 else 0.0
-
 
 def measure(model: Net) -> dict:
     names = layer_names(model)

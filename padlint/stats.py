@@ -20,7 +20,8 @@ from .geometry import AXIS_NAMES
 from .measures import edges, flip_asymmetry, round_sig
 from .patches import PatchGeometry, collect_patches, mean_patches  # noqa: F401 - public API
 
-__all__ = ["mean_kernels", "mean_patches", "LayerStats", "Stats", "kernel_stats"]
+__all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "kernel_stats",
+           "significance", "tilt", "heavier_side"]
 
 
 def conv_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -81,6 +82,15 @@ def heavier_side(x: np.ndarray, axis: int, name: str) -> str | None:
     return edges(name)[0] if first > last else edges(name)[1]
 
 
+def tilt(x: np.ndarray, axis: int) -> float:
+    """Signed balance along ``axis``: (first half − last half) / ||X − mean(X)||, the middle
+    slice left out; > 0 when the top (H) or left (W) end is heavier. Unlike the flip
+    asymmetry it keeps the direction, so it can be averaged over models or seeds."""
+    first, last = _halves(x, axis)
+    spread = float(np.linalg.norm(x - x.mean()))
+    return (first - last) / spread if spread > 0 else 0.0
+
+
 def significance(mean: np.ndarray, noise: np.ndarray | None, axis: int) -> float | None:
     """``||X - flip X||`` in units of what channel noise alone would give it (its expected
     size when the true mean kernel is symmetric): above ~3 the asymmetry is not noise."""
@@ -111,6 +121,7 @@ class LayerStats:
     mean_abs_kernel: np.ndarray | None = None
     asymmetry: dict = field(default_factory=dict)           # axis -> flip asymmetry of the mean kernel
     heavier: dict = field(default_factory=dict)             # axis -> 'top' | 'bottom' | … | None
+    tilt: dict = field(default_factory=dict)                # axis -> signed balance, > 0: top/left
     significance: dict = field(default_factory=dict)        # axis -> float | None
     channels: int = 0
     mean_patch: np.ndarray | None = None
@@ -142,7 +153,8 @@ class LayerStats:
             return {k: (None if v is None else round_sig(v)) for k, v in d.items()}
         return {"mean_kernel": arr(self.mean_kernel), "mean_abs_kernel": arr(self.mean_abs_kernel),
                 "mean_patch": arr(self.mean_patch), "asymmetry": num(self.asymmetry),
-                "heavier": dict(self.heavier), "significance": num(self.significance),
+                "heavier": dict(self.heavier), "tilt": num(self.tilt),
+                "significance": num(self.significance),
                 "patch_asymmetry": num(self.patch_asymmetry), "kernel_size": list(self.kernel),
                 "stride": list(self.stride), "uneven": dict(self.uneven)}
 
@@ -215,6 +227,7 @@ def layer_stats(model: nn.Module, trace=None, static_findings=(), patches=None,
                 wide = facts.mean.shape[i] > 1
                 s.asymmetry[axis] = flip_asymmetry(facts.mean, i, len(axes)) if wide else 0.0
                 s.heavier[axis] = heavier_side(facts.mean, i, axis) if wide else None
+                s.tilt[axis] = tilt(facts.mean, i) if wide else 0.0
                 s.significance[axis] = significance(facts.mean, facts.noise, i) if wide else None
         if patches and name in patches:
             _patch_measures(s, patches[name], geo)

@@ -812,3 +812,17 @@ def test_analyze_with_data_of_another_size_than_input_size_fails_in_one_line():
         analyze(nn.Sequential(nn.Conv2d(3, 4, 3)), (3, 16, 16), data=_rand(2, 3, 17, 17))
     assert str(err.value) == ("data: its inputs are 17x17, but --input-size is 16x16; drop --input-size "
                               "(the data's size is analysed) or resize the data")
+
+
+def test_tilt_keeps_the_direction_that_flip_asymmetry_drops():
+    """tilt = (first half - last half) / ||K - mean K||: its sign says which end is heavier,
+    and a kernel and its flip have the same asymmetry but opposite tilts."""
+    from padlint.stats import heavier_side, tilt
+    from padlint.measures import flip_asymmetry
+    k = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    spread = np.linalg.norm(k - k.mean())
+    assert tilt(k, 0) == pytest.approx(4.0 / spread)
+    assert tilt(np.flip(k, 0), 0) == pytest.approx(-4.0 / spread)
+    assert tilt(k, 1) == 0.0 and heavier_side(k, 1, "W") is None
+    assert flip_asymmetry(k, 0, 2) == pytest.approx(flip_asymmetry(np.flip(k, 0).copy(), 0, 2))
+    assert heavier_side(k, 0, "H") == "top" and heavier_side(np.flip(k, 0), 0, "H") == "bottom"
