@@ -35,7 +35,7 @@ from .ops import FUNCTIONS, bind, window_args
 class PatchGeometry:
     """How one convolution call windows its input (per spatial axis)."""
 
-    op: str                               # 'Conv2d', or 'F.conv2d' for a functional call
+    op: str                               # the module's class: 'Conv2d', 'Conv2dSame' …
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
@@ -69,18 +69,16 @@ def tap_matrix(n: int, k: int, s: int, d: int, pad: tuple[int, int], device=None
 
 
 # Convolution classes whose forward is torch's own: their input and attributes say how they
-# window, so a forward pre-hook suffices. Any other convolution module (timm's Conv2dSame,
-# which pads in its forward; weight-standardised convs …) is watched through a
+# window, so a wrapper around the forward reads them. Any other convolution module (timm's
+# Conv2dSame, which pads in its forward; weight-standardised convs …) is watched through a
 # TorchFunctionMode entered for the span of its own forward, which sees the real call.
-_PLAIN = {nn.Conv1d: nn.Conv1d.forward, nn.Conv2d: nn.Conv2d.forward, nn.Conv3d: nn.Conv3d.forward}
+_BASES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def _plain(module: nn.Module) -> bool:
+    base = next((b for b in _BASES if isinstance(module, b)), None)
     cls = type(module)
-    return cls in _PLAIN or (
-        any(issubclass(cls, base) for base in _PLAIN) and cls.forward is _PLAIN[next(
-            b for b in _PLAIN if issubclass(cls, b))] and
-        cls._conv_forward is next(b for b in _PLAIN if issubclass(cls, b))._conv_forward)
+    return base is not None and cls.forward is base.forward and cls._conv_forward is base._conv_forward
 
 
 class _CallWatcher(TorchFunctionMode):
@@ -284,7 +282,7 @@ def collect_patches(model: nn.Module, batches: Iterable, limit: int | None = Non
     modes = {m: m.training for m in model.modules()}     # each one's own: frozen BatchNorms stay so
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), collector:          # the forwards are wrapped once, for the stream
             for item in batches:
                 x = batch_tensor(item, where)
                 if size is None:
@@ -300,8 +298,7 @@ def collect_patches(model: nn.Module, batches: Iterable, limit: int | None = Non
                     break
                 x = x.to(device, dtype=dtype if x.is_floating_point() else torch.float32)
                 collector.start_batch()
-                with collector:
-                    model(x)
+                model(x)
                 seen += len(x)
                 if progress is not None:
                     progress(seen)
@@ -315,8 +312,9 @@ def collect_patches(model: nn.Module, batches: Iterable, limit: int | None = Non
 
 
 def mean_patches(model: nn.Module, batches: Iterable, limit: int | None = None) -> dict[str, np.ndarray]:
-    """The mean k×k input patch of every convolution call (k > 1) of ``model`` over
-    ``batches`` (tensors, (inputs, labels) pairs, or a DataLoader), keyed by layer name,
-    as float64 numpy arrays. ``limit`` stops after that many samples. Under
+    """The mean k×k input patch of every call of a convolution module (k > 1; not transposed)
+    of ``model`` over ``batches`` (tensors, (inputs, labels) pairs, or a DataLoader), keyed
+    by layer name, as float64 numpy arrays. Functional ``F.conv2d`` calls outside a
+    convolution module are not measured. ``limit`` stops after that many samples. Under
     ``torch.distributed`` the sums are all-reduced: every process gets the global means."""
     return collect_patches(model, batches, limit)[0].means()

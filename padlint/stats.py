@@ -249,7 +249,7 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     iterable of batches) through it, and return a :class:`padlint.Report` whose result
     carries ``stats`` (:class:`Stats`) and the PAD3xx findings. ``progress(seen, total)`` is
     called after each batch (``total``: the samples to come, when known). Raises PadlintError."""
-    from .api import DEFAULT_SIZE, failure_message, prepare, trace_at
+    from .api import DEFAULT_SIZE, _first, failure_message, prepare, trace_at
     from .checkpoint import load_weights
     from .datasets import open_data
     from .noqa import Suppressor
@@ -285,17 +285,20 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     patches = geometry = None
     seen = 0
     if source is not None:
-        prep.model.to(torch_device)
+        home = next((p.device for p in prep.model.parameters()), torch.device("cpu"))
+        known = [n for n in (limit, source.total) if n]
+        total = min(known) if known else None
+        advance = (lambda n: progress(n, total)) if progress is not None else None
         try:
-            total = min(limit or source.total or 0, source.total or limit or 0) or None
-            advance = (lambda seen: progress(seen, total)) if progress is not None else None
+            prep.model.to(torch_device)
             patches, geometry, seen = collect(prep.model, source.batches, limit, advance, source.label)
         except PadlintError:
             raise
         except Exception as err:  # noqa: BLE001 - the user's data or model failed mid-stream
             raise PadlintError(f"{target}: running it on {source.label} failed ({type(err).__name__}: "
-                               f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}); "
-                               "run with --debug for the traceback") from err
+                               f"{_first(err)}); run with --debug for the traceback") from err
+        finally:
+            prep.model.to(home)               # a model passed in goes back where it was
     layers, skipped = layer_stats(prep.model, trace, static, patches, geometry)
     stats = Stats(layers, loaded.label if loaded else None,
                   source.label.removeprefix("--data ") if source else None, seen, skipped,

@@ -133,4 +133,3 @@ def print_stats(report: Report, console: Console, all_matrices: bool = False) ->
     console.print(closing_line(report))
 
 
-__all__ = ["print_stats", "matrix", "table", "finding_line"]
