@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "analyze": ".api", "assert_clean": ".assertions", "Checker": ".assertions",
     "PadlintError": ".errors", "Finding": ".report", "ModelResult": ".report", "Report": ".report",
-    "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep", "verify": ".verification",
+    "html_report": ".page", "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep", "verify": ".verification",
 }
 __all__ = sorted(_EXPORTS) + ["__version__", "stats"]
 

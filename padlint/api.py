@@ -105,7 +105,6 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
                    train: bool = False, verify=None) -> tuple[list[ModelResult], list[dict]]:
     """Every input size of one model. Failures become error entries, never exceptions.
     ``verify`` (a :class:`padlint.verification.VerifyOptions`) adds the verify stage."""
-    from .sweep import suggest_sizes
     results, errors = [], []
     try:
         prep = prepare(candidate, train)
@@ -120,21 +119,33 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
                 entry["exception"] = err
             errors.append(entry)
             continue
-        suggested = suggest_sizes(prep.front, trace, rules)
-        result = ModelResult(candidate.target, trace, run_rules(trace, rules, suggested), suggested)
+        result = lint_trace(prep, trace, rules)
         if verify is not None and trace.layers:
             try:
                 result = _verified(prep, result, verify, rules)
             except Exception as err:  # noqa: BLE001 - one model's failure must not hide the others
-                entry = {"target": candidate.target, "message": str(err) if isinstance(err, PadlintError)
-                         else f"{candidate.target}: verification failed ({type(err).__name__}: "
-                              f"{_first(err)}); run with --debug for the traceback"}
+                entry = {"target": candidate.target, "message": verify_failure(candidate.target, err)}
                 if not isinstance(err, PadlintError):
                     entry["exception"] = err
                 errors.append(entry)
                 continue
         results.append(result)
     return results, errors
+
+
+def lint_trace(prep: Prepared, trace: Trace, rules: list[Rule]) -> ModelResult:
+    """The static findings of one traced size, with the nearest clean sizes."""
+    from .sweep import suggest_sizes
+    suggested = suggest_sizes(prep.front, trace, rules)
+    return ModelResult(prep.candidate.target, trace, run_rules(trace, rules, suggested), suggested)
+
+
+def verify_failure(target: str, err: Exception) -> str:
+    """One line for a failure of the verify stage."""
+    if isinstance(err, PadlintError):
+        return str(err)
+    return (f"{target}: verification failed ({type(err).__name__}: {_first(err)}); "
+            "run with --debug for the traceback")
 
 
 def _first(err: Exception) -> str:

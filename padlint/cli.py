@@ -1,4 +1,4 @@
-"""The ``padlint`` command: check, sizes, stats, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
+"""The ``padlint`` command: check, sizes, stats, report, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
 from __future__ import annotations
 
 import argparse
@@ -14,9 +14,10 @@ from . import __version__
 from .config import FAIL_ON
 from .errors import PadlintError
 from .formats import FORMATS
+from .reportcmd import add_report_parser, cmd_report
 from .statscmd import add_stats_parser, cmd_stats
 
-COMMANDS = ("check", "sizes", "stats", "rule", "rules")
+COMMANDS = ("check", "sizes", "stats", "report", "rule", "rules")
 
 
 def _codes(text: str) -> list[str]:
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
     add_stats_parser(sub, _codes)
+    add_report_parser(sub, _codes)
 
     rule = sub.add_parser("rule", help="show the documentation of a rule")
     rule.add_argument("code")
@@ -399,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    handler = {"check": cmd_check, "sizes": cmd_sizes, "stats": cmd_stats, "rule": cmd_rule,
+    handler = {"check": cmd_check, "sizes": cmd_sizes, "stats": cmd_stats, "report": cmd_report,
+               "rule": cmd_rule,
                "rules": cmd_rules}[args.command]
     try:
         return handler(args)

@@ -11,7 +11,7 @@ from rich.columns import Columns
 from rich.style import Style
 from rich.text import Text
 
-from .measures import downsample
+from .measures import centred, downsample
 
 SHADES = " .:-=+*#%@"
 CELLS = 24                     # the largest side of a shown map, in cells (colour)
@@ -27,17 +27,10 @@ def _rgb(t: float) -> tuple[int, int, int]:
     return (int(40 - 20 * t), int(40 + 100 * t), int(40 + 215 * t))
 
 
-def _scaled(m: np.ndarray) -> np.ndarray:
-    """Each cell's deviation from the map's median, in [-1, 1] of the largest deviation."""
-    dev = m - np.median(m)
-    peak = float(np.abs(dev).max())
-    return dev / peak if peak > 0 else np.zeros_like(dev)
-
-
 def heatmap(m: np.ndarray, title: str, color: bool = True, cells: int = CELLS) -> Text:
     """One map as text: its title, then the cells."""
     small = downsample(m, cells if color else min(cells, PLAIN_CELLS))
-    t = _scaled(small)
+    t = centred([small])[0]     # deviation from the median, in [-1, 1] of the largest
     out = Text()
     out.append(title, style="bold")
     out.append("\n")

@@ -91,6 +91,15 @@ def _reach(profile: np.ndarray, tolerance: float) -> int:
     return int(over[-1]) + 1 if over.size else 0
 
 
+def centred(maps: list[np.ndarray]) -> list[np.ndarray]:
+    """Each map's deviation from its own median, divided by the largest deviation of any
+    of them: values in [-1, 1] on one scale shared by the group (all zeros when every map
+    is flat)."""
+    devs = [np.asarray(m, dtype=np.float64) - np.median(m) for m in maps]
+    peak = max((float(np.abs(d).max()) for d in devs if d.size), default=0.0)
+    return [d / peak if peak > 0 else np.zeros_like(d) for d in devs]
+
+
 def downsample(m: np.ndarray, size: int) -> np.ndarray:
     """Average-pool a 2-D map so that neither side exceeds ``size`` cells (block means,
     the last block taking the remainder), for display."""

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .observe import _CAUSES, EQUIVARIANT, Node, Observer, _tensors
+from .observe import _CAUSES, EQUIVARIANT, Node, Observer, _tensors, mean_arrays
 from .sites import caller_source
 
 # Flip asymmetry above which an output counts as asymmetric, and the share of a map's
@@ -74,6 +74,7 @@ class ProbeRun:
     windowed: int                                     # windowed calls seen
     untracked: list[int]                              # windowed calls on unfollowed inputs
     alone: dict = field(default_factory=dict)         # (index, axis) -> (asymmetry, input kind)
+    maps: dict = field(default_factory=dict)          # node name -> mean map (numpy), when asked
 
     def layer(self, index: int) -> Node | None:
         return next((n for n in self.nodes if n.index == index), None)
@@ -92,8 +93,9 @@ class ProbeRun:
 
 class ProbeObserver(Observer):
     def __init__(self, model: nn.Module, nd: int, dtype: torch.dtype, verified: dict,
-                 prefer_file: str | None = None, kinds: dict | None = None):
+                 prefer_file: str | None = None, kinds: dict | None = None, maps: bool = False):
         super().__init__(model, nd, prefer_file)
+        self.maps: dict | None = {} if maps else None   # node name -> channel-mean output
         self.dtype, self.tol, self.flat = dtype, TOLERANCE[dtype], FLAT[dtype]
         self.verified = verified                # windowed index -> axes of PAD101/PAD102 findings
         self.kinds = kinds                      # (index, axis) -> the only layer input to try
@@ -137,6 +139,12 @@ class ProbeObserver(Observer):
             node.asym = dict(zip(self.axes, asymmetry(out, dims, self.flat)))
         node.origin = tuple(a for a in self.axes
                             if node.asym[a] > self.tol and node.input_asym[a] <= self.tol)
+        if self.maps is not None and (node.index is not None or node.origin):
+            where = [d + out.dim() for d in dims]
+            lead = tuple(d for d in range(out.dim()) if d not in where)
+            mean = out.detach().double().mean(dim=lead) if lead else out.detach().double()
+            self.maps[node.name] = mean.permute([sorted(where).index(d) for d in where]) \
+                if where != sorted(where) else mean
         if node.origin:
             node.source = caller_source(self.prefer, depth=3)
             node.cause = self._cause(func, entry, args, kwargs, inputs, out, dims, node.origin)
@@ -216,13 +224,15 @@ class ProbeObserver(Observer):
 
 
 def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, verified: dict,
-              prefer_file: str | None = None, kinds: dict | None = None) -> ProbeRun:
+              prefer_file: str | None = None, kinds: dict | None = None,
+              maps: bool = False) -> ProbeRun:
     """The symmetric-kernel probe of ``model`` on a constant input of ``shape``: float64
     on the CPU, float32 on a GPU. Layers in ``verified`` (windowed index -> axes) whose
-    own origin is hidden also run alone; ``kinds`` limits that to one layer input each."""
+    own origin is hidden also run alone; ``kinds`` limits that to one layer input each.
+    ``maps`` keeps the channel-mean output of every windowed layer and origin."""
     nd = len(shape) - 2
     dtype = torch.float64 if device.type == "cpu" else torch.float32
-    observer = ProbeObserver(model, nd, dtype, verified, prefer_file, kinds)
+    observer = ProbeObserver(model, nd, dtype, verified, prefer_file, kinds, maps)
     default = torch.get_default_dtype()
     torch.set_default_dtype(dtype)        # tensors the forward makes itself follow the probe
     # TF32 (on by default for cuDNN convolutions on Ampere and later) rounds to 10 mantissa
@@ -237,5 +247,6 @@ def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, ve
     finally:
         torch.set_default_dtype(default)
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    kept = mean_arrays(observer.maps, dict.fromkeys(observer.maps, 1)) if maps else {}
     return ProbeRun(tuple(shape), str(dtype).replace("torch.", ""), observer.tol, observer.nodes,
-                    observer.windowed, observer.untracked_windowed, observer.alone)
+                    observer.windowed, observer.untracked_windowed, observer.alone, kept)

@@ -241,27 +241,18 @@ def collect(model: nn.Module, batches, limit=None, progress=None, where: str = "
     return collector.means(), collector.geometry, seen
 
 
-def analyze(model_or_target, input_size=None, weights: str | None = None, data=None,
-            limit: int | None = None, select=None, ignore=None, severity=None, strict: bool = True,
-            batch_size: int = 8, device: str = "cpu", progress=None, config=None, train: bool = False):
-    """``padlint stats`` as a function: load ``weights`` (a checkpoint path) into the one
-    model ``model_or_target`` names, stream ``data`` (a SPEC string, a tensor, or an
-    iterable of batches) through it, and return a :class:`padlint.Report` whose result
-    carries ``stats`` (:class:`Stats`) and the PAD3xx findings. ``progress(seen, total)`` is
-    called after each batch (``total``: the samples to come, when known). Raises PadlintError."""
-    from .api import DEFAULT_SIZE, _first, failure_message, prepare, trace_at
+def open_model(model_or_target, input_size=None, weights: str | None = None, data=None,
+               strict: bool = True, batch_size: int = 8, train: bool = False,
+               what: str = "padlint stats"):
+    """The one model ``model_or_target`` names, built, with ``weights`` loaded and ``data``
+    opened: ``(prepared, loaded, source, size)``. ``size`` is the input size to analyse: the
+    data's own, unless ``input_size`` is given (a contradicting one is an error)."""
+    from .api import DEFAULT_SIZE, prepare
     from .checkpoint import load_weights
     from .datasets import open_data
-    from .noqa import Suppressor
-    from .report import ModelResult, Report
-    from .rules import run_fact_rules, run_rules, select_rules
     from .shapes import full_shape, normalize_sizes, shape_str
     from .sweep import _one_model
-    from .verification import resolve_device
-
-    rules = [r for r in select_rules(select, ignore, severity) if r.scope == "stats"]
-    torch_device = resolve_device(device, "--device")
-    candidate = _one_model(model_or_target, "padlint stats")
+    candidate = _one_model(model_or_target, what)
     prep = prepare(candidate, train)
     target = candidate.target
     loaded = load_weights(prep.model, weights, target, strict) if weights else None
@@ -277,20 +268,27 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
                                f"--input-size is {shape_str(shape[2:])}; drop --input-size (the "
                                "data's size is analysed) or resize the data")
         size = (shape[1],) + source.spatial
-    try:
-        trace = trace_at(prep, size)
-    except Exception as err:  # noqa: BLE001 - one line, as everywhere
-        raise PadlintError(failure_message(prep, size, err)) from err
+    return prep, loaded, source, size
+
+
+def measure(prep, trace, source=None, limit: int | None = None, device=None, progress=None,
+            loaded=None) -> Stats:
+    """The :class:`Stats` of a model built by :func:`padlint.api.prepare` and traced at the
+    size of ``source`` (a :class:`~padlint.datasets.DataSource`, or None for the kernels
+    only). ``loaded`` is what :func:`~padlint.checkpoint.load_weights` returned."""
+    from .api import _first
+    from .rules import run_rules, select_rules
     static = run_rules(trace, [r for r in select_rules(["PAD101", "PAD102"]) if r.scope == "axis"])
     patches = geometry = None
     seen = 0
+    target = prep.candidate.target
     if source is not None:
         home = next((p.device for p in prep.model.parameters()), torch.device("cpu"))
         known = [n for n in (limit, source.total) if n]
         total = min(known) if known else None
         advance = (lambda n: progress(n, total)) if progress is not None else None
         try:
-            prep.model.to(torch_device)
+            prep.model.to(device or home)
             patches, geometry, seen = collect(prep.model, source.batches, limit, advance, source.label)
         except PadlintError:
             raise
@@ -300,9 +298,34 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
         finally:
             prep.model.to(home)               # a model passed in goes back where it was
     layers, skipped = layer_stats(prep.model, trace, static, patches, geometry)
-    stats = Stats(layers, loaded.label if loaded else None,
-                  source.label.removeprefix("--data ") if source else None, seen, skipped,
-                  loaded.missing if loaded else [], loaded.unexpected if loaded else [])
+    return Stats(layers, loaded.label if loaded else None,
+                 source.label.removeprefix("--data ") if source else None, seen, skipped,
+                 loaded.missing if loaded else [], loaded.unexpected if loaded else [])
+
+
+def analyze(model_or_target, input_size=None, weights: str | None = None, data=None,
+            limit: int | None = None, select=None, ignore=None, severity=None, strict: bool = True,
+            batch_size: int = 8, device: str = "cpu", progress=None, config=None, train: bool = False):
+    """``padlint stats`` as a function: load ``weights`` (a checkpoint path) into the one
+    model ``model_or_target`` names, stream ``data`` (a SPEC string, a tensor, or an
+    iterable of batches) through it, and return a :class:`padlint.Report` whose result
+    carries ``stats`` (:class:`Stats`) and the PAD3xx findings. ``progress(seen, total)`` is
+    called after each batch (``total``: the samples to come, when known). Raises PadlintError."""
+    from .api import failure_message, trace_at
+    from .noqa import Suppressor
+    from .report import ModelResult, Report
+    from .rules import run_fact_rules, select_rules
+    from .verification import resolve_device
+
+    rules = [r for r in select_rules(select, ignore, severity) if r.scope == "stats"]
+    torch_device = resolve_device(device, "--device")
+    prep, loaded, source, size = open_model(model_or_target, input_size, weights, data, strict,
+                                            batch_size, train, "padlint stats")
+    try:
+        trace = trace_at(prep, size)
+    except Exception as err:  # noqa: BLE001 - one line, as everywhere
+        raise PadlintError(failure_message(prep, size, err)) from err
+    stats = measure(prep, trace, source, limit, torch_device, progress, loaded)
     findings = run_fact_rules("stats", stats, trace, rules)
-    result = ModelResult(target, trace, findings, stats=stats)
+    result = ModelResult(prep.candidate.target, trace, findings, stats=stats)
     return Suppressor(config).apply(Report([result]))

@@ -12,7 +12,8 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from .heatmap import _rgb, _scaled
+from .heatmap import _rgb
+from .measures import centred
 from .render import _counts, closing_line, finding_line
 from .report import Report
 from .shapes import shape_str
@@ -39,7 +40,7 @@ def matrix(m: np.ndarray, title: str, color: bool) -> Text:
     elif m.ndim == 3:                        # 3-D kernels: the middle depth slice
         m = m[m.shape[0] // 2]
     scale = _scale(m)
-    t = _scaled(m)
+    t = centred([m])[0]
     out = Text()
     out.append(title, style="bold")
     out.append(f" ×{scale:.0e}\n" if scale != 1.0 else "\n", style="dim")

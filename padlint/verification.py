@@ -39,6 +39,7 @@ class VerifyOptions:
     images: Images | None = None
     batch_size: int = 8
     steady_memory: bool = False       # the CLI's child process: see steady_allocator()
+    probe_maps: bool = False          # keep the probe's mean maps (`padlint report`)
 
 
 def resolve_device(name: str, where: str = "--device") -> torch.device:
@@ -243,11 +244,12 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
         for name, batches in runs:
             seen.append((name, *run_maps(module, batches, device, dtype, nd, prefer)))
             release_memory()
-        probe = run_probe(module, shape, device, verified, prefer)
+        probe = run_probe(module, shape, device, verified, prefer, maps=options.probe_maps)
         release_memory()
         target = clean_shape(result)
         kinds = {key: kind for key, (_, kind) in probe.alone.items()}
-        clean = run_probe(module, target, device, verified, prefer, kinds) if target != shape else None
+        clean = run_probe(module, target, device, verified, prefer, kinds,
+                          options.probe_maps) if target != shape else None
     finally:
         if home != device:
             module.to(home)

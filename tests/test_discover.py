@@ -113,4 +113,5 @@ def test_package_import_is_torch_free_and_sweep_stays_the_function(tmp_path):
     assert proc.stdout.splitlines() == [
         "False", "True True sweep",
         "['AxisResult', 'Checker', 'Finding', 'ModelResult', 'PadlintError', 'Report', "
-        "'SweepResult', '__version__', 'analyze', 'assert_clean', 'stats', 'sweep', 'verify']"], proc.stderr
+        "'SweepResult', '__version__', 'analyze', 'assert_clean', 'html_report', 'stats', 'sweep', "
+        "'verify']"], proc.stderr

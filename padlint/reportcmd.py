@@ -1,0 +1,101 @@
+"""``padlint report``: its options, and writing the page (the model work is in
+:mod:`padlint.visual`, the HTML in :mod:`padlint.page`)."""
+from __future__ import annotations
+
+import os
+import sys
+
+from .config import FAIL_ON
+from .errors import PadlintError
+
+DEFAULT_OUTPUT = "padlint-report.html"
+
+
+def add_report_parser(sub, codes) -> None:
+    report = sub.add_parser(
+        "report", help="one self-contained HTML page of a model's internals",
+        description="Write one HTML file (images and styles embedded, no network) that shows a "
+        "model at a glance: its findings, the geometry of every layer, the aggregated feature "
+        "map of every layer on constant and random inputs (and --data) beside the same layers "
+        "at the nearest clean input size, mean kernels and input patches (with --weights or "
+        "--data), and which input sizes around the analysed one are clean. Needs matplotlib: "
+        "pip install 'padlint[report]'.")
+    report.add_argument("target", metavar="TARGET",
+                        help="one model: a .py file that defines one, path.py:Name or module:attr")
+    report.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="FILE",
+                        help=f"the HTML file to write (default {DEFAULT_OUTPUT})")
+    report.add_argument("--input-size", "-s", default=None, metavar="SIZE",
+                        help="the input size to analyse (default: the data's size, else declared, "
+                             "else 224)")
+    report.add_argument("--weights", "-w", default=None, metavar="CKPT",
+                        help="a state_dict or checkpoint (torch.save, loaded with weights_only=True) "
+                             "or a .safetensors file")
+    report.add_argument("--no-strict", dest="strict", action="store_false",
+                        help="load the tensors that match even when keys are missing or unexpected")
+    report.add_argument("--data", "-d", default=None, metavar="SPEC",
+                        help="your inputs: a .pt/.npy tensor (N, C, H, W), a folder of images, or "
+                             "module:callable returning batches")
+    report.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="samples of --data to run (default 64)")
+    report.add_argument("--baselines", type=codes, default=None, metavar="LIST",
+                        help="baseline inputs: constant, random, zeros (default: constant,random)")
+    report.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="batch size of the random baseline and of --data files (default 8)")
+    report.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                        help="where the model runs (auto: CUDA when available)")
+    report.add_argument("--range", "-r", dest="size_range", default=None, metavar="A:B[:S]",
+                        help="the input sizes of the size strip (default: 32 either side)")
+    report.add_argument("--select", type=codes, default=None, metavar="CODES")
+    report.add_argument("--ignore", type=codes, default=None, metavar="CODES")
+    report.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                        help="exit 1 when a finding is at least this severe (default: warning); "
+                             "the page is written either way")
+    report.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    report.add_argument("--config", default=None, metavar="PYPROJECT")
+    report.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    report.add_argument("--train", action="store_true", help="analyse the training-mode forward")
+    report.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _output_path(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise PadlintError(f"--output {path}: is a folder; give a file name such as "
+                           f"{os.path.join(path, DEFAULT_OUTPUT)}")
+    if not os.path.isdir(folder):
+        raise PadlintError(f"--output {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PadlintError(f"--output {path}: folder {folder} is not writable")
+    return path
+
+
+def cmd_report(args) -> int:
+    from .cli import _console, _load_config
+    from .figures import require_matplotlib
+    from .render import _counts
+    require_matplotlib()
+    config = _load_config(args)
+    path = _output_path(args.output)
+    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise PadlintError(f"{flag} {value}: give a positive number")
+    sizes = None
+    if args.size_range:
+        from .shapes import parse_range
+        sizes = parse_range(args.size_range)
+    from .page import render_html, write_page
+    from .visual import gather
+    visual = gather(args.target, args.input_size, args.weights, args.data, args.limit, args.device,
+                    args.baselines, args.batch_size, sizes, args.select,
+                    args.ignore if args.ignore is not None else config.ignore, config.severity,
+                    config, args.strict, args.train)
+    write_page(render_html(visual), path)
+    r = visual.result
+    findings = r.findings
+    size = "x".join(map(str, r.input_shape[2:]))
+    text = (f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB): {r.target} at {size}, "
+            f"{len(findings)} finding{'s' if len(findings) != 1 else ''}{_counts(findings)}")
+    _console(sys.stdout).print(text, markup=False, highlight=False)
+    fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
+    from .report import Report
+    return Report([r]).exit_code(fail_on)
