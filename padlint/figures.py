@@ -17,6 +17,7 @@ from .errors import PadlintError
 from .measures import centred, downsample
 
 CMAP = "RdBu_r"
+NO_METADATA = {"Software": None}   # matplotlib's default names its web site in every PNG
 MAX_CELLS = 128              # the largest side of a drawn map, in cells
 
 
@@ -55,7 +56,7 @@ def _png(values: np.ndarray) -> bytes:
     rgba = cmap((values + 1) / 2, bytes=True)
     from matplotlib.image import imsave
     buf = io.BytesIO()
-    imsave(buf, rgba, format="png")
+    imsave(buf, rgba, format="png", metadata=NO_METADATA)
     return buf.getvalue()
 
 
@@ -108,5 +109,5 @@ def colour_bar(label: str) -> str:
     bar.ax.tick_params(labelsize=8)
     bar.set_label(label, fontsize=8)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", metadata=NO_METADATA)
     return data_uri(buf.getvalue())

@@ -316,7 +316,8 @@ class Page:
             rows.append("<tr>" + "".join(cells) + "</tr>")
         what = ("the nearest clean size" if v.other_kind == "clean" else
                 "the nearest size at which the padding is uneven")
-        return (f"<h3>Side by side: {sizes[0][1]} and {what}, {sizes[1][1]}</h3>"
+        extra = f'<p class="note">Note: {_t(v.other_note)}.</p>' if v.other_note else ""
+        return (f"<h3>Side by side: {sizes[0][1]} and {what}, {sizes[1][1]}</h3>{extra}"
                 '<p class="note">The <b>symmetric-kernel probe</b> runs the model with every kernel '
                 "replaced by the average of its mirror images, on a constant input: each map is then "
                 "mirror-symmetric unless the padding arithmetic is uneven. Its <b>lopsided part</b>, "
@@ -424,11 +425,13 @@ class Page:
                     " other" if n == other.get(ax.axis) and n != here.get(ax.axis) else "")
                 label = str(n) if n % 8 == 0 or n == here.get(ax.axis) else ""
                 cells.append(f'<span class="{cls}" title="{_t(why)}"><i></i>{label}</span>')
-            below, above = ax.nearest(here.get(ax.axis, 0))
+            n = here.get(ax.axis, 0)
+            below, above = ax.nearest(n)
             near = " and ".join(str(x) for x in (below, above) if x is not None) or "none in range"
-            clean = len(ax.clean)
-            strips.append(f"<h3>{ax.axis}: {clean} of {len(ax.sizes)} sizes clean; nearest clean "
-                          f"to {here.get(ax.axis)}: {near}</h3>"
+            at = (f"{n} is clean; the nearest other clean sizes: {near}" if ax.is_clean(n) else
+                  f"nearest clean to {n}: {near}")
+            strips.append(f"<h3>{ax.axis}: {len(ax.clean)} of {len(ax.sizes)} sizes clean"
+                          + (f", {len(ax.invalid)} cannot run" if ax.invalid else "") + f"; {at}</h3>"
                           f'<div class="strip" data-axis="{ax.axis}">{"".join(cells)}</div>')
         legend = ('<p class="legend note"><span><i style="background:#43a047"></i>clean</span>'
                   '<span><i style="background:#f0a030"></i>uneven (a PAD101/PAD102 finding)</span>'

@@ -102,11 +102,24 @@ def _sweep(prep, size, shape, sweep_range):
         return None, str(err)
 
 
-def _verified(prep, size, rules, options):
-    from .api import failure_message, lint_trace, trace_at, verify_failure
+def _trace(prep, size, direct: bool):
+    """The trace at ``size``; ``direct``: a detection model's backbone at exactly that
+    size, not at what the model's own transform would make of such an image."""
+    from .api import trace_at
+    if not (direct and prep.adapted):
+        return trace_at(prep, size, program=True)
+    from .ir import TraceNote
+    shape = tuple(size)
+    note = TraceNote("partial", prep.adapted.prefix, f"{prep.adapted.prefix} run at "
+                     f"{'x'.join(map(str, shape[2:]))} directly, for comparison")
+    return prep.adapted.rename(prep.front.run(shape, program=True), note)
+
+
+def _verified(prep, size, rules, options, direct: bool = False):
+    from .api import failure_message, lint_trace, verify_failure
     from .verification import verify_result
     try:
-        trace = trace_at(prep, size, program=True)
+        trace = _trace(prep, size, direct)
     except Exception as err:  # noqa: BLE001 - one line, as everywhere
         raise PadlintError(failure_message(prep, size, err)) from err
     result = lint_trace(prep, trace, rules)
@@ -131,7 +144,7 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     from .noqa import Suppressor
     from .report import Report
     from .rules import run_fact_rules, select_rules
-    from .shapes import full_shape
+    from .shapes import full_shape, shape_str
     from .stats import measure, open_model
     from .verification import clean_shape, resolve_device
 
@@ -173,13 +186,18 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
         else:
             other, kind = (nearest_uneven(sweep, shape) if sweep is not None else None), "uneven"
             if other is None:
-                visual.other_note = ("every swept input size is clean" if sweep is not None
+                visual.other_note = ("no input size in the swept range is uneven" if sweep is not None
                                      else "no size sweep to find an uneven size in")
         if other is not None:
             plain = replace(options, images=None)
-            visual.other = _verified(prep, (shape[1],) + tuple(other[2:]), rules, plain)
-            visual.other = Suppressor(config).apply(Report([visual.other])).results[0]
+            # a detection model's backbone runs at the other size itself: its transform would
+            # resize such an image to the same backbone input again
+            compared = _verified(prep, tuple(shape[:2]) + tuple(other[2:]), rules, plain, direct=True)
+            visual.other = Suppressor(config).apply(Report([compared])).results[0]
             visual.other_kind = kind
+            if prep.adapted:
+                visual.other_note = (f"{prep.adapted.prefix} run at {shape_str(other[2:])} directly: "
+                                     f"the model's own transform gives it {shape_str(shape[2:])}")
     visual.seconds = time.perf_counter() - start
     return visual
 

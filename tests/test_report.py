@@ -131,6 +131,9 @@ def test_no_external_url_or_resource(uneven, page):
     assert "url(" not in uneven and "@import" not in uneven and "<script" not in uneven
     assert "<link" not in uneven and "<iframe" not in uneven
     assert all(a["src"].startswith("data:image/png;base64,") for a in page.images())
+    for a in page.images():       # nor do the PNGs (matplotlib's default metadata names its site)
+        png = base64.b64decode(a["src"].split(",", 1)[1])
+        assert b"http" not in png and b"Software" not in png
     assert "default-src &#x27;none&#x27;" in uneven or "default-src 'none'" in uneven
 
 
@@ -206,6 +209,22 @@ def test_clean_input_is_compared_with_the_nearest_uneven_size():
     assert '<span class="badge clean">clean</span>' in overview
     sizes = section(html, "sizes")
     assert 'class="s clean here"' in sizes and 'class="s uneven other"' in sizes
+    assert "H: 9 of 65 sizes clean; 225 is clean; the nearest other clean sizes: 217 and 233" in sizes
+
+
+def test_detection_backbone_is_compared_at_the_clean_size_itself():
+    """The model's transform resizes every image to 320x320, so the comparison runs the
+    backbone at 321x321 directly, and says so."""
+    html = padlint.html_report("torchvision.models.detection:fasterrcnn_mobilenet_v3_large_320_fpn")
+    overview = section(html, "overview")
+    assert "Side by side: 320x320 and the nearest clean size, 321x321" in overview
+    assert ("Note: backbone run at 321x321 directly: the model&#x27;s own transform gives it "
+            "320x320.") in overview
+    parsed = Parsed(html)
+    clean = parsed.image("backbone.body.0.0, lopsided part: symmetric-kernel probe at 321x321")
+    assert (clean == WHITE).all()
+    assert (parsed.image("backbone.body.0.0, lopsided part: symmetric-kernel probe at 320x320")
+            != WHITE).any()
 
 
 def test_size_strip_marks_match_the_sweep(uneven):
