@@ -47,7 +47,7 @@ table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid #e8ebef;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5;font-weight:600;font-size:13px}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.flagged td{background:#fff4e0}tr.flagged.error td{background:#fde8e8}
+tr.flagged td{background:#fff4e0}tr.flagged.error td{background:#fde8e8}tr.flagged.info td{background:#eef5fc}
 tr.axis-first td{border-top:1px solid #cfd5de}
 .grid{display:flex;flex-wrap:wrap;gap:10px}
 figure.tile{margin:0;width:TILEpx;font-size:11px;line-height:1.3}
@@ -209,7 +209,7 @@ class Page:
                 key = (f.n, f.out, f.kernel, f.stride, f.pad_begin, f.pad_end, f.dilation,
                        f.unused_pad_end, f.ignored_input_end)
                 groups.setdefault(key, []).append(f)
-            rows_of = [(", ".join(f.axis for f in fs), fs[0]) for fs in groups.values()]
+            rows_of = [(",".join(f.axis for f in fs), fs[0]) for fs in groups.values()]
             n = len(rows_of)
             where = f'<br><span class="note mono">{_t(layer.source)}</span>' if layer.source else ""
             for a, (axis, f) in enumerate(rows_of):

@@ -108,7 +108,7 @@ def test_layer_table_rows_geometry_and_links(uneven, page):
     stem = table[table.index('id="layer-0"'):table.index('id="layer-1"')]
     # H and W in one row: in 224 -> 112, k 7, s 2, p 3, d 1, one unused end padding row,
     # nothing dropped
-    assert "<td>H, W</td>" in stem
+    assert "<td>H,W</td>" in stem
     cells = re.findall(r'<td class="num">([^<]*)</td>', stem)
     assert cells[:7] == ["224 → 112", "7", "2", "3", "1", "1", ""]
     shortcut = table[table.index('id="layer-4"'):table.index('id="layer-5"')]
