@@ -69,6 +69,16 @@ def _output_path(path: str) -> str:
     return path
 
 
+def _status():
+    """A transient spinner on stderr naming the step that runs (a terminal only)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    status = Console(file=sys.stderr).status("loading the model")
+    status.start()
+    return status
+
+
 def cmd_report(args) -> int:
     from .cli import _console, _load_config
     from .figures import require_matplotlib
@@ -85,11 +95,19 @@ def cmd_report(args) -> int:
         sizes = parse_range(args.size_range)
     from .page import render_html, write_page
     from .visual import gather
-    visual = gather(args.target, args.input_size, args.weights, args.data, args.limit, args.device,
-                    args.baselines, args.batch_size, sizes, args.select,
-                    args.ignore if args.ignore is not None else config.ignore, config.severity,
-                    config, args.strict, args.train)
-    write_page(render_html(visual), path)
+    status = _status()
+    try:
+        visual = gather(args.target, args.input_size, args.weights, args.data, args.limit,
+                        args.device, args.baselines, args.batch_size, sizes, args.select,
+                        args.ignore if args.ignore is not None else config.ignore, config.severity,
+                        config, args.strict, args.train, step=status.update if status else None)
+        if status is not None:
+            status.update("drawing the page")
+        text = render_html(visual)
+    finally:
+        if status is not None:
+            status.stop()
+    write_page(text, path)
     r = visual.result
     findings = r.findings
     size = "x".join(map(str, r.input_shape[2:]))

@@ -136,10 +136,12 @@ def _verified(prep, size, rules, options, direct: bool = False):
 def gather(model_or_target, input_size=None, weights: str | None = None, data=None,
            limit: int | None = None, device: str = "auto", baselines=None, batch_size: int = 8,
            sweep_range=None, select=None, ignore=None, severity=None, config=None,
-           strict: bool = True, train: bool = False, compare: bool = True) -> Visual:
+           strict: bool = True, train: bool = False, compare: bool = True, step=None) -> Visual:
     """Analyse, verify and measure the one model ``model_or_target`` names (see
     :func:`padlint.stats.analyze` for ``weights``, ``data`` and ``limit``; ``limit``
-    defaults to 64 samples here). Raises PadlintError with one line."""
+    defaults to 64 samples here). ``step(text)`` is told what runs next. Raises
+    PadlintError with one line."""
+    step = step or (lambda text: None)
     from .api import verify_options
     from .noqa import Suppressor
     from .report import Report
@@ -163,16 +165,19 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     if source is not None:
         batches, samples = _materialise(source, limit or DEFAULT_LIMIT)
         options = replace(options, images=_images(batches, source.label))
+    step(f"verifying {prep.candidate.target}")
     result = _verified(prep, size, rules, options)
     shape = tuple(result.input_shape)
     stats = None
     if loaded is not None or source is not None:
         from .datasets import DataSource
         fed = DataSource(source.label, iter(batches), batches[0], samples) if source else None
+        step("mean kernels and patches")
         stats = measure(prep, result.trace, fed, None, torch_device, None, loaded)
         extra = run_fact_rules("stats", stats, result.trace, [r for r in rules if r.scope == "stats"])
         result = replace(result, findings=result.findings + extra, stats=stats)
     result = Suppressor(config).apply(Report([result])).results[0]
+    step("sweeping input sizes")
     sweep, sweep_note = _sweep(prep, size, full_shape(size, prep.model, target), sweep_range)
     visual = Visual(result, sweep=sweep, sweep_note=sweep_note, weights=loaded.label if loaded else None,
                     data=source.label.removeprefix("--data ") if source else None, samples=samples,
@@ -192,6 +197,7 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
             plain = replace(options, images=None)
             # a detection model's backbone runs at the other size itself: its transform would
             # resize such an image to the same backbone input again
+            step(f"verifying at {shape_str(other[2:])} for comparison")
             compared = _verified(prep, tuple(shape[:2]) + tuple(other[2:]), rules, plain, direct=True)
             visual.other = Suppressor(config).apply(Report([compared])).results[0]
             visual.other_kind = kind
