@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .config import FAIL_ON
 from .errors import PadlintError
+from .statscmd import add_model_arguments
 
 DEFAULT_OUTPUT = "padlint-report.html"
 
@@ -20,41 +20,15 @@ def add_report_parser(sub, codes) -> None:
         "at the nearest clean input size, mean kernels and input patches (with --weights or "
         "--data), and which input sizes around the analysed one are clean. Needs matplotlib: "
         "pip install 'padlint[report]'.")
-    report.add_argument("target", metavar="TARGET",
-                        help="one model: a .py file that defines one, path.py:Name or module:attr")
+    add_model_arguments(report, codes, "samples of --data to run (default 64)",
+                        "where the model runs (auto: CUDA when available)")
     report.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="FILE",
-                        help=f"the HTML file to write (default {DEFAULT_OUTPUT})")
-    report.add_argument("--input-size", "-s", default=None, metavar="SIZE",
-                        help="the input size to analyse (default: the data's size, else declared, "
-                             "else 224)")
-    report.add_argument("--weights", "-w", default=None, metavar="CKPT",
-                        help="a state_dict or checkpoint (torch.save, loaded with weights_only=True) "
-                             "or a .safetensors file")
-    report.add_argument("--no-strict", dest="strict", action="store_false",
-                        help="load the tensors that match even when keys are missing or unexpected")
-    report.add_argument("--data", "-d", default=None, metavar="SPEC",
-                        help="your inputs: a .pt/.npy tensor (N, C, H, W), a folder of images, or "
-                             "module:callable returning batches")
-    report.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="samples of --data to run (default 64)")
+                        help=f"the HTML file to write (default {DEFAULT_OUTPUT}); written even "
+                             "when there are findings")
     report.add_argument("--baselines", type=codes, default=None, metavar="LIST",
                         help="baseline inputs: constant, random, zeros (default: constant,random)")
-    report.add_argument("--batch-size", type=int, default=8, metavar="N",
-                        help="batch size of the random baseline and of --data files (default 8)")
-    report.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                        help="where the model runs (auto: CUDA when available)")
     report.add_argument("--range", "-r", dest="size_range", default=None, metavar="A:B[:S]",
                         help="the input sizes of the size strip (default: 32 either side)")
-    report.add_argument("--select", type=codes, default=None, metavar="CODES")
-    report.add_argument("--ignore", type=codes, default=None, metavar="CODES")
-    report.add_argument("--fail-on", choices=FAIL_ON, default=None,
-                        help="exit 1 when a finding is at least this severe (default: warning); "
-                             "the page is written either way")
-    report.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    report.add_argument("--config", default=None, metavar="PYPROJECT")
-    report.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    report.add_argument("--train", action="store_true", help="analyse the training-mode forward")
-    report.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
 def _output_path(path: str) -> str:

@@ -17,41 +17,45 @@ def add_stats_parser(sub, codes) -> None:
         "over output and input channels, and the mean of |W|) with its asymmetry per axis and "
         "heavier side, whether the layer's padding is uneven at the input size, and with --data "
         "the mean k×k input patch over a dataset. PAD301 and PAD302 fire on strong asymmetries.")
-    stats.add_argument("target", metavar="TARGET",
-                       help="one model: a .py file that defines one, path.py:Name or module:attr")
-    stats.add_argument("--weights", "-w", default=None, metavar="CKPT",
-                       help="a state_dict (or a checkpoint dict holding one) saved with torch.save, "
-                            "or a .safetensors file; loaded with weights_only=True, never unpickled")
-    stats.add_argument("--no-strict", dest="strict", action="store_false",
-                       help="load the tensors that match even when the checkpoint has missing or "
-                            "unexpected keys (they are listed)")
-    stats.add_argument("--data", "-d", default=None, metavar="SPEC",
-                       help="samples for the mean input patches: a .pt/.npy tensor (N, C, H, W), a "
-                            "folder of images (needs Pillow), or module:callable returning batches "
-                            "(a DataLoader)")
-    stats.add_argument("--limit", type=int, default=None, metavar="N",
-                       help="stop after N samples of --data")
-    stats.add_argument("--batch-size", type=int, default=8, metavar="N",
-                       help="batch size for tensor files and image folders (default 8)")
-    stats.add_argument("--input-size", "-s", default=None, metavar="SIZE",
-                       help="the input size to analyse (default: the data's size, else declared, "
-                            "else 224)")
-    stats.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                       help="where the data runs through the model (auto: CUDA when available)")
+    add_model_arguments(stats, codes, "stop after N samples of --data",
+                        "where the data runs through the model (auto: CUDA when available)",
+                        "rule codes or prefixes to enable (default: PAD3)")
     stats.add_argument("--format", choices=("text", "json"), default="text")
-    stats.add_argument("--select", type=codes, default=None, metavar="CODES",
-                       help="rule codes or prefixes to enable (default: PAD3)")
-    stats.add_argument("--ignore", type=codes, default=None, metavar="CODES")
-    stats.add_argument("--fail-on", choices=FAIL_ON, default=None,
-                       help="exit 1 when a finding is at least this severe (default: warning)")
-    stats.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     stats.add_argument("--all-matrices", action="store_true",
                        help="print the matrices of every convolution, not the first few")
-    stats.add_argument("--config", default=None, metavar="PYPROJECT")
-    stats.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    stats.add_argument("--train", action="store_true", help="analyse the training-mode forward")
-    stats.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
+
+def add_model_arguments(parser, codes, limit_help: str, device_help: str,
+                        select_help: str | None = None) -> None:
+    """The options `padlint stats` and `padlint report` share: one model, its weights and
+    data, the rules and the exit code."""
+    add = parser.add_argument
+    add("target", metavar="TARGET",
+        help="one model: a .py file that defines one, path.py:Name or module:attr")
+    add("--weights", "-w", default=None, metavar="CKPT",
+        help="a state_dict (or a checkpoint dict holding one) saved with torch.save, or a "
+             ".safetensors file; loaded with weights_only=True, never unpickled")
+    add("--no-strict", dest="strict", action="store_false",
+        help="load the tensors that match even when the checkpoint has missing or unexpected "
+             "keys (they are listed)")
+    add("--data", "-d", default=None, metavar="SPEC",
+        help="your inputs: a .pt/.npy tensor (N, C, H, W), a folder of images (needs Pillow), "
+             "or module:callable returning batches (a DataLoader)")
+    add("--limit", type=int, default=None, metavar="N", help=limit_help)
+    add("--batch-size", type=int, default=8, metavar="N",
+        help="batch size for tensor files and image folders (default 8)")
+    add("--input-size", "-s", default=None, metavar="SIZE",
+        help="the input size to analyse (default: the data's size, else declared, else 224)")
+    add("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help=device_help)
+    add("--select", type=codes, default=None, metavar="CODES", help=select_help)
+    add("--ignore", type=codes, default=None, metavar="CODES")
+    add("--fail-on", choices=FAIL_ON, default=None,
+        help="exit 1 when a finding is at least this severe (default: warning)")
+    add("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    add("--config", default=None, metavar="PYPROJECT")
+    add("--isolated", action="store_true", help="ignore every configuration file")
+    add("--train", action="store_true", help="analyse the training-mode forward")
+    add("--debug", action="store_true", help="show tracebacks of errors")
 
 
 def _progress(total: int | None):
