@@ -46,6 +46,9 @@ def _names(names: list[str]) -> str:
 def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
     """The state dict in ``path`` and the key it sat under (None: the whole file)."""
     flag = f"--weights {path}"
+    if os.path.isdir(path):
+        raise PadlintError(f"{flag}: is a folder; give the checkpoint file in it (a .pt/.pth "
+                           "state_dict or a .safetensors file)")
     if not os.path.isfile(path):
         raise PadlintError(f"{flag}: no such file")
     if path.endswith(".safetensors"):

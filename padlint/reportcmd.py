@@ -33,6 +33,9 @@ def add_report_parser(sub, codes) -> None:
 
 def _output_path(path: str) -> str:
     folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise PadlintError(f"--output {path}: ends in a slash, so it names a folder; give a file "
+                           f"name such as {os.path.join(path, DEFAULT_OUTPUT)}")
     if os.path.isdir(path):
         raise PadlintError(f"--output {path}: is a folder; give a file name such as "
                            f"{os.path.join(path, DEFAULT_OUTPUT)}")
@@ -54,7 +57,7 @@ def _status():
 
 
 def cmd_report(args) -> int:
-    from .cli import _console, _load_config
+    from .cli import _console, _load_config, _selection
     from .figures import require_matplotlib
     from .render import _counts
     require_matplotlib()
@@ -63,6 +66,8 @@ def cmd_report(args) -> int:
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise PadlintError(f"{flag} {value}: give a positive number")
+    args.extend_select = None
+    select, ignore = _selection(args, config)
     sizes = None
     if args.size_range:
         from .shapes import parse_range
@@ -72,8 +77,8 @@ def cmd_report(args) -> int:
     status = _status()
     try:
         visual = gather(args.target, args.input_size, args.weights, args.data, args.limit,
-                        args.device, args.baselines, args.batch_size, sizes, args.select,
-                        args.ignore if args.ignore is not None else config.ignore, config.severity,
+                        args.device, args.baselines, args.batch_size, sizes, select, ignore,
+                        config.severity,
                         config, args.strict, args.train, step=status.update if status else None)
         if status is not None:
             status.update("drawing the page")
@@ -81,7 +86,10 @@ def cmd_report(args) -> int:
     finally:
         if status is not None:
             status.stop()
-    write_page(text, path)
+    try:
+        write_page(text, path)
+    except OSError as err:
+        raise PadlintError(f"--output {path}: cannot write it ({err.strerror or err})") from err
     r = visual.result
     findings = r.findings
     size = "x".join(map(str, r.input_shape[2:]))

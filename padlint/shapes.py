@@ -91,13 +91,13 @@ def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int
     if len(size) == nd + 1:
         if channels is not None and size[0] != channels:
             raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} gives {size[0]} "
-                               f"channels, but the model's first convolution takes {channels}; "
+                               f"channel{'s' * (size[0] != 1)}, but the model's first convolution takes {channels}; "
                                f"give {'x'.join(['N'] * nd)} or {channels}x{'x'.join(['N'] * nd)}")
         return (1,) + size
     if len(size) == nd + 2:
         if channels is not None and size[1] != channels:
             raise PadlintError(f"{label}: input shape {'x'.join(map(str, size))} gives {size[1]} "
-                               f"channels, but the model's first convolution takes {channels}")
+                               f"channel{'s' * (size[1] != 1)}, but the model's first convolution takes {channels}")
         return size
     want = {1: "L or CxL", 2: "HxW or CxHxW", 3: "DxHxW or CxDxHxW"}[nd]
     raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} does not fit a "

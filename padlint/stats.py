@@ -256,8 +256,15 @@ def open_model(model_or_target, input_size=None, weights: str | None = None, dat
     prep = prepare(candidate, train)
     target = candidate.target
     loaded = load_weights(prep.model, weights, target, strict) if weights else None
-    asked = normalize_sizes(input_size)[0] if input_size is not None else (
-        (candidate.input_sizes or [(DEFAULT_SIZE,)])[0])
+    if input_size is not None:
+        sizes = normalize_sizes(input_size)
+        if len(sizes) != 1:
+            shown = input_size if isinstance(input_size, str) else ",".join(map(shape_str, sizes))
+            raise PadlintError(f"--input-size {shown}: {what} analyses one input size; give one "
+                               "(padlint check runs each size of a list)")
+        asked = sizes[0]
+    else:
+        asked = (candidate.input_sizes or [(DEFAULT_SIZE,)])[0]
     shape = full_shape(asked, prep.model, target)
     source = (open_data(data, shape, batch_size, target, sized=input_size is not None)
               if data is not None else None)

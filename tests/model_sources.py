@@ -19,6 +19,24 @@ class Clean(nn.Module):
         return self.conv(x)
 """
 
+# Two models in one file: the commands that take one model refuse it.
+TWO = """\
+from torch import nn
+
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.c(x)
+
+
+class B(A):
+    pass
+"""
+
 STEM_HEAD = """\
 from torch import nn
 

@@ -22,6 +22,7 @@ import pytest
 import torch
 
 from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from model_sources import TWO
 
 
 # stem (line 9, col 21) and down (line 12) are stride-2: PAD101 on H and W at 224 and 32,
@@ -45,23 +46,6 @@ class Net(nn.Module):
         return self.down(self.mid(self.act(self.stem(x))))
 """
 
-# Two models in one file: stats takes one.
-TWO = """\
-from torch import nn
-
-
-class A(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c = nn.Conv2d(3, 4, 3, padding=1)
-
-    def forward(self, x):
-        return self.c(x)
-
-
-class B(A):
-    pass
-"""
 
 # A model that runs at 32x32 only (its Linear fixes the size).
 FIXED = """\
@@ -731,3 +715,17 @@ def test_progress_bar_on_a_terminal_counts_the_samples(work, cli, monkeypatch):
     monkeypatch.setattr(sys, "stderr", pipe)
     code, out, err = cli(work, "stats", "net.py", "--data", "loader.py:batches", "--limit", "8")
     assert (code, err) == (0, "") and out.startswith("net.py:Net @ 1x3x32x32 · ")
+
+
+def test_a_list_of_input_sizes_is_one_error_line(work, cli):
+    """stats analyses one size; a comma list is refused rather than cut to its first size."""
+    code, out, err = cli(work, "stats", "net.py", "-s", "32,33")
+    assert_one_error_line(code, out, err, "--input-size 32,33: padlint stats analyses one input "
+                          "size; give one (padlint check runs each size of a list)")
+
+
+def test_weights_naming_a_folder_says_so(work, cli):
+    (work / "ckpts").mkdir(exist_ok=True)
+    code, out, err = cli(work, "stats", "net.py", "-w", "ckpts", "-s", "32")
+    assert_one_error_line(code, out, err, "--weights ckpts: is a folder; give the checkpoint "
+                          "file in it (a .pt/.pth state_dict or a .safetensors file)")
