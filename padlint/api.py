@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from torch import nn
@@ -137,6 +137,9 @@ def lint_trace(prep: Prepared, trace: Trace, rules: list[Rule]) -> ModelResult:
     """The static findings of one traced size, with the nearest clean sizes."""
     from .sweep import suggest_sizes
     suggested = suggest_sizes(prep.front, trace, rules)
+    if prep.adapted is not None and any(r.code == "PAD109" for r in rules):
+        from .adapters import preprocess_facts
+        trace = replace(trace, preprocess=preprocess_facts(prep, trace))
     return ModelResult(prep.candidate.target, trace, run_rules(trace, rules, suggested), suggested)
 
 

@@ -104,6 +104,146 @@ def untraceable(trace: Trace):
 
 
 
+@model_check(CORE, "PAD106")
+def uneven_adaptive_pooling(trace: Trace):
+    alignment = trace.alignment
+    if alignment is None:
+        return
+    for index, pool in enumerate(alignment.pools):
+        if pool.m <= 1 or pool.n % pool.m == 0:
+            continue
+        below, above = pool.n // pool.m * pool.m, (pool.n // pool.m + 1) * pool.m
+        lengths = " or ".join(str(v) for v in (below, above) if v > 0)
+        inputs = _pool_input_sizes(trace, index, pool)
+        yield pool.name, pool.axis, pool.source, {
+            "layer": pool.name, "op": pool.op, "axis": pool.axis, "n": pool.n, "m": pool.m,
+            "rows": cell_word(pool.axis, 2), "bins": _bins_text(adaptive_bins(pool.n, pool.m), pool.axis),
+            "lengths": lengths, "describe": f"{pool.op} {pool.n}->{pool.m}",
+            "fix_variant": "sizes" if inputs else "default", "inputs": inputs}
+
+
+def _bins_text(bins: list[tuple[int, int]], axis: str) -> str:
+    """'bins 0, 6 take 1 row, the other 5 take 2 rows; bins 0/1, 1/2 overlap by 1 row'."""
+    sizes = [end - start for start, end in bins]
+    common = max(sorted(set(sizes)), key=sizes.count)
+    odd = [i for i, size in enumerate(sizes) if size != common]
+    if not odd:
+        text = f"every bin takes {common} {cell_word(axis, common)}"
+    else:
+        odd_sizes = sorted({sizes[i] for i in odd})
+        cells = "/".join(map(str, odd_sizes))
+        text = (f"bin{'s' if len(odd) > 1 else ''} {_indices(odd)} take{'' if len(odd) > 1 else 's'} "
+                f"{cells} {cell_word(axis, max(odd_sizes))}, the other {len(bins) - len(odd)} "
+                f"take {common} {cell_word(axis, common)}")
+    shared = [bins[i][1] - bins[i + 1][0] for i in range(len(bins) - 1)]
+    overlaps = [i for i, v in enumerate(shared) if v > 0]
+    if overlaps:
+        most = max(shared)
+        text += (f"; bins {_indices(overlaps, pairs=True)} overlap (by up to {most} "
+                 f"{cell_word(axis, most)})")
+    return text
+
+
+def adaptive_bins(n: int, m: int) -> list[tuple[int, int]]:
+    """The cells ``[start, end)`` of each of the ``m`` bins of an adaptive pool over ``n``."""
+    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+
+
+def _indices(values: list[int], pairs: bool = False, shown: int = 6) -> str:
+    text = [f"{v}/{v + 1}" if pairs else str(v) for v in values[:shown]]
+    return ", ".join(text) + (f" and {len(values) - shown} more" if len(values) > shown else "")
+
+
+def _pool_input_sizes(trace: Trace, index: int, pool, reach: int = 64) -> str:
+    """The model input sizes nearest the analysed one (below and above, on the pool's axis
+    and every input axis of the same length) at which the pool's input is a multiple of
+    its bins; '' when the length program cannot tell."""
+    import numpy as np
+    from .geometry import AXIS_NAMES
+    program, alignment = trace.program, trace.alignment
+    if (program is None or program.unmodelled or program.uncertain
+            or len(program.pools) != len(alignment.pools)):
+        return ""
+    spatial = list(trace.input_shape[2:])
+    axis = AXIS_NAMES[len(spatial)].index(pool.axis)
+    start = spatial[axis]
+    sizes = np.arange(max(1, start - reach), start + reach + 1)
+    together = [a for a, v in enumerate(spatial) if v == start]
+    ev = program.evaluate({a: sizes for a in together})
+    n = np.broadcast_to(np.asarray(ev.values[program.pools[index]], dtype=np.int64), sizes.shape)
+    good = sizes[ev.valid() & (n > 0) & (n % pool.m == 0)]
+    below, above = good[good < start], good[good > start]
+    found = ([int(below.max())] if below.size else []) + ([int(above.min())] if above.size else [])
+    return " or ".join(str(v) for v in found)
+
+
+@model_check(CORE, "PAD107")
+def misaligned_merge(trace: Trace):
+    alignment = trace.alignment
+    if alignment is None:
+        return
+    for merge in alignment.merges:
+        first, second = merge.grids[0], merge.grids[1]
+        centres = " and ".join(f"{g.centre()}" for g in merge.grids)
+        apart = float(abs(second.offset - first.offset))
+        if first.stride == second.stride:
+            how = f"sit {apart:g} input pixel{'' if apart == 1 else 's'} apart"
+        else:
+            how = (f"have different strides ({' vs '.join(f'{float(g.stride):g}' for g in merge.grids)} "
+                   "input pixels per cell)")
+        yield merge.name, merge.axis, merge.source, {
+            "layer": merge.name, "op": merge.op, "axis": merge.axis, "how": how,
+            "centres": centres, "offset": apart, "length": merge.length,
+            "inputs": len(merge.grids),
+            "describe": "" if merge.name.rsplit(".", 1)[-1].split("_")[0] == merge.op else merge.op}
+
+
+@model_check(CORE, "PAD108")
+def padding_dominated_map(trace: Trace, params: dict):
+    alignment = trace.alignment
+    maps = [m for m in (alignment.maps if alignment is not None else [])
+            if all(len(a.padding) > 1 for a in m.axes)]
+    if not maps:
+        return
+    cell_share = float(params.get("cell_share", 0.5))
+    map_share = float(params.get("map_share", 0.75))
+    deep = max(maps, key=lambda m: (m.stride, m.layer))       # coarsest grid, the last such map
+    share = deep.padding_share()
+    mainly = float((share > cell_share).mean())
+    if mainly <= map_share:
+        return
+    layer = trace.layers[deep.layer]
+    usage = deep.usage()
+    centre = usage[tuple(n // 2 for n in usage.shape)]
+    corner = usage[(0,) * usage.ndim]
+    cells = "x".join(str(len(a.padding)) for a in deep.axes)
+    yield layer.name, None, layer.source, {
+        "layer": layer.name, "cells": cells, "count": int(share.size),
+        "mainly": round(100 * mainly), "mainly_count": int((share > cell_share).sum()),
+        "reach": round(100 * float(deep.reaching().mean())), "mean": round(100 * float(share.mean())),
+        "cell_share": round(100 * cell_share), "corner": f"{float(corner / centre):.2g}" if centre else "0",
+        "input": "x".join(str(len(a.usage)) for a in deep.axes), "describe": layer.describe()}
+
+
+@model_check(CORE, "PAD109")
+def preprocessing_forces_uneven(trace: Trace):
+    pre = trace.preprocess
+    if pre is None:
+        return
+    for axis, multiples in pre.clean_multiples.items():
+        if multiples:
+            continue
+        fix = pre.fix.get(axis)
+        fields = {"layer": pre.name, "op": pre.op, "axis": axis, "divisor": pre.divisor,
+                  "limit": pre.limit, "part": pre.part, "rows": cell_word(axis, 2),
+                  "describe": f"{pre.op} size_divisible={pre.divisor}"}
+        if fix is not None:
+            period, offset = fix
+            fields.update(period=period, offset=offset, fix_variant="offset",
+                          example=", ".join(str(period * k + offset) for k in (1, 2, 3)))
+        yield pre.name, axis, pre.source, fields
+
+
 # -- the verify stage's rules: they read padlint.verification.Verification facts -------------
 
 def _node_site(v, trace: Trace, node, axis):

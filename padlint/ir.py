@@ -70,3 +70,5 @@ class Trace:
     input_shape: tuple[int, ...]
     notes: tuple[TraceNote, ...] = field(default=())
     program: object = field(default=None, compare=False, repr=False)   # a LengthProgram
+    alignment: object = field(default=None, compare=False, repr=False)  # an Alignment
+    preprocess: object = field(default=None, compare=False, repr=False)  # adapters.Preprocess

@@ -73,6 +73,8 @@ class LengthProgram:
     inputs: tuple[int, ...] = ()          # the var symbol of each spatial input axis
     events: list[tuple[str, str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
     # (op, where, output symbols, output shape as recorded): what validation compares
+    pools: list[int] = field(default_factory=list)        # the input symbol of each adaptive
+    # pool axis, in the order of padlint.alignment.Alignment.pools
     uncertain: list[str] = field(default_factory=list)   # why it must be validated
     unmodelled: str | None = None         # why the fast path cannot be used at all
     verdict: object = None                # cached result of padlint.sweep.fast_path_problem

@@ -61,6 +61,39 @@ def _dim(dim, ndim: int) -> int:
     return dim + ndim if dim < 0 else dim
 
 
+REARRANGE = frozenset(("permute", "transpose", "swapaxes", "unsqueeze"))
+
+
+def rearrange(name: str, args, kwargs, dims: tuple, new) -> tuple:
+    """``dims`` (one item per dimension of ``args[0]``) reordered as ``name`` (one of
+    REARRANGE) reorders the tensor's dimensions; ``new`` fills an inserted dimension."""
+    if name == "permute":
+        order = args[1:] if len(args) > 2 or isinstance(args[1], int) else args[1]
+        order = kwargs.get("dims", order)
+        return tuple(dims[_dim(int(i), len(dims))] for i in order)
+    if name == "unsqueeze":
+        d = args[1] if len(args) > 1 else kwargs["dim"]
+        d = d + len(dims) + 1 if d < 0 else d
+        return dims[:d] + (new,) + dims[d:]
+    a, b = (_dim(int(v), len(dims)) for v in args[1:3])
+    out = list(dims)
+    out[a], out[b] = out[b], out[a]
+    return tuple(out)
+
+
+def expand_index(index, ndim: int) -> tuple | None:
+    """``x[index]`` as a tuple of ints, slices and Nones, the Ellipsis spelled out; None
+    when it holds anything else (tensors, lists)."""
+    index = index if isinstance(index, tuple) else (index,)
+    if any(not (isinstance(i, (slice, int)) or i is None or i is Ellipsis) for i in index):
+        return None
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        used = sum(1 for i in index if i is not None and i is not Ellipsis)
+        index = index[:at] + (slice(None),) * (ndim - used) + index[at + 1:]
+    return index
+
+
 class _Unknown(Exception):
     """This call does not fit the rule of its name: match its lengths by value."""
 
@@ -173,6 +206,8 @@ class ProgramBuilder:
         if x is None:
             raise _Unknown
         xs = self.of(x)
+        if name in _ADAPTIVE:            # PAD106 evaluates the pool's input lengths
+            self.program.pools.extend(xs[-int(name.split("pool")[1][0]):])
         if name in _INTERPOLATE:         # its size may come from another tensor's shape
             return self._interpolate(args, kwargs, x, xs, out)
         if not any(self.varies(s) for s in xs) and not any(
@@ -202,19 +237,8 @@ class ProgramBuilder:
             if len(xs) == 0 or start == end:
                 return xs
             return xs[:start] + (self._product(xs[start:end + 1]),) + xs[end + 1:]
-        if name == "permute":
-            order = args[1:] if len(args) > 2 or isinstance(args[1], int) else args[1]
-            order = kwargs.get("dims", order)
-            return tuple(xs[_dim(i, len(xs))] for i in order)
-        if name in ("transpose", "swapaxes"):
-            a, b = (_dim(int(v), len(xs)) for v in args[1:3])
-            syms = list(xs)
-            syms[a], syms[b] = syms[b], syms[a]
-            return tuple(syms)
-        if name == "unsqueeze":
-            d = args[1] if len(args) > 1 else kwargs["dim"]
-            d = d + len(xs) + 1 if d < 0 else d
-            return xs[:d] + (self.const(1),) + xs[d:]
+        if name in REARRANGE:
+            return rearrange(name, args, kwargs, xs, self.const(1))
         if name == "__getitem__":
             return self._getitem(args[1], xs)
         if name == "linear":
@@ -333,13 +357,9 @@ class ProgramBuilder:
         return tuple(s for i, s in enumerate(xs) if i not in dims)
 
     def _getitem(self, index, xs) -> tuple[int, ...]:
-        index = index if isinstance(index, tuple) else (index,)
-        if any(not (isinstance(i, (slice, int)) or i is None or i is Ellipsis) for i in index):
+        index = expand_index(index, len(xs))
+        if index is None:
             raise _Unknown
-        if Ellipsis in index:
-            at = index.index(Ellipsis)
-            used = sum(1 for i in index if i is not None and i is not Ellipsis)
-            index = index[:at] + (slice(None),) * (len(xs) - used) + index[at + 1:]
         syms, d = [], 0
         for i in index:
             if i is None:

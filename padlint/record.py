@@ -90,25 +90,39 @@ Labeller = Callable[[str], tuple[str, str, Source | None, nn.Module | None]]
 class Recorder(TorchFunctionMode):
     """Records every windowed call with its real arguments and shapes."""
 
-    def __init__(self, labeller: Labeller, builder=None):
+    def __init__(self, labeller: Labeller, builder=None, aligner=None):
         super().__init__()
         self.labeller = labeller
         self.builder = builder        # a ProgramBuilder, when a length program is wanted
+        self.aligner = aligner        # an AlignmentTracker, when alignment facts are wanted
         self.layers: list[Layer] = []
         self._pads: dict[int, _Pad] = {}
 
     def _tell(self, method: str, *args) -> None:
         """Pass a call on to the length-program builder; its failure only costs the program."""
-        if self.builder is None:
+        self._pass("builder", "length recorder", method, *args)
+
+    def _align(self, method: str, *args) -> None:
+        """Pass a call on to the alignment tracker; its failure only costs those facts."""
+        self._pass("aligner", "alignment tracker", method, *args)
+
+    def _pass(self, attr: str, what: str, method: str, *args) -> None:
+        helper = getattr(self, attr)
+        if helper is None:
             return
         internal, self._internal = self._internal, True    # its own shape reads are not the model's
         try:
-            getattr(self.builder, method)(*args)
+            getattr(helper, method)(*args)
         except Exception as err:  # noqa: BLE001 - the analysis itself must go on
-            self.builder.program.unmodelled = (f"padlint's length recorder failed on "
-                                               f"{getattr(args[0], '__name__', method)}: "
-                                               f"{type(err).__name__}: {err}")
-            self._failed_program, self.builder = self.builder.program, None
+            why = (f"padlint's {what} failed on {getattr(args[0], '__name__', method)}: "
+                   f"{type(err).__name__}: {err}")
+            if attr == "builder":
+                helper.program.unmodelled = why
+                self._failed_program = helper.program
+            else:
+                helper.facts.failed = why
+                self.failed_alignment = helper.facts
+            setattr(self, attr, None)
         finally:
             self._internal = internal
 
@@ -120,6 +134,7 @@ class Recorder(TorchFunctionMode):
         finally:
             self._internal = internal
         self._tell("alias", out, x)
+        self._align("alias", out, x)
         return out
 
     _internal = False
@@ -133,6 +148,7 @@ class Recorder(TorchFunctionMode):
             fast = _fast_shape(func, args, kwargs)
             out = fast if fast is not None else func(*args, **kwargs)
             self._tell("observe", func, args, kwargs, out)
+            self._align("observe", func, args, kwargs, out)
             return out
         name, family, nd = entry
         bound = bind(family, args, kwargs)
@@ -140,6 +156,7 @@ class Recorder(TorchFunctionMode):
             out = func(*args, **kwargs)
             self._record_pad(bound, out)
             self._tell("observe", func, args, kwargs, out)
+            self._align("observe", func, args, kwargs, out)
             return out
         return self._windowed(func, name, family, nd, bound, args, kwargs)
 
@@ -198,6 +215,8 @@ class Recorder(TorchFunctionMode):
                                    f"arithmetic {tuple(f.out for f in axes)} for input {tuple(x.shape)}")
         self._tell("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
                    list(out) if isinstance(out, tuple) else [out])
+        self._align("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
+                    list(out) if isinstance(out, tuple) else [out])
         mode = getattr(module, "padding_mode", None) if module is not None else None
         if mode in (None, "zeros"):
             mode = pad_mode if pad_mode not in (None, "constant") else None

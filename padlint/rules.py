@@ -55,6 +55,9 @@ def axis_check(pack: RulePack, code: str, vector: Callable | None = None):
 
 
 def model_check(pack: RulePack, code: str):
+    """Register a check of a whole trace: ``fn(trace)`` or ``fn(trace, params)`` (``params``
+    from the YAML) yields ``(layer, axis, source, fields)``; ``fields["describe"]``, when
+    given, is the finding's op text."""
     def register(fn):
         pack.checks[code] = ("model", fn)
         return fn
@@ -212,10 +215,12 @@ def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Findi
     for rule in rules:
         if rule.scope != "model":
             continue
-        for layer, axis, source, fields in rule.check(trace):
+        takes_params = rule.check.__code__.co_argcount > 1
+        for layer, axis, source, fields in (rule.check(trace, rule.params) if takes_params
+                                            else rule.check(trace)):
             message, fix = rule.render(fields)
             findings.append(Finding(rule.code, rule.name, rule.severity, layer, axis, message, fix,
-                                    source, "", _numbers(fields)))
+                                    source, fields.get("describe", ""), _numbers(fields)))
     for layer in trace.layers:
         for rule in axis_rules:
             for f in layer.axes:

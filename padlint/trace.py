@@ -24,7 +24,8 @@ from torch import nn
 
 from .geometry import AXIS_NAMES
 from .ir import Layer, Trace, TraceNote
-from .ops import FUNCTIONS, PAD_MODULES, WINDOWED_MODULES
+from .ops import PAD_MODULES, WINDOWED_MODULES
+from .alignment import AlignmentTracker
 from .program import ProgramBuilder
 from .record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, _is_meta
 from .sites import Source, caller_source, display_path, layer_source
@@ -52,7 +53,7 @@ class _Tracer(torch.fx.Tracer):
 
     def create_proxy(self, kind, target, args, kwargs, *rest, **kw):
         proxy = super().create_proxy(kind, target, args, kwargs, *rest, **kw)
-        if kind == "call_function" and target in FUNCTIONS:
+        if kind in ("call_function", "call_method"):     # windowed calls, merges, pools …
             proxy.node.meta["padlint_source"] = caller_source(self.prefer, depth=2)
         return proxy
 
@@ -178,10 +179,18 @@ class FrontEnd:
                                           fname, holder["used"].setdefault(node, set()))
             return node.name, f"F.{fname}", node.meta.get("padlint_source"), None
 
-        recorder = Recorder(label, ProgramBuilder(where) if program else None)
+        def site(fname):
+            node = holder["interp"].current
+            if node.op == "call_module":
+                module = self.model.get_submodule(node.target)
+                if not list(module.children()):
+                    return node.target, type(module).__name__, self._source(node.target)
+            return where(), fname, node.meta.get("padlint_source")
+
+        recorder = Recorder(label, ProgramBuilder(where) if program else None,
+                            AlignmentTracker(site, profiles=program))
         x = self._input(shape)
-        if recorder.builder:
-            recorder.builder.register_input(x, len(shape) - 2)
+        _register(recorder, x, len(shape) - 2)
 
         def fn(model, x):
             holder["interp"], holder["used"] = _Interpreter(model, self.graph, recorder), {}
@@ -189,8 +198,9 @@ class FrontEnd:
 
         state = self._meta_state()
         with torch.no_grad(), recorder:
-            torch.func.functional_call(_Runner(self.model, fn), state, (x,), tie_weights=False)
-        return recorder.layers, _program(recorder)
+            out = torch.func.functional_call(_Runner(self.model, fn), state, (x,), tie_weights=False)
+        _outputs(recorder, out)
+        return recorder.layers, _recorded(recorder)
 
     def _run_hooks(self, shape, device: str = "meta", program: bool = False) -> tuple[list[Layer], object]:
         stack: list[tuple[nn.Module, set]] = []
@@ -202,13 +212,21 @@ class FrontEnd:
             module, used = stack[-1] if stack else (self.model, set())
             return self._module_label(self.module_names.get(id(module), ""), module, fname, used)
 
+        def site(fname):
+            module = stack[-1][0] if stack else self.model
+            qualname = self.module_names.get(id(module), "")
+            if not list(module.children()) and module is not self.model:   # a leaf: its own line
+                return qualname, type(module).__name__, self._source(qualname)
+            return (f"{qualname}.{fname}" if qualname else fname), fname, caller_source(self.prefer)
+
         def pre(module, args):
             stack.append((module, set()))
 
         def post(module, args, out):
             stack.pop()
 
-        recorder = Recorder(label, ProgramBuilder(where) if program else None)
+        recorder = Recorder(label, ProgramBuilder(where) if program else None,
+                            AlignmentTracker(site, profiles=program))
         handles = [nn.modules.module.register_module_forward_pre_hook(pre),
                    nn.modules.module.register_module_forward_hook(post)]
         try:
@@ -218,19 +236,19 @@ class FrontEnd:
                 param = next(self.model.parameters(), None)
                 x = torch.ones(tuple(shape), dtype=self._input(shape).dtype,
                                device=param.device if param is not None else "cpu")
-            if recorder.builder:
-                recorder.builder.register_input(x, len(shape) - 2)
+            _register(recorder, x, len(shape) - 2)
             state = self._meta_state() if device == "meta" else None
             with torch.no_grad(), recorder:
                 if device == "meta":
-                    torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
-                                               state, (x,), tie_weights=False)
+                    out = torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
+                                                     state, (x,), tie_weights=False)
                 else:
-                    self.model(x)
+                    out = self.model(x)
+            _outputs(recorder, out)
         finally:
             for h in handles:
                 h.remove()
-        return recorder.layers, _program(recorder)
+        return recorder.layers, _recorded(recorder)
 
     def _run(self, shape, allow_cpu: bool = True, program: bool = False):
         notes = list(self.notes)
@@ -279,13 +297,32 @@ class FrontEnd:
             if counts[layer.name] > 1:
                 layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
-        return Trace(tuple(named), method, tuple(shape), tuple(notes), recorded)
+        program, alignment = recorded
+        return Trace(tuple(named), method, tuple(shape), tuple(notes), program, alignment)
 
 
-def _program(recorder: Recorder):
-    if recorder.builder is None:       # not asked for, or its recording failed (unmodelled)
-        return getattr(recorder, "_failed_program", None)
-    return recorder.builder.program
+def _register(recorder: Recorder, x: torch.Tensor, nd: int) -> None:
+    if recorder.builder:
+        recorder.builder.register_input(x, nd)
+    recorder._align("register_input", x, nd)
+
+
+def _outputs(recorder: Recorder, out) -> None:
+    """The grids of the model's output tensors, in the alignment facts."""
+    if recorder.aligner is not None:
+        from .program import _tensors
+        recorder.aligner.facts.outputs = [tuple(replace(g, profile=None) if g is not None else None
+                                                for g in recorder.aligner.of(t)) for t in _tensors(out)]
+
+
+def _recorded(recorder: Recorder):
+    """The length program (None when not asked for; unmodelled when its recording
+    failed) and the alignment facts of one run."""
+    program = (recorder.builder.program if recorder.builder is not None
+               else getattr(recorder, "_failed_program", None))
+    alignment = (recorder.aligner.facts if recorder.aligner is not None
+                 else getattr(recorder, "failed_alignment", None))
+    return program, alignment
 
 
 def smallest_working_size(front: FrontEnd, shape: tuple[int, ...], err: InputTooSmall,

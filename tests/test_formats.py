@@ -172,8 +172,8 @@ def test_examples_golden(examples, fmt):
 
 def test_examples_concise_shape(examples):
     lines = examples["concise"].stdout.splitlines()
-    assert lines[-1] == "Found 29 findings (4 error, 21 warning, 4 info) in 6 model runs."
-    assert len(lines) == 30
+    assert lines[-1] == "Found 51 findings (6 error, 39 warning, 6 info) in 8 model runs."
+    assert len(lines) == 52
     pattern = re.compile(r"^examples/\w+\.py:\d+:\d+: PAD\d{3} \[(error|warning|info)\] \S+ .+$")
     assert all(pattern.match(line) for line in lines[:-1])
     assert lines.count("examples/vgg.py:10:26: PAD102 [error] features.0.2 never reads the last 1 "
@@ -182,10 +182,10 @@ def test_examples_concise_shape(examples):
 
 def test_examples_github_levels(examples):
     parsed = [parse_github(line) for line in examples["github"].stdout.splitlines()]
-    assert len(parsed) == 29
+    assert len(parsed) == 51
     levels = Counter((props["title"].split()[0], level) for level, props, _ in parsed)
-    assert levels == {("PAD101", "warning"): 19, ("PAD102", "error"): 4, ("PAD104", "warning"): 2,
-                      ("PAD103", "notice"): 2, ("PAD901", "notice"): 2}
+    assert levels == {("PAD101", "warning"): 31, ("PAD102", "error"): 6, ("PAD104", "warning"): 4,
+                      ("PAD103", "notice"): 4, ("PAD901", "notice"): 2, ("PAD107", "warning"): 4}
     # the PAD901 of dynamic.py spans lines 13-14: endLine, and no endColumn
     assert examples["github"].stdout.count(
         "::notice file=examples/dynamic.py,line=13,col=9,endLine=14,title=PAD901 untraceable::") == 1
@@ -213,7 +213,8 @@ def test_examples_sarif_content(examples):
     descriptors = run["tool"]["driver"]["rules"]
     docs = _yaml_rules()
     assert [d["id"] for d in descriptors] == sorted(docs) == [
-        "PAD101", "PAD102", "PAD103", "PAD104", "PAD105", "PAD201", "PAD202", "PAD301", "PAD302", "PAD901"]
+        "PAD101", "PAD102", "PAD103", "PAD104", "PAD105", "PAD106", "PAD107", "PAD108", "PAD109",
+        "PAD201", "PAD202", "PAD301", "PAD302", "PAD901"]
     level = {"error": "error", "warning": "warning", "info": "note"}
     for d in descriptors:
         rule = docs[d["id"]]
@@ -227,20 +228,20 @@ def test_examples_sarif_content(examples):
             f"**Why is this bad?** {why}\n\n**Example** {example}\n\n**Use instead** {instead}")
     assert {d["id"]: d["defaultConfiguration"]["level"] for d in descriptors} == {
         "PAD101": "warning", "PAD102": "error", "PAD103": "note", "PAD104": "warning",
-        "PAD105": "note", "PAD201": "warning", "PAD202": "note", "PAD301": "warning", "PAD302": "note",
-        "PAD901": "note"}
+        "PAD105": "note", "PAD106": "note", "PAD107": "warning", "PAD108": "note", "PAD109": "warning",
+        "PAD201": "warning", "PAD202": "note", "PAD301": "warning", "PAD302": "note", "PAD901": "note"}
 
     results = run["results"]
-    assert len(results) == 29
+    assert len(results) == 51
     assert Counter((r["ruleId"], r["level"]) for r in results) == {
-        ("PAD101", "warning"): 19, ("PAD102", "error"): 4, ("PAD104", "warning"): 2,
-        ("PAD103", "note"): 2, ("PAD901", "note"): 2}
+        ("PAD101", "warning"): 31, ("PAD102", "error"): 6, ("PAD104", "warning"): 4,
+        ("PAD103", "note"): 4, ("PAD901", "note"): 2, ("PAD107", "warning"): 4}
     for r in results:
         assert descriptors[r["ruleIndex"]]["id"] == r["ruleId"]
         assert artifact(r)["uriBaseId"] == "%SRCROOT%"
         assert re.fullmatch(r"examples/\w+\.py", artifact(r)["uri"])
         assert re.fullmatch(r"[0-9a-f]{32}", r["partialFingerprints"]["padlintFinding/v1"])
-    assert len(set(fingerprints(run))) == 29
+    assert len(set(fingerprints(run))) == 51
     vgg = [r for r in results if artifact(r)["uri"] == "examples/vgg.py"]
     assert [(r["ruleId"], r["level"], r["properties"]["axis"]) for r in vgg] == [
         ("PAD102", "error", "H"), ("PAD102", "error", "W")]
@@ -261,7 +262,7 @@ def test_every_json_finding_once_in_each_format(examples):
     exactly one SARIF result, at the same place with the same text."""
     report = json.loads(examples["json"].stdout)
     findings = [f for result in report["results"] for f in result["findings"]]
-    assert len(findings) == 29
+    assert len(findings) == 51
     assert all(f["source"] is not None for f in findings)
 
     def described(f):

@@ -68,5 +68,6 @@ def test_rule_file_matches_schema(path):
 def test_core_codes_are_the_design_table():
     assert {c: r.severity for c, r in RULES.items()} == {
         "PAD101": "warning", "PAD102": "error", "PAD103": "info", "PAD104": "warning",
-        "PAD105": "info", "PAD201": "warning", "PAD202": "info", "PAD301": "warning",
+        "PAD105": "info", "PAD106": "info", "PAD107": "warning", "PAD108": "info",
+        "PAD109": "warning", "PAD201": "warning", "PAD202": "info", "PAD301": "warning",
         "PAD302": "info", "PAD901": "info"}

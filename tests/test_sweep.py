@@ -375,7 +375,7 @@ def test_a_slow_exact_sweep_needs_yes(capsys):
 def test_a_folder_is_not_one_model(capsys):
     assert main(["sizes", "examples/", "--timeout", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("padlint: error: examples/: defines 6 models (")
+    assert err.startswith("padlint: error: examples/: defines 8 models (")
     assert err.endswith("a sweep takes one: name it as path.py:Name\n")
 
 

@@ -1,0 +1,359 @@
+"""Where every feature-map cell sits in the input, and the calls that mix cells (SCIENCE.md §2).
+
+Each spatial dimension of each tensor of a forward pass gets a :class:`Grid`: cell ``j``
+is centred at input coordinate ``centre(j) = S*j + O`` (input pixel ``i`` is centred at
+``i``). The model input has ``S = 1, O = 0``; the rules of the calls are
+
+- windowed op (``k_e = d*(k-1)+1``, ``p_b`` including any explicit pad feeding it):
+  ``S' = S*s``, ``O' = O + S*((k_e-1)/2 - p_b)``;
+- transposed conv: ``S' = S/s``, ``O' = O + S*(p_b - (k_e-1)/2)/s``;
+- explicit pad ``(b, e)`` (a crop when negative) and slices ``[a::t]``: ``O' = O - S*b``,
+  ``O' = O + S*a``, ``S' = S*t``;
+- interpolation from ``n`` to ``m`` cells, ``r = n/m``: ``S' = S*r``, ``O' = O + S*(r-1)/2``
+  (half-pixel centres; with ``align_corners=True`` ``S' = S*(n-1)/(m-1)``, ``O' = O``);
+  adaptive pooling the same, exact when ``n mod m == 0``.
+
+Elementwise calls keep the grid; calls the tracker does not know lose it (``None``), and
+nothing is concluded about a grid that is lost. A broadcast dimension (length 1) carries
+no position. When an elementwise merge (add, mul, …) or a concatenation combines inputs
+whose grids differ on an axis, that is a :class:`Merge`: the network mixes features from
+different places (PAD107). Adaptive pools are recorded as :class:`AdaptivePool` (PAD106).
+
+The :class:`AlignmentTracker` is told every call by the front end's
+:class:`~padlint.record.Recorder`, as the length-program builder is. Nothing here runs a
+torch op.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Callable
+
+import torch
+
+from .program import (_ADAPTIVE, _INTERPOLATE, _MERGE, _UNARY, REARRANGE, _dim, _name, _tensors,
+                      expand_index, rearrange)
+from .sites import Source
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One spatial dimension of a tensor: cell ``j`` is centred at input ``stride*j + offset``."""
+
+    axis: str
+    stride: Fraction
+    offset: Fraction
+    tiled: bool = False       # a strided slice: one phase of a space-to-depth rearrangement
+    profile: object = field(default=None, compare=False, repr=False)   # padlint.coverage
+
+    def centre(self) -> str:
+        """``2j+0.5``: the centre of cell j, in input pixels."""
+        s = "j" if self.stride == 1 else f"{_num(self.stride)}j"
+        if self.offset == 0:
+            return s
+        return f"{s}{'+' if self.offset > 0 else '-'}{_num(abs(self.offset))}"
+
+
+def _num(x: Fraction) -> str:
+    return str(x.numerator) if x.denominator == 1 else f"{float(x):.4g}"
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One axis of a call that combines tensors whose cells sit at different places."""
+
+    name: str                 # 'layer1.0.add', as the front end names calls
+    op: str                   # 'add', 'cat', …
+    source: Source | None
+    axis: str
+    grids: tuple[Grid, ...]   # one per distinct grid among the inputs, in input order
+    length: int               # the merged length on this axis
+
+    def rename(self, prefix: str) -> "Merge":
+        return replace(self, name=f"{prefix}.{self.name}")
+
+
+@dataclass(frozen=True)
+class AdaptivePool:
+    """One axis of an adaptive pool: ``n`` input cells into ``m`` bins."""
+
+    name: str
+    op: str                   # 'AdaptiveAvgPool2d' or 'F.adaptive_avg_pool2d'
+    source: Source | None
+    axis: str
+    n: int
+    m: int
+
+    def rename(self, prefix: str) -> "AdaptivePool":
+        return replace(self, name=f"{prefix}.{self.name}")
+
+
+@dataclass
+class Alignment:
+    """The alignment facts of one trace."""
+
+    merges: list[Merge] = field(default_factory=list)
+    pools: list[AdaptivePool] = field(default_factory=list)
+    maps: list = field(default_factory=list)        # padlint.coverage.MapCoverage per layer
+    outputs: list = field(default_factory=list)     # the grids of each output tensor
+    failed: str | None = None       # why the tracker stopped (the facts are then partial)
+
+    def rename(self, prefix: str) -> "Alignment":
+        return Alignment([m.rename(prefix) for m in self.merges],
+                         [p.rename(prefix) for p in self.pools], self.maps, self.outputs, self.failed)
+
+
+# A site names the call being made: (function name) -> (name, op, source).
+Site = Callable[[str], tuple[str, str, Source | None]]
+
+_CAT = frozenset(("cat", "concat", "concatenate"))
+
+
+class AlignmentTracker:
+    def __init__(self, site: Site, profiles: bool = False):
+        self.site = site
+        self.profiles = profiles          # follow coverage profiles too (PAD108)
+        self.facts = Alignment()
+        self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
+
+    def of(self, t: torch.Tensor) -> tuple[Grid | None, ...]:
+        entry = self._grids.get(id(t))
+        if entry is not None and entry[0] is t:
+            return entry[1]
+        return (None,) * t.dim()
+
+    def _set(self, t: torch.Tensor, grids) -> None:
+        grids = tuple(grids)
+        if any(g is not None for g in grids):
+            self._grids[id(t)] = (t, grids)
+        else:
+            self._grids.pop(id(t), None)
+
+    # -- the calls the recorder passes on ------------------------------------------
+    def register_input(self, x: torch.Tensor, nd: int) -> None:
+        from .geometry import AXIS_NAMES
+        from . import coverage
+        if nd not in AXIS_NAMES:                 # no spatial axis (an MLP): nothing to follow
+            return
+        lengths = [int(v) for v in x.shape[x.dim() - nd:]]
+        self.profiles = self.profiles and 0 < max(lengths, default=0) <= coverage.MAX_LENGTH
+        self._set(x, (None,) * (x.dim() - nd) + tuple(
+            Grid(a, Fraction(1), Fraction(0), profile=coverage.identity(n) if self.profiles else None)
+            for a, n in zip(AXIS_NAMES[nd], lengths)))
+
+    def alias(self, out: torch.Tensor, x: torch.Tensor) -> None:
+        self._set(out, self.of(x))
+
+    def window(self, layer: int, real: torch.Tensor, x: torch.Tensor, nd: int, transposed: bool,
+               explicit, axes, outs) -> None:
+        src = self.of(real)
+        spatial = []
+        for i, f in enumerate(axes):
+            g = src[len(src) - nd + i]
+            if g is None:
+                spatial.append(None)
+                continue
+            half = Fraction(f.dilation * (f.kernel - 1), 2)
+            profile = _apply(g, "window", f, transposed)
+            if transposed:
+                spatial.append(replace(g, stride=g.stride / f.stride, tiled=False, profile=profile,
+                                       offset=g.offset + g.stride * (f.pad_begin - half) / f.stride))
+            else:
+                spatial.append(replace(g, stride=g.stride * f.stride, tiled=False, profile=profile,
+                                       offset=g.offset + g.stride * (half - f.pad_begin)))
+        if self.profiles and all(g is not None and g.profile is not None for g in spatial):
+            from .coverage import MapCoverage, summarize
+            stride = 1.0
+            for g in spatial:
+                stride *= float(g.stride)
+            self.facts.maps.append(MapCoverage(layer, stride, tuple(
+                summarize(g.axis, g.profile) for g in spatial)))
+        for y in outs:
+            if isinstance(y, torch.Tensor) and y.dim() >= nd:
+                self._set(y, (None,) * (y.dim() - nd) + tuple(spatial))
+
+    def observe(self, func, args, kwargs, out) -> None:
+        name = _name(func)
+        outs = _tensors(out) if isinstance(out, (tuple, list)) else (
+            [out] if isinstance(out, torch.Tensor) else [])
+        if not outs or name.startswith("."):
+            return
+        inputs = _tensors(args) + _tensors(kwargs)
+        if name in _MERGE:
+            grids = self._merge(name, [t for t in inputs if t.dim()], outs[0])
+        elif name in _CAT or name == "stack":
+            grids = self._cat(name, args, kwargs, outs[0])
+        elif len(outs) == 1 and inputs and outs[0] is inputs[0]:
+            return                                      # in place: same tensor, same cells
+        else:
+            try:
+                grids = self._rule(name, args, kwargs, inputs, outs[0])
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+                grids = None
+        for o in outs:
+            if grids is not None and len(grids) == o.dim():
+                self._set(o, grids)
+            else:
+                self._grids.pop(id(o), None)
+
+    # -- merges ---------------------------------------------------------------------
+    def _check(self, op: str, columns: list[list[Grid]], lengths: list[int]) -> None:
+        """Record the axes on which the inputs' grids differ."""
+        for grids, length in zip(columns, lengths):
+            distinct = list(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
+            if len(distinct) < 2 or len({g.axis for g in distinct}) > 1:
+                continue
+            if all(g.tiled for g in grids):             # space-to-depth: phases side by side
+                continue
+            name, _, source = self.site(op)
+            self.facts.merges.append(Merge(name, op, source, distinct[0].axis, tuple(distinct), length))
+
+    def _merge(self, name, inputs, out) -> tuple:
+        columns, lengths, result = [], [], []
+        for i in range(1, out.dim() + 1):
+            grids = [self.of(t)[-i] for t in inputs
+                     if t.dim() >= i and t.shape[-i] == out.shape[-i] and t.shape[-i] > 1]
+            known = [g for g in grids if g is not None]
+            if len(known) >= 2:
+                columns.append(known)
+                lengths.append(int(out.shape[-i]))
+            result.append(_merged(known) if known and out.shape[-i] > 1 else None)
+        op = name.strip("_")
+        if op[:1] in "ir" and op[1:] in ("add", "sub", "mul", "truediv"):
+            op = op[1:]                                 # __iadd__, __radd__: an add
+        self._check(op, list(reversed(columns)), list(reversed(lengths)))
+        return tuple(reversed(result))
+
+    def _cat(self, name, args, kwargs, out) -> tuple | None:
+        tensors = [t for t in (args[0] if args else kwargs.get("tensors", ())) if isinstance(t, torch.Tensor)]
+        if not tensors:
+            return None
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        ndim = tensors[0].dim()
+        dim = _dim(int(dim), ndim + (name == "stack"))
+        columns, lengths, result = [], [], []
+        for i in range(ndim):
+            known = [self.of(t)[i] for t in tensors if t.shape[i] > 1]
+            known = [g for g in known if g is not None]
+            if name != "stack" and i == dim:
+                result.append(None)                     # cells side by side: no one grid
+                continue
+            if len(known) >= 2:
+                columns.append(known)
+                lengths.append(int(tensors[0].shape[i]))
+            result.append(_merged(known) if known else None)
+        self._check(name, columns, lengths)
+        if name == "stack":
+            result.insert(dim, None)
+        return tuple(result)
+
+    # -- everything else ------------------------------------------------------------
+    def _rule(self, name, args, kwargs, inputs, out) -> tuple | None:
+        x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        if x is None:
+            return None
+        g = self.of(x)
+        if all(v is None for v in g):
+            return None
+        if name in _UNARY or name in ("dropout", "batch_norm", "layer_norm", "group_norm",
+                                      "instance_norm"):
+            return g if tuple(out.shape) == tuple(x.shape) else None
+        if name == "pad":
+            return self._pad(args, kwargs, x, g)
+        if name == "__getitem__":
+            return self._getitem(args[1], x, g)
+        if name in _ADAPTIVE:
+            return self._adaptive(name, x, g, out)
+        if name in _INTERPOLATE:
+            corners = bool(kwargs.get("align_corners") or (len(args) > 4 and args[4]))
+            return self._resample(x, g, out, corners)
+        if name in REARRANGE:
+            return rearrange(name, args, kwargs, g, None)
+        if name == "linear":
+            return g[:-1] + (None,)
+        if name == "flatten":
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+            start, end = _dim(start, len(g)), _dim(end, len(g))
+            return g if start == end else g[:start] + (None,) + g[end + 1:]
+        return None
+
+    def _pad(self, args, kwargs, x, g) -> tuple:
+        pad = args[1] if len(args) > 1 else kwargs["pad"]
+        out = list(g)
+        for i in range(len(pad) // 2):
+            d = len(g) - 1 - i
+            if out[d] is not None:
+                b, e = int(pad[2 * i]), int(pad[2 * i + 1])
+                out[d] = replace(out[d], offset=out[d].offset - out[d].stride * b,
+                                 profile=_apply(out[d], "pad", b, e))
+        return tuple(out)
+
+    def _getitem(self, index, x, g) -> tuple | None:
+        index = expand_index(index, len(g))
+        if index is None:
+            return None
+        out, d = [], 0
+        for i in index:
+            if i is None:
+                out.append(None)
+                continue
+            grid, n = g[d], int(x.shape[d])
+            d += 1
+            if isinstance(i, int):
+                continue
+            if any(isinstance(v, torch.Tensor) for v in (i.start, i.stop, i.step)):
+                return None
+            start, stop, step = i.indices(n)
+            if step <= 0:
+                return None
+            if grid is not None and (start or step != 1 or len(range(start, stop, step)) != n):
+                grid = Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
+                            tiled=step > 1, profile=_apply(grid, "take", start, step,
+                                                           len(range(start, stop, step))))
+            out.append(grid)
+        return tuple(out) + g[d:]
+
+    def _resample(self, x, g, out, corners: bool, how: str = "resample") -> tuple:
+        nd = x.dim() - 2
+        result = list(g[:2])
+        for i in range(nd):
+            grid, n, m = g[2 + i], int(x.shape[2 + i]), int(out.shape[2 + i])
+            if grid is None or m <= 1:
+                result.append(None)
+            else:
+                profile = _apply(grid, how, m, corners) if how == "resample" else _apply(grid, how, m)
+                if corners:
+                    r = Fraction(n - 1, m - 1)
+                    result.append(replace(grid, stride=grid.stride * r, tiled=False, profile=profile))
+                else:
+                    r = Fraction(n, m)
+                    result.append(replace(grid, stride=grid.stride * r, tiled=False, profile=profile,
+                                          offset=grid.offset + grid.stride * (r - 1) / 2))
+        return tuple(result)
+
+    def _adaptive(self, name, x, g, out) -> tuple:
+        from .geometry import AXIS_NAMES
+        nd = int(name.split("pool")[1][0])
+        site_name, op, source = self.site(name)
+        for i, axis in enumerate(AXIS_NAMES[nd]):
+            n, m = int(x.shape[x.dim() - nd + i]), int(out.shape[out.dim() - nd + i])
+            self.facts.pools.append(AdaptivePool(site_name, op, source, axis, n, m))
+        return self._resample(x, g, out, False, "adaptive") if x.dim() == nd + 2 else (None,) * out.dim()
+
+
+def _apply(grid: Grid, how: str, *args):
+    """``grid``'s coverage profile through one step of :mod:`padlint.coverage`."""
+    if grid.profile is None:
+        return None
+    from . import coverage
+    return getattr(coverage, how)(grid.profile, *args)
+
+
+def _merged(grids: list[Grid]) -> Grid:
+    """The first input's grid, with the inputs' coverage profiles averaged."""
+    profiles = [g.profile for g in grids]
+    if len(grids) == 1 or any(p is None for p in profiles):
+        return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
+    from . import coverage
+    return replace(grids[0], profile=coverage.merge(profiles))
