@@ -13,11 +13,12 @@ from rich.text import Text
 from . import __version__
 from .config import FAIL_ON
 from .errors import PadlintError
+from .fixcmd import add_fix_parser, cmd_fix
 from .formats import FORMATS
 from .reportcmd import add_report_parser, cmd_report
 from .statscmd import add_stats_parser, cmd_stats
 
-COMMANDS = ("check", "sizes", "stats", "report", "rule", "rules")
+COMMANDS = ("check", "sizes", "stats", "report", "fix", "rule", "rules")
 
 
 def _codes(text: str) -> list[str]:
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stats_parser(sub, _codes)
     add_report_parser(sub, _codes)
+    add_fix_parser(sub, _codes)
 
     rule = sub.add_parser("rule", help="show the documentation of a rule")
     rule.add_argument("code")
@@ -402,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         return 2
     handler = {"check": cmd_check, "sizes": cmd_sizes, "stats": cmd_stats, "report": cmd_report,
+               "fix": cmd_fix,
                "rule": cmd_rule,
                "rules": cmd_rules}[args.command]
     try:
