@@ -4,7 +4,9 @@ Every map and matrix is drawn on one diverging colour scale: each cell's deviati
 its map's median, divided by the largest deviation in its group (a map alone, or the
 same layer at two input sizes), so -1 is the deepest blue, 0 white, +1 the deepest red.
 Maps are drawn one pixel per cell (the page scales them up without smoothing); sides
-longer than :data:`MAX_CELLS` are reduced by block means first.
+longer than :data:`MAX_CELLS` are reduced by block means first. Shares in [0, 1] (the
+coverage section: padding share per cell, the input's use) are drawn on a sequential
+scale, :data:`SHARE_CMAP`, 0 the darkest.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from .errors import PadlintError
 from .measures import centred, downsample
 
 CMAP = "RdBu_r"
+SHARE_CMAP = "viridis"
 NO_METADATA = {"Software": None}   # matplotlib's default names its web site in every PNG
 MAX_CELLS = 128              # the largest side of a drawn map, in cells
 
@@ -47,13 +50,17 @@ def shown(m: np.ndarray, limit: int = MAX_CELLS) -> tuple[np.ndarray, str | None
     return small, "; ".join(notes) or None
 
 
-def _png(values: np.ndarray) -> bytes:
-    """One PNG pixel per cell of ``values`` (in [-1, 1]) on the shared colour scale."""
+def _png(values: np.ndarray, share: bool = False) -> bytes:
+    """One PNG pixel per cell of ``values`` (in [-1, 1]) on the shared colour scale, or of a
+    share (in [0, 1]) on the sequential one."""
     from matplotlib import colormaps
-    cmap = colormaps[CMAP]
-    values = np.clip(values, -1, 1)
-    values[np.abs(values) < 1 / cmap.N] = 0.0      # below one colour step: the median's white
-    rgba = cmap((values + 1) / 2, bytes=True)
+    if share:
+        rgba = colormaps[SHARE_CMAP](np.clip(values, 0, 1), bytes=True)
+    else:
+        cmap = colormaps[CMAP]
+        values = np.clip(values, -1, 1)
+        values[np.abs(values) < 1 / cmap.N] = 0.0      # below one colour step: the median's white
+        rgba = cmap((values + 1) / 2, bytes=True)
     from matplotlib.image import imsave
     buf = io.BytesIO()
     imsave(buf, rgba, format="png", metadata=NO_METADATA)
@@ -95,8 +102,14 @@ def tile(m: np.ndarray) -> tuple[str, str | None]:
     return tiles([m])[0]
 
 
-def colour_bar(label: str) -> str:
-    """The scale every tile shares, as a horizontal bar with its label."""
+def share_tile(m: np.ndarray) -> tuple[str, str | None]:
+    """A map of shares in [0, 1] on the sequential scale, and its note."""
+    small, note = shown(m)
+    return data_uri(_png(small, share=True)), note
+
+
+def colour_bar(label: str, share: bool = False) -> str:
+    """The scale every tile shares (or the shares' scale), as a horizontal bar with its label."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colorbar import ColorbarBase
     from matplotlib.colors import Normalize
@@ -104,8 +117,9 @@ def colour_bar(label: str) -> str:
     fig = Figure(figsize=(5.2, 0.9), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.04, 0.55, 0.92, 0.3))
-    bar = ColorbarBase(ax, cmap=CMAP, norm=Normalize(-1, 1), orientation="horizontal",
-                       ticks=[-1, -0.5, 0, 0.5, 1])
+    bar = ColorbarBase(ax, cmap=SHARE_CMAP if share else CMAP,
+                       norm=Normalize(0, 1) if share else Normalize(-1, 1), orientation="horizontal",
+                       ticks=[0, 0.25, 0.5, 0.75, 1] if share else [-1, -0.5, 0, 0.5, 1])
     bar.ax.tick_params(labelsize=8)
     bar.set_label(label, fontsize=8)
     buf = io.BytesIO()

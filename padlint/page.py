@@ -2,7 +2,7 @@
 
 Styles are inline and every picture is a PNG data URI, so the file needs no network and
 names no external URL (a Content-Security-Policy forbids any load that is not a data URI).
-Sections, each with a stable id: summary, layers, overview, kernels, sizes, findings.
+Sections, each with a stable id: summary, layers, overview, kernels, coverage, sizes, findings.
 """
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import re
 import tempfile
 from collections import Counter
 
-from .figures import colour_bar, lopsided_tiles, tile, tiles
+from .figures import colour_bar, lopsided_tiles, share_tile, tile, tiles
 from .geometry import AXIS_NAMES
 from .shapes import shape_str
 
 SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature maps"),
-            ("kernels", "Kernels and patches"), ("sizes", "Input sizes"), ("findings", "Findings"))
+            ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("sizes", "Input sizes"),
+            ("findings", "Findings"))
 SEVERITIES = ("error", "warning", "info")
 BASELINE_NAMES = {"probe": "symmetric-kernel probe", "constant": "constant input", "random": "random input", "zeros": "zero input",
                   "images": "your data"}
@@ -78,6 +79,7 @@ table.pairs th{font-size:12px}
 .kernels .card{border:1px solid #e3e7ed;border-radius:6px;padding:8px;background:#fbfcfd}
 .kernels .card.uneven{border-color:#f0a030}
 .kernels .pics{display:flex;gap:8px}
+#coverage .card img{display:block;image-rendering:pixelated;margin:6px 0}
 """.replace("TILEpx", f"{TILE}px")
 
 
@@ -402,6 +404,45 @@ class Page:
                 "‖K − flip K‖ / ‖K − mean K‖ per axis. " + "; ".join(source) + ".</p>")
         return head + note + f'<div class="grid kernels">{"".join(cards)}</div></section>'
 
+    def coverage(self) -> str:
+        """The deepest map's padding share per cell and the input's use (PAD108's facts)."""
+        head = '<section id="coverage"><h2>How much of the deepest map is padding</h2>'
+        trace = self.result.trace
+        alignment = getattr(trace, "alignment", None)
+        maps = [m for m in (alignment.maps if alignment is not None else [])
+                if all(len(a.padding) > 1 for a in m.axes)]
+        if not maps:
+            return head + ('<p class="note">No coverage facts: the model has no map of more '
+                           "than one cell per axis, or its input is longer than 1024 on an axis.</p></section>")
+        deep = max(maps, key=lambda m: (m.stride, m.layer))
+        layer = trace.layers[deep.layer]
+        share, usage = deep.padding_share(), deep.usage()
+        top = float(usage.max()) or 1.0
+        mainly = int((share > 0.5).sum())
+        centre = usage[tuple(n // 2 for n in usage.shape)]
+        corner = float(usage[(0,) * usage.ndim] / centre) if centre else 0.0
+        cards = []
+        for title, values, note in (
+                (f"padding share of each of its {'x'.join(map(str, share.shape))} cells", share,
+                 f"{mainly} of {share.size} cells above one half; mean {float(share.mean()):.0%}"),
+                (f"use of each input pixel ({'x'.join(map(str, usage.shape))})", usage / top,
+                 f"corner pixel {corner:.2g}x the centre")):
+            uri, shown_note = share_tile(values)
+            extra = f"; {shown_note}" if shown_note else ""
+            cards.append(f'<div class="card"><div>{_t(title)}</div>'
+                         f"{_img(uri, title, _aspect(values))}"
+                         f'<div class="note">{_t(note + extra)}</div></div>')
+        fired = next((i for i, f in enumerate(self.findings) if f.rule == "PAD108"), None)
+        link = (f' {_badge("info", "PAD108", f"#finding-{fired}")} fires on it.' if fired is not None else "")
+        note = (f'<p class="note">The deepest map is the output of <code>{_t(layer.name)}</code> '
+                f"({_t(layer.describe())}). Every path from a cell down to the input counts, "
+                "each kernel tap once; a path that lands on padding ends there. Left: the share "
+                "of each cell's paths that end on padding. Right: how much the map's cells use "
+                f"each input pixel (the foveation map), relative to the most-used one.{link}</p>")
+        bar = (f'<div class="bar"><img src="{colour_bar("share (0 to 1)", share=True)}" '
+               'alt="colour scale from 0 to 1" width="520" height="90"></div>')
+        return head + note + bar + f'<div class="grid kernels">{"".join(cards)}</div></section>'
+
     def sizes(self) -> str:
         v, r = self.v, self.result
         head = '<section id="sizes"><h2>Input sizes around the analysed one</h2>'
@@ -488,8 +529,8 @@ class Page:
         r = self.result
         title = f"padlint report: {r.target} at {shape_str(r.input_shape[2:])}"
         nav = "".join(f'<a href="#{ident}">{name}</a>' for ident, name in SECTIONS)
-        body = [self.summary(), self.layers(), self.overview(), self.kernels(), self.sizes(),
-                self.findings_section()]
+        body = [self.summary(), self.layers(), self.overview(), self.kernels(), self.coverage(),
+                self.sizes(), self.findings_section()]
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
                 "img-src data:; style-src 'unsafe-inline'\">"

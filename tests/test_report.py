@@ -80,7 +80,7 @@ def page(uneven):
 def test_every_section_is_there_in_order(page):
     ids = page.ids()
     assert [i for i in ids if i in dict(SECTIONS)] == [ident for ident, _ in SECTIONS]
-    nav = [a["href"] for tag, a in page.elements if tag == "a" and a.get("href", "").startswith("#")][:6]
+    nav = [a["href"] for tag, a in page.elements if tag == "a" and a.get("href", "").startswith("#")][:len(SECTIONS)]
     assert nav == [f"#{ident}" for ident, _ in SECTIONS]
 
 
@@ -288,3 +288,17 @@ def test_text_is_escaped(tmp_path):
     path = write(tmp_path, "a&b<c/net.py", MODEL.format("nn.Conv2d(3, 4, 3, stride=2, padding=1)"))
     html = padlint.html_report(path)
     assert "a&amp;b&lt;c" in html and "a&b<c" not in html
+
+
+def test_coverage_section_draws_the_deepest_maps_padding_share():
+    """convnext_tiny at 224: the 7x7 last stage is PAD108's map; its 49 cells and the
+    224x224 input's use (shown at 128), with the numbers PAD108 reports."""
+    import torchvision
+    html = padlint.html_report(torchvision.models.convnext_tiny(), input_size=224, baselines=["constant"])
+    part = section(html, "coverage")
+    assert "<code>features.7.2.block.0</code> (Conv2d k=7 s=1 p=3)" in part
+    assert "padding share of each of its 7x7 cells" in part
+    assert "49 of 49 cells above one half; mean 85%" in part
+    assert "use of each input pixel (224x224)" in part and "corner pixel 0.028x the centre; shown at 128×128" in part
+    assert re.search(r'<a class="badge info" href="#finding-\d+">PAD108</a> fires on it', part)
+    assert part.count("<img ") == 3                  # the scale and two maps
