@@ -30,7 +30,9 @@ there, pick an input size with ``padlint sizes`` instead.
 Every set of edits is verified before it is shown: the edited files are imported in
 place of the originals, the model is built and run on the CPU at the analysed size
 (the output shape must not change) and analysed again (the fixed findings must be gone,
-and no new finding of the fixable rules may appear). An edit that fails is dropped and
+and no new finding of the fixable rules or of PAD107 may appear: an average-pool
+shortcut is centred on 2j+0.5, a 3x3 stride-2 main path beside it on 2j, so rewrite 2
+passes only where that path becomes kernel 4 too). An edit that fails is dropped and
 listed as not fixed.
 """
 from __future__ import annotations
