@@ -94,13 +94,25 @@ class Alignment:
 
     merges: list[Merge] = field(default_factory=list)
     pools: list[AdaptivePool] = field(default_factory=list)
-    maps: list = field(default_factory=list)        # padlint.coverage.MapCoverage per layer
     outputs: list = field(default_factory=list)     # the grids of each output tensor
     failed: str | None = None       # why the tracker stopped (the facts are then partial)
+    # the deepest map of more than one cell per axis (the coarsest grid, the last windowed
+    # layer on it): (layer index, stride, ((axis, coverage profile), ...)), or None
+    deepest: tuple | None = field(default=None, repr=False)
 
     def rename(self, prefix: str) -> "Alignment":
         return Alignment([m.rename(prefix) for m in self.merges],
-                         [p.rename(prefix) for p in self.pools], self.maps, self.outputs, self.failed)
+                         [p.rename(prefix) for p in self.pools], self.outputs, self.failed,
+                         self.deepest)
+
+    @property
+    def maps(self) -> list:
+        """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108), or []."""
+        if self.deepest is None:
+            return []
+        from .coverage import MapCoverage, summarize
+        layer, stride, profiles = self.deepest
+        return [MapCoverage(layer, stride, tuple(summarize(axis, p) for axis, p in profiles))]
 
 
 # A site names the call being made: (function name) -> (name, op, source).
@@ -114,6 +126,7 @@ class AlignmentTracker:
         self.site = site
         self.profiles = profiles          # follow coverage profiles too (PAD108)
         self.facts = Alignment()
+        self._profiles: dict = {}         # (input profile, window) -> output profile: H = W
         self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
 
     def of(self, t: torch.Tensor) -> tuple[Grid | None, ...]:
@@ -152,25 +165,36 @@ class AlignmentTracker:
             g = src[len(src) - nd + i]
             if g is None:
                 spatial.append(None)
-                continue
-            half = Fraction(f.dilation * (f.kernel - 1), 2)
-            profile = _apply(g, "window", f, transposed)
-            if transposed:
-                spatial.append(replace(g, stride=g.stride / f.stride, tiled=False, profile=profile,
-                                       offset=g.offset + g.stride * (f.pad_begin - half) / f.stride))
+            elif f.k_e == 1 and f.stride == 1 and f.pad_begin == 0 and not transposed:
+                spatial.append(g)                      # a 1x1 conv: the same cells
             else:
-                spatial.append(replace(g, stride=g.stride * f.stride, tiled=False, profile=profile,
-                                       offset=g.offset + g.stride * (half - f.pad_begin)))
-        if self.profiles and all(g is not None and g.profile is not None for g in spatial):
-            from .coverage import MapCoverage, summarize
+                spatial.append(self._window_axis(g, f, transposed))
+        if self.profiles and all(g is not None and g.profile is not None and g.profile.shape[0] > 1
+                                 for g in spatial):
             stride = 1.0
             for g in spatial:
                 stride *= float(g.stride)
-            self.facts.maps.append(MapCoverage(layer, stride, tuple(
-                summarize(g.axis, g.profile) for g in spatial)))
+            deepest = self.facts.deepest
+            if deepest is None or stride >= deepest[1]:
+                self.facts.deepest = (layer, stride, tuple((g.axis, g.profile) for g in spatial))
         for y in outs:
             if isinstance(y, torch.Tensor) and y.dim() >= nd:
                 self._set(y, (None,) * (y.dim() - nd) + tuple(spatial))
+
+    def _window_axis(self, g: Grid, f, transposed: bool) -> Grid:
+        half = Fraction(f.dilation * (f.kernel - 1), 2)
+        profile = None
+        if g.profile is not None:                     # the same map through the same window
+            key = (id(g.profile), f.kernel, f.stride, f.dilation, f.pad_begin, f.out, transposed)
+            hit = self._profiles.get(key)
+            if hit is None or hit[0] is not g.profile:
+                from . import coverage
+                hit = self._profiles[key] = (g.profile, coverage.window(g.profile, f, transposed))
+            profile = hit[1]
+        if transposed:
+            return Grid(g.axis, g.stride / f.stride, g.offset + g.stride * (f.pad_begin - half) / f.stride,
+                        profile=profile)
+        return Grid(g.axis, g.stride * f.stride, g.offset + g.stride * (half - f.pad_begin), profile=profile)
 
     def observe(self, func, args, kwargs, out) -> None:
         name = _name(func)
@@ -200,9 +224,10 @@ class AlignmentTracker:
     def _check(self, op: str, columns: list[list[Grid]], lengths: list[int]) -> None:
         """Record the axes on which the inputs' grids differ."""
         for grids, length in zip(columns, lengths):
-            distinct = list(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
-            if len(distinct) < 2 or len({g.axis for g in distinct}) > 1:
+            places = {(g.axis, g.stride, g.offset) for g in grids}
+            if len(places) < 2 or len({axis for axis, _, _ in places}) > 1:
                 continue
+            distinct = list(dict.fromkeys(Grid(g.axis, g.stride, g.offset) for g in grids))
             if all(g.tiled for g in grids):             # space-to-depth: phases side by side
                 continue
             name, _, source = self.site(op)
@@ -355,5 +380,7 @@ def _merged(grids: list[Grid]) -> Grid:
     profiles = [g.profile for g in grids]
     if len(grids) == 1 or any(p is None for p in profiles):
         return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
+    if all(p is profiles[0] for p in profiles):
+        return grids[0]
     from . import coverage
     return replace(grids[0], profile=coverage.merge(profiles))

@@ -64,7 +64,8 @@ def prepare(candidate: Candidate, train: bool = False) -> Prepared:
     return Prepared(candidate, model, adapted, front)
 
 
-def trace_at(prep: Prepared, size: tuple[int, ...], program: bool = False) -> Trace:
+def trace_at(prep: Prepared, size: tuple[int, ...], program: bool = False,
+             coverage: bool = False) -> Trace:
     """The trace of one input size (a size as given: 224, (224, 320), a full shape …).
     Raises InputTooSmall, GeometryMismatch, ForwardFailed or PadlintError."""
     model, adapted, front = prep.model, prep.adapted, prep.front
@@ -73,14 +74,14 @@ def trace_at(prep: Prepared, size: tuple[int, ...], program: bool = False) -> Tr
         return Trace((), "none", size)
     if adapted:
         shape, note = adapted.input_shape(shape)
-        return adapted.rename(front.run(shape, program=program), note)
+        return adapted.rename(front.run(shape, program=program, coverage=coverage), note)
     try:
-        return front.run(shape, program=program)
+        return front.run(shape, program=program, coverage=coverage)
     except ForwardFailed:
         channels = declared_channels(model)
         if channels in (None, shape[1]) or len(size) > len(shape) - 2:
             raise
-        return front.run((shape[0], channels) + shape[2:], program=program)
+        return front.run((shape[0], channels) + shape[2:], program=program, coverage=coverage)
 
 
 def failure_message(prep: Prepared, size, err: Exception) -> str:
@@ -112,7 +113,8 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
         return [], [{"target": candidate.target, "message": str(err), "exception": err}]
     for size in sizes or candidate.input_sizes or [(DEFAULT_SIZE,)]:
         try:
-            trace = trace_at(prep, size, program=True)
+            trace = trace_at(prep, size, program=True,
+                             coverage=any(r.code == "PAD108" for r in rules))
         except Exception as err:  # noqa: BLE001 - a padlint bug must not hide the other models
             entry = {"target": candidate.target, "message": failure_message(prep, size, err)}
             if not isinstance(err, (PadlintError, InputTooSmall, GeometryMismatch)):

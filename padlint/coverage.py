@@ -41,7 +41,13 @@ def window(p: np.ndarray, f, transposed: bool) -> np.ndarray:
     if not transposed:
         idx = j * f.stride + t * f.dilation - f.pad_begin
         idx = np.where((idx >= 0) & (idx < n), idx, n)
-        return ext[idx].mean(axis=1)
+        if f.kernel == 1:
+            return ext[idx[:, 0]]
+        out = ext[idx[:, 0]].copy()
+        for tap in range(1, f.kernel):
+            out += ext[idx[:, tap]]
+        out *= np.float32(1.0 / f.kernel)
+        return out
     num = j + f.pad_begin - t * f.dilation                    # o = i*s - p + t*d
     src = np.floor_divide(num, f.stride)
     valid = (num % f.stride == 0) & (src >= 0) & (src < n)
@@ -88,10 +94,13 @@ def adaptive(p: np.ndarray, m: int) -> np.ndarray:
 
 
 def merge(profiles: list[np.ndarray]) -> np.ndarray | None:
-    shapes = {q.shape for q in profiles}
-    if len(shapes) != 1:
+    if any(q.shape != profiles[0].shape for q in profiles):
         return None
-    return np.mean(profiles, axis=0)
+    out = profiles[0].copy()
+    for q in profiles[1:]:
+        out += q
+    out *= np.float32(1.0 / len(profiles))
+    return out
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ class FrontEnd:
         dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
         return torch.empty(tuple(shape), dtype=dtype, device="meta")
 
-    def _run_fx(self, shape, program: bool = False) -> tuple[list[Layer], object]:
+    def _run_fx(self, shape, program: bool = False, coverage: bool = False) -> tuple[list[Layer], object]:
         holder: dict = {}
 
         def where() -> str:
@@ -188,7 +188,7 @@ class FrontEnd:
             return where(), fname, node.meta.get("padlint_source")
 
         recorder = Recorder(label, ProgramBuilder(where) if program else None,
-                            AlignmentTracker(site, profiles=program))
+                            AlignmentTracker(site, profiles=coverage))
         x = self._input(shape)
         _register(recorder, x, len(shape) - 2)
 
@@ -202,7 +202,8 @@ class FrontEnd:
         _outputs(recorder, out)
         return recorder.layers, _recorded(recorder)
 
-    def _run_hooks(self, shape, device: str = "meta", program: bool = False) -> tuple[list[Layer], object]:
+    def _run_hooks(self, shape, device: str = "meta", program: bool = False,
+                   coverage: bool = False) -> tuple[list[Layer], object]:
         stack: list[tuple[nn.Module, set]] = []
 
         def where() -> str:
@@ -226,7 +227,7 @@ class FrontEnd:
             stack.pop()
 
         recorder = Recorder(label, ProgramBuilder(where) if program else None,
-                            AlignmentTracker(site, profiles=program))
+                            AlignmentTracker(site, profiles=coverage))
         handles = [nn.modules.module.register_module_forward_pre_hook(pre),
                    nn.modules.module.register_module_forward_hook(post)]
         try:
@@ -250,18 +251,18 @@ class FrontEnd:
                 h.remove()
         return recorder.layers, _recorded(recorder)
 
-    def _run(self, shape, allow_cpu: bool = True, program: bool = False):
+    def _run(self, shape, allow_cpu: bool = True, program: bool = False, coverage: bool = False):
         notes = list(self.notes)
         if self.graph is not None:
             try:
-                return (*self._run_fx(shape, program), "fx", notes)
+                return (*self._run_fx(shape, program, coverage), "fx", notes)
             except (InputTooSmall, GeometryMismatch):
                 raise
             except Exception as err:  # noqa: BLE001 - fall back to hooks, and say so
                 notes.append(TraceNote("fx-fallback", "", "the FX graph failed on the meta device "
                                        f"({_first_line(err)})", _user_location(err)))
         try:
-            return (*self._run_hooks(shape, program=program), "hooks", notes)
+            return (*self._run_hooks(shape, program=program, coverage=coverage), "hooks", notes)
         except (InputTooSmall, GeometryMismatch):
             raise
         except Exception as err:  # noqa: BLE001 - data-dependent code: run it for real
@@ -269,7 +270,7 @@ class FrontEnd:
                 raise
             meta_error = err
         try:
-            layers, recorded = self._run_hooks(shape, device="cpu", program=program)
+            layers, recorded = self._run_hooks(shape, device="cpu", program=program, coverage=coverage)
         except (InputTooSmall, GeometryMismatch):
             raise
         except Exception as cpu_error:
@@ -278,15 +279,16 @@ class FrontEnd:
                                f"({_first_line(meta_error)})", _user_location(meta_error)))
         return layers, recorded, "cpu", notes
 
-    def run(self, shape, allow_cpu: bool = True, program: bool = False) -> Trace:
+    def run(self, shape, allow_cpu: bool = True, program: bool = False, coverage: bool = False) -> Trace:
         """The windowed layers at input ``shape``; with ``program``, the trace also carries
-        the :class:`~padlint.lengths.LengthProgram` of this run."""
+        the :class:`~padlint.lengths.LengthProgram` of this run, with ``coverage`` its
+        alignment facts also follow coverage profiles (PAD108)."""
         training = [(m, m.training) for m in self.model.modules()]
         self.model.train(self.train)
         try:
             with warnings.catch_warnings():   # torch's own notes on 'same' padding etc.
                 warnings.simplefilter("ignore", UserWarning)
-                layers, recorded, method, notes = self._run(shape, allow_cpu, program)
+                layers, recorded, method, notes = self._run(shape, allow_cpu, program, coverage)
         finally:
             for m, flag in training:
                 m.training = flag

@@ -107,12 +107,12 @@ def _trace(prep, size, direct: bool):
     size, not at what the model's own transform would make of such an image."""
     from .api import trace_at
     if not (direct and prep.adapted):
-        return trace_at(prep, size, program=True)
+        return trace_at(prep, size, program=True, coverage=True)
     from .ir import TraceNote
     shape = tuple(size)
     note = TraceNote("partial", prep.adapted.prefix, f"{prep.adapted.prefix} run at "
                      f"{'x'.join(map(str, shape[2:]))} directly, for comparison")
-    return prep.adapted.rename(prep.front.run(shape, program=True), note)
+    return prep.adapted.rename(prep.front.run(shape, program=True, coverage=True), note)
 
 
 def _verified(prep, size, rules, options, direct: bool = False):

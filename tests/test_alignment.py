@@ -297,7 +297,7 @@ COVERAGE = [
 def test_coverage_matches_an_averaging_network(build, size):
     model = averaging(build())
     shape = (1, 1) + ((size, size) if isinstance(size, int) else size)
-    trace = FrontEnd(model).run(shape, program=True)
+    trace = FrontEnd(model).run(shape, coverage=True)
     deep = trace.alignment.maps[-1]
     x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
     y = model.double()(x)
@@ -327,7 +327,7 @@ def test_padding_dominated_map_finding():
         y.sum().backward()
         assert (int((share > 0.5).sum()), round(100 * float(share.mean()))) == (mainly, mean)
         assert f"{float(x.grad[0, 0, 0, 0] / x.grad[0, 0, n // 2, n // 2]):.2g}" == corner
-    trace = FrontEnd(model).run((1, 3, 12, 12), program=True)
+    trace = FrontEnd(model).run((1, 3, 12, 12), coverage=True)
     share = trace.alignment.maps[-1].padding_share()
     assert (int((share > 0.5).sum()), round(100 * float(share.mean()))) == (84, 53)
 
@@ -361,3 +361,12 @@ def test_fasterrcnn_transform_forces_uneven_sizes():
     clean = {n: padlint.analyze(model.backbone, input_size=n, select=["PAD101", "PAD102"]).findings == []
              for n in (129, 161, 192, 193, 224)}
     assert clean == {129: True, 161: False, 192: False, 193: True, 224: False}
+
+
+def test_coverage_is_followed_only_when_pad108_is_selected():
+    model = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 8, 8, 7, padding=3) for i in range(3)])
+    assert FrontEnd(model).run((1, 3, 8, 8)).alignment.maps == []
+    report = padlint.analyze(model, input_size=8, ignore=["PAD108"])
+    assert report.results[0].trace.alignment.maps == []
+    report = padlint.analyze(model, input_size=8, select=["PAD108"])
+    assert [m.layer for m in report.results[0].trace.alignment.maps] == [2]
