@@ -189,8 +189,11 @@ def misaligned_merge(trace: Trace):
         if first.stride == second.stride:
             how = f"sit {apart:g} input pixel{'' if apart == 1 else 's'} apart"
         else:
+            last = second.offset - first.offset + (second.stride - first.stride) * (merge.length - 1)
+            apart = max(apart, float(abs(last)))
             how = (f"have different strides ({' vs '.join(f'{float(g.stride):g}' for g in merge.grids)} "
-                   "input pixels per cell)")
+                   f"input pixels per cell), {float(second.offset - first.offset):+g} input pixels "
+                   f"apart at the first cell and {float(last):+.3g} at the last")
         yield merge.name, merge.axis, merge.source, {
             "layer": merge.name, "op": merge.op, "axis": merge.axis, "how": how,
             "centres": centres, "offset": apart, "length": merge.length,

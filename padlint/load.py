@@ -221,6 +221,10 @@ def load_target(target: str) -> Loaded:
                 raise PadlintError(f"{target}: file {left} does not exist")
             module, file = import_file(left), os.path.abspath(left)
         else:
+            here = os.getcwd()
+            added = here not in sys.path and "" not in sys.path   # as `python -m` does
+            if added:
+                sys.path.insert(0, here)
             try:
                 module = importlib.import_module(left)
             except ModuleNotFoundError as err:
@@ -229,6 +233,9 @@ def load_target(target: str) -> Loaded:
             except Exception as err:
                 raise PadlintError(f"{target}: importing {left!r} raised {type(err).__name__}: "
                                    f"{_one_line(err)}") from err
+            finally:
+                if added:
+                    sys.path.remove(here)
             file = getattr(module, "__file__", None)
         obj = _getattr_path(module, attr, target)
         return Loaded([_from_callable(obj, target, file)], [], [])

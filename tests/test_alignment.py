@@ -370,3 +370,25 @@ def test_coverage_is_followed_only_when_pad108_is_selected():
     assert report.results[0].trace.alignment.maps == []
     report = padlint.analyze(model, input_size=8, select=["PAD108"])
     assert [m.layer for m in report.results[0].trace.alignment.maps] == [2]
+
+
+def test_align_corners_upsampling_in_a_unet_drifts_from_plus_to_minus_half_a_pixel():
+    """The popular U-Net layout: 2x2 max pool down (cells on 2j+0.5), bilinear
+    align_corners=True up (cell 0 on the first coarse centre, the last on the last): the
+    upsampled cells run from +0.5 to -0.5 input pixels off the skip's."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.pool = nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2)
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+
+        def forward(self, x):
+            skip = self.enc(x)
+            return torch.cat([skip, self.up(self.pool(skip))], dim=1)
+    report = padlint.analyze(Net(), input_size=32, select=["PAD107"])
+    assert [(f.layer, f.axis) for f in report.findings] == [("cat", "H"), ("cat", "W")]
+    assert report.findings[0].message == (
+        "merges feature maps whose cells on H have different strides (1 vs 0.967742 input pixels "
+        "per cell), +0.5 input pixels apart at the first cell and -0.5 at the last: cell j is "
+        "centred at input j and 0.9677j+0.5")
+    assert report.findings[0].data["offset"] == 0.5

@@ -1,5 +1,6 @@
 """The Python API and the front end on small models written for the purpose."""
 import json
+import sys
 
 import pytest
 import torch
@@ -191,3 +192,25 @@ def test_too_small_names_the_layer_and_the_smallest_size_that_works():
         "the smallest HxW that works is 16")
     report = padlint.analyze(nn.Sequential(nn.Conv2d(3, 4, 5), nn.Conv2d(4, 4, 5)), 6)
     assert report.errors[0]["message"].endswith("the smallest input that works is 9")
+
+
+def test_a_module_spec_is_found_in_the_working_directory(tmp_path, monkeypatch):
+    """`padlint check pkg.net:Net` from the project root, as `python -m pkg.net` would
+    import it (relative imports inside the package work)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "parts.py").write_text(
+        "from torch import nn\n\n\ndef stem():\n    return nn.Conv2d(3, 8, 3, stride=2, padding=1)\n")
+    (tmp_path / "pkg" / "net.py").write_text(
+        "from torch import nn\n\nfrom .parts import stem\n\n\nclass Net(nn.Sequential):\n"
+        "    def __init__(self):\n        super().__init__(stem())\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    try:
+        report = padlint.analyze("pkg.net:Net", input_size=32, select=["PAD101"])
+    finally:
+        for name in ("pkg", "pkg.net", "pkg.parts"):
+            sys.modules.pop(name, None)
+    assert not report.errors
+    assert [(f.layer, f.axis) for f in report.findings] == [("0", "H"), ("0", "W")]
+    assert str(tmp_path) not in sys.path
