@@ -84,8 +84,13 @@ def import_file(path: str):
     if spec is None or spec.loader is None:
         raise PadlintError(f"{shown}: cannot import this file; is it a Python (.py) file?")
     module = importlib.util.module_from_spec(spec)
+    package, root = _package_of(path)
+    if package:                        # a file inside a package: its relative imports work
+        module.__package__ = package
     sys.modules[name] = module
-    sys.path.insert(0, os.path.dirname(path))
+    roots = [os.path.dirname(path)] + ([root] if package else [])
+    for folder in roots:
+        sys.path.insert(0, folder)
     try:
         with SiteRecorder(path):
             spec.loader.exec_module(module)
@@ -102,8 +107,21 @@ def import_file(path: str):
         raise PadlintError(f"{shown}: importing it raised {type(err).__name__}: {_one_line(err)}; "
                            f"fix the error (python {shown} shows it) or run with --debug") from err
     finally:
-        sys.path.remove(os.path.dirname(path))
+        for folder in roots:
+            sys.path.remove(folder)
     return module
+
+
+def _package_of(path: str) -> tuple[str, str]:
+    """The dotted package a .py file sits in (folders with ``__init__.py`` above it) and
+    the folder that holds the top package; ``("", "")`` outside any package."""
+    folder, parts = os.path.dirname(os.path.abspath(path)), []
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, part = os.path.split(folder)
+        if not part.isidentifier():
+            return "", ""
+        parts.insert(0, part)
+    return ".".join(parts), folder
 
 
 def _required_params(cls: type) -> list[str]:

@@ -214,3 +214,23 @@ def test_a_module_spec_is_found_in_the_working_directory(tmp_path, monkeypatch):
     assert not report.errors
     assert [(f.layer, f.axis) for f in report.findings] == [("0", "H"), ("0", "W")]
     assert str(tmp_path) not in sys.path
+
+
+def test_a_file_inside_a_package_keeps_its_relative_imports(tmp_path, monkeypatch):
+    (tmp_path / "proj" / "models").mkdir(parents=True)
+    for folder in ("proj", "proj/models"):
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "proj" / "layers.py").write_text(
+        "from torch import nn\n\n\ndef stem():\n    return nn.Conv2d(3, 8, 3, stride=2, padding=1)\n")
+    (tmp_path / "proj" / "models" / "net.py").write_text(
+        "from torch import nn\n\nfrom ..layers import stem\n\n\nclass Net(nn.Sequential):\n"
+        "    def __init__(self):\n        super().__init__(stem())\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        report = padlint.analyze("proj/models/net.py", input_size=32, select=["PAD101"])
+    finally:
+        for name in [n for n in sys.modules if n == "proj" or n.startswith("proj.")]:
+            sys.modules.pop(name, None)
+    assert not report.errors
+    assert [(f.layer, f.axis) for f in report.findings] == [("0", "H"), ("0", "W")]
+    assert str(tmp_path) not in sys.path
