@@ -82,10 +82,14 @@ def transposed_checkerboard(layer: Layer, f: AxisFacts) -> dict | None:
     return {"taps": "/".join(map(str, f.taps)), "k_fix": k_fix, "p_fix": (k_fix - f.stride) // 2}
 
 
+# An even kernel at an odd stride (usually 1) puts its cells half a cell off the grid that
+# stride keeps: (k_e-1)/2 - p_b is a half-integer, (s-1)/2 is not. At an even stride the
+# centred grid s*j + (s-1)/2 of s x s blocks is itself on half cells, so an even kernel
+# (2x2/2 pooling, a 4x4/2 conv with padding 1) is the centred choice and is not reported.
 @axis_check(CORE, "PAD105", vector=lambda f: ~f.transposed & (
-    effective_kernel(f.kernel, f.dilation) % 2 == 0) & (effective_kernel(f.kernel, f.dilation) != f.stride))
+    effective_kernel(f.kernel, f.dilation) % 2 == 0) & (f.stride % 2 == 1))
 def even_kernel_shift(layer: Layer, f: AxisFacts) -> dict | None:
-    if f.transposed or f.k_e % 2 or f.k_e == f.stride:
+    if f.transposed or f.k_e % 2 or f.stride % 2 == 0:
         return None
     return {"k_odd": f.kernel + 1}
 
