@@ -59,6 +59,9 @@ class Candidate:
             raise PadlintError(f"{self.target}: is quantized ({quantized}); padlint analyses float "
                                "models: lint the model before quantization")
         self.sites = recorder.sites
+        for module in model.modules():               # an instance built when its file was imported
+            if module not in self.sites and module in SiteRecorder.imported:
+                self.sites[module] = SiteRecorder.imported[module]
         return model
 
 
@@ -92,7 +95,7 @@ def import_file(path: str):
     for folder in roots:
         sys.path.insert(0, folder)
     try:
-        with SiteRecorder(path):
+        with SiteRecorder(path, importing=True):
             spec.loader.exec_module(module)
     except SystemExit as err:
         sys.modules.pop(name, None)
@@ -244,7 +247,8 @@ def load_target(target: str) -> Loaded:
             if added:
                 sys.path.insert(0, here)
             try:
-                module = importlib.import_module(left)
+                with SiteRecorder(importing=True):
+                    module = importlib.import_module(left)
             except ModuleNotFoundError as err:
                 raise PadlintError(f"{target}: cannot import module {left!r} ({err}); "
                                    "check the spelling, or install it") from None

@@ -95,9 +95,13 @@ class SiteRecorder:
 
     _active: list["SiteRecorder"] = []
     _original_init = None
+    # Sites recorded while a user's file or module was imported: a model instance built at
+    # import time (``padlint check net.py:model``) takes its layers' sites from here.
+    imported: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
 
-    def __init__(self, prefer_file: str | None = None):
+    def __init__(self, prefer_file: str | None = None, importing: bool = False):
         self.prefer = os.path.abspath(prefer_file) if prefer_file else None
+        self.importing = importing
         self.sites: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
 
     def __enter__(self) -> "SiteRecorder":
@@ -121,6 +125,8 @@ class SiteRecorder:
     def __exit__(self, *exc) -> None:
         from torch import nn
         SiteRecorder._active.remove(self)
+        if self.importing:
+            SiteRecorder.imported.update(self.sites)
         if not SiteRecorder._active:
             nn.Module.__init__ = SiteRecorder._original_init
 

@@ -389,3 +389,35 @@ def test_instance_layers_in_literal_containers_are_placed_by_source(tmp_path, mo
         ("PAD105", "pools.1", "W", "inst.py:12:52", 12, 70)]
     assert [(s.finding.layer, s.where) for s in report.results[0].suppressed] == [
         ("features.0", "inst.py:8:55"), ("features.0", "inst.py:8:55")]
+
+
+LOOP_BUILT = """\
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for _ in range(2):
+            layers += [nn.Conv2d(3, 3, 3, stride=2, padding=1)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+model = Net()
+"""
+
+
+@pytest.mark.parametrize("target", ["loop_built.py:model", "loop_built:model"])
+def test_instance_built_at_import_keeps_its_construction_sites(tmp_path, monkeypatch, target):
+    """An instance made when its file is imported (``file.py:model``, ``module:model``):
+    its layers are placed where they were built, a loop in __init__ that no source
+    reading can follow, not at the class line."""
+    (tmp_path / "loop_built.py").write_text(LOOP_BUILT)
+    monkeypatch.chdir(tmp_path)
+    report = padlint.analyze(target, 64)
+    assert [(f.rule, f.layer, f.axis, str(f.source), f.source.end_col) for f in report.findings] == [
+        ("PAD101", f"body.{i}", axis, "loop_built.py:9:24", 63) for i in (0, 1) for axis in "HW"]
