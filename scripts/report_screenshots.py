@@ -1,6 +1,6 @@
-"""Regenerate the README's pictures of `padlint report`: docs/report.html's top and its
-side-by-side view, as PNGs, rendered by headless Chromium (as tests/test_report_browser.py
-does).
+"""Regenerate the README's pictures of `padlint report`: the page's top, its side-by-side
+view and its coverage section, as PNGs, rendered by headless Chromium (as
+tests/test_report_browser.py does).
 
     python scripts/report_screenshots.py [TARGET]     # default torchvision.models:resnet18
 """
@@ -31,8 +31,11 @@ def main(target: str = "torchvision.models:resnet18") -> None:
             box = page.locator("#overview").bounding_box()
             page.screenshot(path=os.path.join(DOCS, "report-maps.png"), full_page=True,
                             clip={"x": 0, "y": box["y"], "width": 1280, "height": 1500})
+            section = page.locator("#coverage")
+            section.scroll_into_view_if_needed()
+            section.screenshot(path=os.path.join(DOCS, "report-coverage.png"))
             browser.close()
-    print("wrote docs/report-top.png and docs/report-maps.png")
+    print("wrote docs/report-top.png, docs/report-maps.png and docs/report-coverage.png")
 
 
 if __name__ == "__main__":
