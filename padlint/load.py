@@ -36,10 +36,12 @@ class Candidate:
     sites: Any = field(default=None, repr=False)
 
     def instantiate(self) -> nn.Module:
-        """Build the model, recording construction sites. Errors name the model."""
+        """Build the model, recording construction sites, with the CPU RNG seeded (so a model
+        built with random weights is the same on every run). Errors name the model."""
         recorder = SiteRecorder(self.file)
         try:
-            with recorder:
+            with recorder, torch.random.fork_rng(devices=[]):   # the same initial weights on
+                torch.manual_seed(0)                            # every run, the caller's RNG kept
                 model = self.build()
         except PadlintError:
             raise

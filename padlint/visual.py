@@ -156,10 +156,8 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     options = replace(verify_options(device, baselines, None, batch_size, "--device"), probe_maps=True)
     if limit is not None and limit < 1:
         raise PadlintError(f"--limit {limit}: give a positive number of samples")
-    with torch.random.fork_rng(devices=[]):     # the same initial weights on every run
-        torch.manual_seed(0)
-        prep, loaded, source, size = open_model(model_or_target, input_size, weights, data, strict,
-                                                batch_size, train, "padlint report")
+    prep, loaded, source, size = open_model(model_or_target, input_size, weights, data, strict,
+                                            batch_size, train, "padlint report")
     target = prep.candidate.target
     batches, samples = [], 0
     if source is not None:

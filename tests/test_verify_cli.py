@@ -600,3 +600,23 @@ def test_sarif_and_github_carry_pad201(tmp_path, cli):
     assert len(warnings) == 1
     assert warnings[0].startswith(f"::warning file=rolled.py,line={ROLL_LINE},")
     assert "title=PAD201 " in warnings[0]
+
+
+def test_random_init_model_verifies_the_same_in_every_process(tmp_path):
+    """A model built with random weights (this one does not seed) is built from a seeded
+    RNG, so two processes (each with its own random initial seed) print the same numbers."""
+    write(tmp_path, "unseeded.py", STRIDED.replace("; torch.manual_seed(0)", ""))
+    runs = [run_cli(tmp_path, "check", "unseeded.py", "-s", "32", "--verify", "--device", "cpu",
+                    "--timeout", "0") for _ in range(2)]
+    assert [r.returncode for r in runs] == [1, 1]
+    assert "[confirmed: asymmetry " in runs[0].stdout
+    assert runs[0].stdout == runs[1].stdout
+
+
+def test_building_a_model_leaves_the_callers_rng_alone():
+    import padlint
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    padlint.analyze(lambda: torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)), 32)
+    assert torch.equal(torch.rand(3), expected)
