@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -40,8 +41,7 @@ class Candidate:
         built with random weights is the same on every run). Errors name the model."""
         recorder = SiteRecorder(self.file)
         try:
-            with recorder, torch.random.fork_rng(devices=[]):   # the same initial weights on
-                torch.manual_seed(0)                            # every run, the caller's RNG kept
+            with recorder, _seeded():
                 model = self.build()
         except PadlintError:
             raise
@@ -79,6 +79,15 @@ def _one_line(err: BaseException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
+@contextmanager
+def _seeded():
+    """The CPU RNG seeded at 0 while a user's file is imported or a model is built, so random
+    initial weights are the same on every run; the caller's RNG state is put back."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        yield
+
+
 def import_file(path: str):
     """Import a Python file as a fresh module; its folder is importable meanwhile."""
     path = os.path.abspath(path)
@@ -97,7 +106,7 @@ def import_file(path: str):
     for folder in roots:
         sys.path.insert(0, folder)
     try:
-        with SiteRecorder(path, importing=True):
+        with SiteRecorder(path, importing=True), _seeded():
             spec.loader.exec_module(module)
     except SystemExit as err:
         sys.modules.pop(name, None)
@@ -249,7 +258,7 @@ def load_target(target: str) -> Loaded:
             if added:
                 sys.path.insert(0, here)
             try:
-                with SiteRecorder(importing=True):
+                with SiteRecorder(importing=True), _seeded():
                     module = importlib.import_module(left)
             except ModuleNotFoundError as err:
                 raise PadlintError(f"{target}: cannot import module {left!r} ({err}); "

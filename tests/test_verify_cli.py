@@ -620,3 +620,11 @@ def test_building_a_model_leaves_the_callers_rng_alone():
     torch.manual_seed(7)
     padlint.analyze(lambda: torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)), 32)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_an_instance_made_at_import_is_seeded_too(tmp_path):
+    write(tmp_path, "inst.py", STRIDED.replace("; torch.manual_seed(0)", "") + "\nmodel = Strided()\n")
+    runs = [run_cli(tmp_path, "check", "inst.py:model", "-s", "32", "--verify", "--device", "cpu",
+                    "--timeout", "0") for _ in range(2)]
+    assert "[confirmed: asymmetry " in runs[0].stdout
+    assert runs[0].stdout == runs[1].stdout
