@@ -274,10 +274,12 @@ class AlignmentTracker:
 
     # -- everything else ------------------------------------------------------------
     def _rule(self, name, args, kwargs, inputs, out) -> tuple | None:
-        x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        x = args[0] if args and isinstance(args[0], torch.Tensor) else (inputs[0] if inputs else None)
         if x is None:
             return None
         g = self.of(x)
+        if name in _ADAPTIVE:        # PAD106 counts every pool, followed cells or not
+            return self._adaptive(name, x, g, out)
         if all(v is None for v in g):
             return None
         if name in _UNARY or name in ("dropout", "batch_norm", "layer_norm", "group_norm",
@@ -287,11 +289,8 @@ class AlignmentTracker:
             return self._pad(args, kwargs, x, g)
         if name == "__getitem__":
             return self._getitem(args[1], x, g)
-        if name in _ADAPTIVE:
-            return self._adaptive(name, x, g, out)
         if name in _INTERPOLATE:
-            corners = bool(kwargs.get("align_corners") or (len(args) > 4 and args[4]))
-            return self._resample(x, g, out, corners)
+            return self._resample(x, g, out, *_interpolation(name, args, kwargs))
         if name in REARRANGE:
             return rearrange(name, args, kwargs, g, None)
         if name == "linear":
@@ -339,32 +338,73 @@ class AlignmentTracker:
             out.append(grid)
         return tuple(out) + g[d:]
 
-    def _resample(self, x, g, out, corners: bool, how: str = "resample") -> tuple:
+    def _resample(self, x, g, out, mode: str, corners: bool, scale) -> tuple:
+        """Interpolation (and, as mode 'area', adaptive pooling): the source cell of output
+        cell j is ``(j + 1/2)*r - 1/2`` (half-pixel), ``floor(j*r)`` ('nearest'),
+        ``floor((j + 1/2)*r)`` ('nearest-exact'), or ``j*(n - 1)/(m - 1)`` with align_corners,
+        where ``r`` is 1/scale_factor when one is given (as PyTorch computes it) else n/m."""
         nd = x.dim() - 2
+        scales = scale if isinstance(scale, (tuple, list)) else [scale] * nd
         result = list(g[:2])
         for i in range(nd):
             grid, n, m = g[2 + i], int(x.shape[2 + i]), int(out.shape[2 + i])
             if grid is None or m <= 1:
                 result.append(None)
+                continue
+            if corners:
+                r, shift = Fraction(n - 1, m - 1), Fraction(0)
             else:
-                profile = _apply(grid, how, m, corners) if how == "resample" else _apply(grid, how, m)
-                if corners:
-                    r = Fraction(n - 1, m - 1)
-                    result.append(replace(grid, stride=grid.stride * r, tiled=False, profile=profile))
-                else:
-                    r = Fraction(n, m)
-                    result.append(replace(grid, stride=grid.stride * r, tiled=False, profile=profile,
-                                          offset=grid.offset + grid.stride * (r - 1) / 2))
+                r = (Fraction(1 / float(scales[i])).limit_denominator(1 << 16) if scales[i]
+                     else Fraction(n, m))
+                shift = _nearest_shift(r, mode == "nearest-exact", m) if mode.startswith("nearest") \
+                    else (r - 1) / 2
+            profile = (_apply(grid, "adaptive", m) if mode == "area"
+                       else _apply(grid, "resample", m, corners, mode, r))
+            result.append(replace(grid, stride=grid.stride * r, offset=grid.offset + grid.stride * shift,
+                                  tiled=False, profile=profile))
         return tuple(result)
 
     def _adaptive(self, name, x, g, out) -> tuple:
         from .geometry import AXIS_NAMES
         nd = int(name.split("pool")[1][0])
         site_name, op, source = self.site(name)
-        for i, axis in enumerate(AXIS_NAMES[nd]):
-            n, m = int(x.shape[x.dim() - nd + i]), int(out.shape[out.dim() - nd + i])
+        for i, own in enumerate(AXIS_NAMES[nd]):
+            d = x.dim() - nd + i
+            # the input axis the cells come from (a 1-d pool over H is on H); the pool's
+            # own name where the cells are not followed (after a reshape)
+            axis = g[d].axis if g[d] is not None else own
+            n, m = int(x.shape[d]), int(out.shape[out.dim() - nd + i])
             self.facts.pools.append(AdaptivePool(site_name, op, source, axis, n, m))
-        return self._resample(x, g, out, False, "adaptive") if x.dim() == nd + 2 else (None,) * out.dim()
+        if all(v is None for v in g):
+            return None
+        return self._resample(x, g, out, "area", False, None) if x.dim() == nd + 2 else (None,) * out.dim()
+
+
+def _interpolation(name: str, args, kwargs) -> tuple[str, bool, object]:
+    """The mode, align_corners and scale factor of an interpolate call, as PyTorch reads
+    them (the scale factor only where it sets the source positions)."""
+    def arg(i, key, default=None):
+        return args[i] if len(args) > i else kwargs.get(key, default)
+    if name == "upsample_nearest":
+        mode, corners = "nearest", False
+    elif name == "upsample_bilinear":
+        mode, corners = "bilinear", True
+    else:
+        mode, corners = str(arg(3, "mode", "nearest")), bool(arg(4, "align_corners"))
+    scale = arg(2, "scale_factor")
+    if corners or mode == "area" or arg(5, "recompute_scale_factor"):
+        scale = None
+    return mode, corners, scale
+
+
+def _nearest_shift(r: Fraction, exact: bool, m: int) -> Fraction:
+    """The mean of ``src(j) - r*j`` over one period of nearest-neighbour sampling, where
+    ``src(j)`` is ``floor(j*r)`` or, for 'nearest-exact', ``floor((j + 1/2)*r)``: 0 when
+    downsampling by a whole factor, -(q-1)/2q when upsampling by a whole factor q."""
+    p, q = r.numerator, r.denominator
+    cells = range(min(2 * q if exact else q, max(m, 1)))
+    sources = [((2 * j + 1) * p) // (2 * q) if exact else (j * p) // q for j in cells]
+    return Fraction(sum(sources), len(cells)) - r * Fraction(len(cells) - 1, 2)
 
 
 def _apply(grid: Grid, how: str, *args):

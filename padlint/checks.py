@@ -169,8 +169,14 @@ def _pool_input_sizes(trace: Trace, index: int, pool, reach: int = 64) -> str:
             or len(program.pools) != len(alignment.pools)):
         return ""
     spatial = list(trace.input_shape[2:])
-    axis = AXIS_NAMES[len(spatial)].index(pool.axis)
+    names = AXIS_NAMES.get(len(spatial), ())
+    if pool.axis not in names:            # a pool over a reshaped or non-spatial axis
+        return ""
+    axis = names.index(pool.axis)
     start = spatial[axis]
+    probe = program.evaluate({axis: np.array([start, start + 1])})
+    if np.ndim(probe.values[program.pools[index]]) == 0:
+        return ""                         # the pool's input does not follow this input axis
     sizes = np.arange(max(1, start - reach), start + reach + 1)
     together = [a for a, v in enumerate(spatial) if v == start]
     ev = program.evaluate({a: sizes for a in together})

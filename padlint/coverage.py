@@ -72,11 +72,17 @@ def take(p: np.ndarray, start: int, step: int, count: int) -> np.ndarray:
     return p[start:start + step * count:step][:count]
 
 
-def resample(p: np.ndarray, m: int, corners: bool) -> np.ndarray:
-    """Linear interpolation to ``m`` cells (half-pixel centres unless ``corners``)."""
+def resample(p: np.ndarray, m: int, corners: bool, mode: str = "linear", r=None) -> np.ndarray:
+    """Interpolation to ``m`` cells: nearest-neighbour for the 'nearest' modes, else linear
+    (cubic modes too, approximately) at half-pixel centres unless ``corners``; ``r`` is the
+    source step (1/scale_factor where one was given)."""
     n = p.shape[0]
     o = np.arange(m, dtype=np.float64)
-    x = o * (n - 1) / max(m - 1, 1) if corners else (o + 0.5) * n / m - 0.5
+    r = n / m if r is None else float(r)
+    if not corners and mode.startswith("nearest"):
+        src = np.floor((o + 0.5) * r if mode == "nearest-exact" else o * r).astype(np.int64)
+        return p[np.minimum(src, n - 1)]
+    x = o * (n - 1) / max(m - 1, 1) if corners else (o + 0.5) * r - 0.5
     x = np.clip(x, 0, n - 1)
     lo = np.floor(x).astype(np.int64)
     hi = np.minimum(lo + 1, n - 1)

@@ -130,6 +130,55 @@ def test_align_corners_keeps_the_first_and_last_centre():
     assert (grid.stride, grid.offset) == (1, Fraction(1, 2))
 
 
+class Resample(nn.Module):
+    """A 2x average pool (cells at 2j + 1/2), then F.interpolate."""
+
+    def __init__(self, mode, **how):
+        super().__init__()
+        self.mode, self.how = mode, how
+
+    def forward(self, x):
+        return F.interpolate(F.avg_pool1d(x, 2), mode=self.mode, **self.how)
+
+
+RESAMPLING = [(mode, how) for mode in ("nearest", "nearest-exact", "area")
+              for how in ({"scale_factor": 0.5}, {"scale_factor": 0.4}, {"scale_factor": 1.5},
+                          {"scale_factor": 3}, {"size": 21}, {"size": 36})]
+
+
+@pytest.mark.parametrize("mode, how", RESAMPLING, ids=[f"{m}-{h}" for m, h in RESAMPLING])
+def test_nearest_and_area_resampling_sit_where_the_grid_says_on_average(mode, how):
+    """A nearest-neighbour copy sits on a staircase: cell j copies source floor(j*r)
+    ('nearest') or floor((j + 1/2)*r) ('nearest-exact'), r = 1/scale_factor where one is
+    given (PyTorch's rule), else n/m. Over a whole period of the staircase the cells sit on
+    average at S*j + O; downsampling by 2, 'nearest' keeps the even cells (O unchanged),
+    unlike the half-pixel modes."""
+    model = Resample(mode, **how)
+    (grid,) = output_grid(model, (1, 1, 96))
+    m = model(torch.zeros(1, 1, 96)).shape[-1]
+    period = (grid.stride / 2).denominator * (2 if mode == "nearest-exact" else 1)
+    cells = range(period * max(1, (m - 1) // period))
+    mean = np.mean([centroid(model, 96, [j]) - float(grid.stride) * j for j in cells])
+    assert mean == pytest.approx(float(grid.offset), abs=1e-9)
+
+
+def test_nearest_downsampling_keeps_the_even_cells():
+    for mode, offset in (("nearest", Fraction(1, 2)), ("nearest-exact", Fraction(5, 2)),
+                         ("linear", Fraction(3, 2)), ("area", Fraction(3, 2))):
+        (grid,) = output_grid(Resample(mode, scale_factor=0.5), (1, 1, 96))
+        assert (grid.stride, grid.offset) == (4, offset), mode
+
+
+@pytest.mark.parametrize("how", [{"scale_factor": 0.4}, {"scale_factor": 1.5}, {"size": 21}])
+def test_linear_resampling_with_a_scale_factor_uses_pytorchs_step(how):
+    """With scale_factor=0.4 on 48 cells PyTorch steps 2.5 source cells (1/0.4), not 48/19."""
+    model = ones_(Resample("linear", **how))
+    (grid,) = output_grid(model, (1, 1, 96))
+    m = model(torch.zeros(1, 1, 96)).shape[-1]
+    for j in range(3, m - 3):                    # away from the clamped ends
+        assert centroid(model, 96, [j]) == pytest.approx(float(grid.stride * j + grid.offset), abs=1e-5)
+
+
 # ------------------------------------------------------------------------------- merges
 
 def merges(model, shape):
@@ -213,6 +262,19 @@ def test_misaligned_merge_finding_text():
     assert report.findings[0].data["offset"] == 0.5
 
 
+def test_nearest_downsampled_skip_is_aligned_with_the_even_phase():
+    class Net(nn.Module):
+        def __init__(self, pool):
+            super().__init__()
+            self.pool = pool
+
+        def forward(self, x):
+            return self.pool(x) + F.interpolate(x, scale_factor=0.5, mode="nearest")
+    assert merges(Net(Slice(0, 2)), (1, 3, 32)) == []
+    # a 2x average pool sits between the two cells nearest keeps
+    assert merges(Net(nn.AvgPool1d(2)), (1, 3, 32)) == [("add", "add", "L", [(2, Fraction(1, 2)), (2, 0)], 16)]
+
+
 def test_fpn_top_down_adds_are_half_a_fine_cell_off():
     """torchvision's FPN adds a nearest-upsampled coarse map to a lateral one: the ResNet
     cells sit at S*j (stride-2 3x3 convs), the upsampled ones at S*j - S/2."""
@@ -249,6 +311,41 @@ def test_uneven_adaptive_pool_names_bins_and_input_sizes():
     # the conv maps n to ceil(n/2): 28 from 55 or 56, 35 from 69 or 70
     assert f.fix == ("use input size 56 or 69 on H, where the pool's input is a multiple of 7; "
                      "or pool to a size that divides 30")
+
+
+class PoolAfter(nn.Module):
+    """A strided conv, then an adaptive pool of a reshaped or sliced map."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.conv, self.how = nn.Conv2d(3, 8, 3, stride=2, padding=1), how
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.how == "row":                     # a 1-d pool over H: the column 0 of each row
+            return F.adaptive_avg_pool1d(y[..., 0], 5)
+        if self.how == "flatten":
+            return F.adaptive_avg_pool1d(y.flatten(2), 5)
+        if self.how == "keyword":
+            return F.adaptive_avg_pool2d(input=y, output_size=7)
+        return F.adaptive_avg_pool2d(y.view(1, 8, 32, 32), 7)
+
+
+@pytest.mark.parametrize("how, expect", [
+    ("row", [("H", "pools 32 rows into 5 bins on H", "use input size 60 or 69 on H")]),
+    ("flatten", [("L", "pools 1024 cells into 5 bins on L",
+                  "make the pool's input a multiple of 5 on L (1020 or 1025 cells)")]),
+    ("keyword", [("H", "pools 32 rows into 7 bins on H", "use input size 56 or 69 on H"),
+                 ("W", "pools 32 columns into 7 bins on W", "use input size 56 or 69 on W")]),
+    # a view to a fixed shape: no input size changes the pool's input
+    ("view", [("H", "pools 32 rows into 7 bins on H", "make the pool's input a multiple of 7 on H (28 or 35 rows)"),
+              ("W", "pools 32 columns into 7 bins on W", "make the pool's input a multiple of 7 on W (28 or 35 columns)")]),
+])
+def test_adaptive_pools_whose_cells_are_not_followed_are_still_reported(how, expect):
+    report = padlint.analyze(PoolAfter(how), input_size=64, select=["PAD106"])
+    got = [(f.axis, f.message.split(" (")[0], f.fix.split(", where")[0].split(", or pool")[0])
+           for f in report.findings]
+    assert got == expect
 
 
 def test_vgg_pool_at_a_non_square_size():
@@ -290,6 +387,12 @@ COVERAGE = [
                                       nn.Conv2d(1, 1, 3, dilation=2, padding=2)), 20),
     ("non-square", lambda: nn.Sequential(nn.Conv2d(1, 1, (3, 5), stride=(2, 1), padding=(1, 2)),
                                          nn.Conv2d(1, 1, 3, padding=1)), (13, 10)),
+    # nearest-neighbour downsampling keeps cells 0, 2, 4, …; nearest-exact 1, 3, 5, …
+    ("nearest-down", lambda: nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.Upsample(scale_factor=0.5),
+                                           nn.Conv2d(1, 1, 3, padding=1)), 14),
+    ("nearest-exact-down", lambda: nn.Sequential(nn.Conv2d(1, 1, 3, padding=1),
+                                                 nn.Upsample(size=(5, 7), mode="nearest-exact"),
+                                                 nn.Conv2d(1, 1, 3, padding=1)), (13, 16)),
 ]
 
 
