@@ -40,6 +40,7 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib.machinery
+import io
 import inspect
 import os
 import re
@@ -146,12 +147,17 @@ def unified_diff(path: str, old: str, new: str) -> str:
     """``--- a/PATH`` / ``+++ b/PATH``, PATH relative to the working directory, so that
     ``patch -p1`` and ``git apply`` take it."""
     rel = rel_path(path)
-    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                 f"a/{rel}", f"b/{rel}")
+    lines = difflib.unified_diff(_lines(old), _lines(new), f"a/{rel}", f"b/{rel}")
     out = []
     for line in lines:
         out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as Python, patch and git see them: ended by \\n, \\r\\n or \\r only (str.splitlines
+    also splits at a form feed and other separators, which made a broken diff)."""
+    return io.StringIO(text, newline="").readlines()
 
 
 def _line_starts(text: str) -> list[int]:
@@ -728,10 +734,12 @@ def apply(result: FixPlan) -> list[str]:
             except OSError:
                 pass
             os.replace(tmp, path)
-        except OSError as err:
+        except BaseException as err:          # Ctrl-C too: no temp file is left behind
             if os.path.exists(tmp):
                 os.unlink(tmp)
-            raise PadlintError(f"{rel_path(path)}: cannot write it ({err.strerror or err})") from None
+            if isinstance(err, OSError):
+                raise PadlintError(f"{rel_path(path)}: cannot write it ({err.strerror or err})") from None
+            raise
         count = sum(1 for e in result.edits if e.path == path)
         lines.append(f"fixed {rel_path(path)}: {count} call{'s' if count != 1 else ''} rewritten")
     return lines

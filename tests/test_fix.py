@@ -140,6 +140,36 @@ def test_crlf_and_missing_final_newline_kept(cli, tmp_path):
                                              "ConvTranspose2d(16, 4, 4, 2, 1)").encode()
 
 
+def test_form_feed_lines_make_a_diff_that_applies(cli, tmp_path):
+    """A form feed (a page break, as PEP 8 allows) is not a line end to Python, patch or git."""
+    text = NET.replace("\n\nclass Net", "\n\x0c\nclass Net").replace(
+        "        super().__init__()\n", "        super().__init__()  # \x0c\x1c\u2028 kept\n")
+    path = write(tmp_path, "net.py", text)
+    code, diff, err = cli(tmp_path, "fix", "net.py")
+    assert code == 1, err
+    assert "No newline" not in diff
+    assert diff.split("\n")[2:6] == ["@@ -5,13 +5,13 @@", " class Net(nn.Module):", "     def __init__(self):",
+                                      "         super().__init__()  # \x0c\x1c\u2028 kept"]
+    if shutil.which("git"):
+        done = subprocess.run(["git", "apply", "-"], cwd=tmp_path, input=diff.encode(), capture_output=True,
+                              env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)})
+        assert done.returncode == 0, done.stderr
+        applied = write(tmp_path / "applied", "net.py", text)
+        assert cli(tmp_path / "applied", "fix", "net.py", "--apply")[0] == 0
+        assert _read(path) == _read(applied)
+
+
+def test_interrupted_apply_leaves_no_temp_file(cli, tmp_path, monkeypatch):
+    path = write(tmp_path, "net.py", NET)
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", interrupted)
+    assert cli(tmp_path, "fix", "net.py", "--apply")[:2] == (130, "")
+    assert sorted(os.listdir(tmp_path)) == ["net.py"]
+    assert _read(path) == NET
+
+
 def _example_copy(root, name):
     os.makedirs(root / "examples", exist_ok=True)
     shutil.copy(os.path.join(EXAMPLES, name), root / "examples" / name)
