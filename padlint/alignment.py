@@ -203,17 +203,18 @@ class AlignmentTracker:
         if not outs or name.startswith("."):
             return
         inputs = _tensors(args) + _tensors(kwargs)
-        if name in _MERGE:
-            grids = self._merge(name, [t for t in inputs if t.dim()], outs[0])
-        elif name in _CAT or name == "stack":
-            grids = self._cat(name, args, kwargs, outs[0])
-        elif len(outs) == 1 and inputs and outs[0] is inputs[0]:
+        if name not in _MERGE and name not in _CAT and name != "stack" and (
+                len(outs) == 1 and inputs and outs[0] is inputs[0]):
             return                                      # in place: same tensor, same cells
-        else:
-            try:
+        try:                                            # arguments it cannot read: cells lost
+            if name in _MERGE:
+                grids = self._merge(name, [t for t in inputs if t.dim()], outs[0])
+            elif name in _CAT or name == "stack":
+                grids = self._cat(name, args, kwargs, outs[0])
+            else:
                 grids = self._rule(name, args, kwargs, inputs, outs[0])
-            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
-                grids = None
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            grids = None
         for o in outs:
             if grids is not None and len(grids) == o.dim():
                 self._set(o, grids)

@@ -105,6 +105,10 @@ def untraceable(trace: Trace):
         elif note.kind == "partial":
             yield note.layer, None, note.source, {"reason": note.reason, "how": "",
                                                   "fix_variant": "partial"}
+        elif note.kind == "facts":
+            yield note.layer, None, note.source, {
+                "reason": note.reason, "how": "; PAD106, PAD107 and PAD108 saw only the calls before it",
+                "fix_variant": "facts"}
 
 
 

@@ -57,7 +57,7 @@ class Layer:
 class TraceNote:
     """Something the front end could not do the normal way (read by PAD9xx rules)."""
 
-    kind: str                         # 'fx-fallback' | 'partial'
+    kind: str                         # 'fx-fallback' | 'partial' | 'facts'
     layer: str
     reason: str
     source: Source | None = None

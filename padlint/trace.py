@@ -300,6 +300,8 @@ class FrontEnd:
                 layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
         program, alignment = recorded
+        if alignment is not None and alignment.failed:     # PAD901 says PAD106-PAD108 are partial
+            notes = [*notes, TraceNote("facts", "", alignment.failed)]
         return Trace(tuple(named), method, tuple(shape), tuple(notes), program, alignment)
 
 

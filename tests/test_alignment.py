@@ -495,3 +495,21 @@ def test_align_corners_upsampling_in_a_unet_drifts_from_plus_to_minus_half_a_pix
         "per cell), +0.5 input pixels apart at the first cell and -0.5 at the last: cell j is "
         "centred at input j and 0.9677j+0.5")
     assert report.findings[0].data["offset"] == 0.5
+
+
+def test_a_tracker_failure_is_reported_and_the_other_facts_kept(monkeypatch):
+    """An error inside padlint's alignment tracker costs only the facts after it, and
+    PAD901 says so (it was silent: PAD106-PAD108 just came out short)."""
+    from padlint.alignment import AlignmentTracker
+
+    def broken(self, name, inputs, out):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(AlignmentTracker, "_merge", broken)
+    model = Skip(nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.ConvTranspose2d(4, 4, 2, stride=2), how="add")
+    report = padlint.analyze(model, input_size=32, select=["PAD901", "PAD107", "PAD101"])
+    assert [(f.rule, f.layer, f.axis) for f in report.findings] == [
+        ("PAD901", "", None), ("PAD101", "down", "H"), ("PAD101", "down", "W")]
+    f = report.findings[0]
+    assert f.message == ("padlint's alignment tracker failed on add: RuntimeError: boom; PAD106, "
+                         "PAD107 and PAD108 saw only the calls before it")
+    assert f.fix == "a padlint bug: please report it with the model; the other rules' findings are complete"
