@@ -94,13 +94,13 @@ def import_file(path: str):
     shown = display_path(path)
     digest = hashlib.sha1(path.encode()).hexdigest()[:8]
     name = f"padlint_user_{digest}_{os.path.splitext(os.path.basename(path))[0]}"
+    package, root = _package_of(path)
+    if package:                        # a file inside a package: its relative imports work
+        name = f"{package}.{name}"     # (__spec__.parent names the package, as __package__ must)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise PadlintError(f"{shown}: cannot import this file; is it a Python (.py) file?")
     module = importlib.util.module_from_spec(spec)
-    package, root = _package_of(path)
-    if package:                        # a file inside a package: its relative imports work
-        module.__package__ = package
     sys.modules[name] = module
     roots = [os.path.dirname(path)] + ([root] if package else [])
     for folder in roots:

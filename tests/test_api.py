@@ -1,6 +1,7 @@
 """The Python API and the front end on small models written for the purpose."""
 import json
 import sys
+import warnings
 
 import pytest
 import torch
@@ -227,7 +228,9 @@ def test_a_file_inside_a_package_keeps_its_relative_imports(tmp_path, monkeypatc
         "    def __init__(self):\n        super().__init__(stem())\n")
     monkeypatch.chdir(tmp_path)
     try:
-        report = padlint.analyze("proj/models/net.py", input_size=32, select=["PAD101"])
+        with warnings.catch_warnings():    # __package__ != __spec__.parent is an ImportWarning
+            warnings.simplefilter("error", ImportWarning)
+            report = padlint.analyze("proj/models/net.py", input_size=32, select=["PAD101"])
     finally:
         for name in [n for n in sys.modules if n == "proj" or n.startswith("proj.")]:
             sys.modules.pop(name, None)
