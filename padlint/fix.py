@@ -40,12 +40,14 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib.machinery
-import io
 import inspect
+import io
 import os
 import re
 import sys
+import sysconfig
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -617,14 +619,34 @@ def plan(target, input_size=None, size_policy: str = "input", select=None, ignor
 
 # -- verification --------------------------------------------------------------------
 
+def _users_modules(texts: dict) -> Callable[[str, str | None], bool]:
+    """Whether a module (name, file) is the user's own, to import afresh with the edits:
+    an edited file, a model file padlint imported, or a file under the working directory
+    that is not padlint's, an installed package's or the Python installation's (a venv or
+    conda environment may live under the working directory too)."""
+    cwd = os.path.realpath(os.getcwd()) + os.sep
+    paths = sysconfig.get_paths()
+    system = tuple({os.path.realpath(p) + os.sep for p in (
+        os.path.dirname(os.path.realpath(__file__)), sys.prefix, sys.exec_prefix,
+        *(paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))) if p})
+
+    def users(name: str, file: str | None) -> bool:
+        if not file:
+            return False
+        real = os.path.realpath(file)
+        return (os.path.abspath(file) in texts or name.rpartition(".")[2].startswith("padlint_user_")
+                or (real.startswith(cwd) and not real.startswith(system)
+                    and "site-packages" not in real))
+    return users
+
+
 @contextmanager
 def _edited_sources(texts: dict):
     """Imports read ``texts`` (path -> source) in place of those files, and the modules of
     the working directory are imported afresh; everything is put back afterwards."""
     loader = importlib.machinery.SourceFileLoader
     original = loader.get_code
-    cwd = os.path.realpath(os.getcwd()) + os.sep
-    own = os.path.dirname(os.path.realpath(__file__)) + os.sep
+    users = _users_modules(texts)
 
     def get_code(self, fullname):
         path = os.path.abspath(self.get_filename(fullname))
@@ -633,13 +655,7 @@ def _edited_sources(texts: dict):
         return original(self, fullname)
 
     def fresh(name, module) -> bool:
-        file = getattr(module, "__file__", None)
-        if not file:
-            return False
-        real = os.path.realpath(file)
-        return (os.path.abspath(file) in texts or name.startswith("padlint_user_")
-                or (real.startswith(cwd) and not real.startswith(own)
-                    and "site-packages" not in real))
+        return users(name, getattr(module, "__file__", None))
 
     saved = {name: m for name, m in list(sys.modules.items()) if fresh(name, m)}
     for name in saved:

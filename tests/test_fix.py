@@ -170,6 +170,23 @@ def test_interrupted_apply_leaves_no_temp_file(cli, tmp_path, monkeypatch):
     assert _read(path) == NET
 
 
+def test_the_python_installation_under_the_working_directory_is_not_reimported(tmp_path, monkeypatch):
+    """A conda environment inside the project: its standard library sits under the working
+    directory without 'site-packages' in its path, and must not be imported afresh."""
+    import sysconfig
+    from padlint.fix import _users_modules
+    stdlib = tmp_path / "env" / "lib" / "python3.11"
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib)})
+    monkeypatch.chdir(tmp_path)
+    users = _users_modules({str(tmp_path / "edited.py"): ""})
+    assert not users("enum", str(stdlib / "enum.py"))
+    assert not users("numpy", str(tmp_path / ".venv" / "lib" / "site-packages" / "numpy" / "__init__.py"))
+    assert users("layers", str(tmp_path / "layers.py"))
+    assert users("x", str(tmp_path / "edited.py"))
+    assert users("proj.padlint_user_0123abcd_net", "/elsewhere/net.py")
+    assert not users("json", "/elsewhere/json.py") and not users("sys", None)
+
+
 def _example_copy(root, name):
     os.makedirs(root / "examples", exist_ok=True)
     shutil.copy(os.path.join(EXAMPLES, name), root / "examples" / name)
