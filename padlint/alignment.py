@@ -150,9 +150,10 @@ class AlignmentTracker:
             return
         lengths = [int(v) for v in x.shape[x.dim() - nd:]]
         self.profiles = self.profiles and 0 < max(lengths, default=0) <= coverage.MAX_LENGTH
+        # one profile per length: axes of the same length then share every later step (H = W)
+        identity = {n: coverage.identity(n) for n in set(lengths)} if self.profiles else {}
         self._set(x, (None,) * (x.dim() - nd) + tuple(
-            Grid(a, Fraction(1), Fraction(0), profile=coverage.identity(n) if self.profiles else None)
-            for a, n in zip(AXIS_NAMES[nd], lengths)))
+            Grid(a, Fraction(1), Fraction(0), profile=identity.get(n)) for a, n in zip(AXIS_NAMES[nd], lengths)))
 
     def alias(self, out: torch.Tensor, x: torch.Tensor) -> None:
         self._set(out, self.of(x))
