@@ -106,6 +106,13 @@ class Alignment:
                          self.deepest)
 
     @property
+    def deepest_map(self):
+        """The deepest map if it has more than one cell on every axis (PAD108 and the
+        report's coverage section), else None."""
+        deep = self.maps[0] if self.maps else None
+        return deep if deep is not None and all(len(a.padding) > 1 for a in deep.axes) else None
+
+    @property
     def maps(self) -> list:
         """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108), or []."""
         if self.deepest is None:

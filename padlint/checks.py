@@ -154,7 +154,8 @@ def _bins_text(bins: list[tuple[int, int]], axis: str) -> str:
 
 def adaptive_bins(n: int, m: int) -> list[tuple[int, int]]:
     """The cells ``[start, end)`` of each of the ``m`` bins of an adaptive pool over ``n``."""
-    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+    from .coverage import adaptive_bins as edges
+    return [(int(s), int(e)) for s, e in zip(*edges(n, m))]
 
 
 def _indices(values: list[int], pairs: bool = False, shown: int = 6) -> str:
@@ -217,28 +218,22 @@ def misaligned_merge(trace: Trace):
 
 @model_check(CORE, "PAD108")
 def padding_dominated_map(trace: Trace, params: dict):
-    alignment = trace.alignment
-    maps = [m for m in (alignment.maps if alignment is not None else [])
-            if all(len(a.padding) > 1 for a in m.axes)]
-    if not maps:
+    deep = trace.alignment.deepest_map if trace.alignment is not None else None
+    if deep is None:
         return
     cell_share = float(params.get("cell_share", 0.5))
     map_share = float(params.get("map_share", 0.75))
-    deep = max(maps, key=lambda m: (m.stride, m.layer))       # coarsest grid, the last such map
     share = deep.padding_share()
     mainly = float((share > cell_share).mean())
     if mainly <= map_share:
         return
     layer = trace.layers[deep.layer]
-    usage = deep.usage()
-    centre = usage[tuple(n // 2 for n in usage.shape)]
-    corner = usage[(0,) * usage.ndim]
     cells = "x".join(str(len(a.padding)) for a in deep.axes)
     yield layer.name, None, layer.source, {
         "layer": layer.name, "cells": cells, "count": int(share.size),
         "mainly": round(100 * mainly), "mainly_count": int((share > cell_share).sum()),
         "reach": round(100 * float(deep.reaching().mean())), "mean": round(100 * float(share.mean())),
-        "cell_share": round(100 * cell_share), "corner": f"{float(corner / centre):.2g}" if centre else "0",
+        "cell_share": round(100 * cell_share), "corner": f"{deep.corner_ratio():.2g}",
         "input": "x".join(str(len(a.usage)) for a in deep.axes), "describe": layer.describe()}
 
 

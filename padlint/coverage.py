@@ -90,12 +90,18 @@ def resample(p: np.ndarray, m: int, corners: bool, mode: str = "linear", r=None)
     return (1 - w) * p[lo] + w * p[hi]
 
 
+def adaptive_bins(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cells ``[start, end)`` of each of the ``m`` bins of an adaptive pool over ``n``,
+    as PyTorch makes them: ``floor(i*n/m)`` to ``ceil((i+1)*n/m)``."""
+    i = np.arange(m)
+    return i * n // m, -(-(i + 1) * n // m)
+
+
 def adaptive(p: np.ndarray, m: int) -> np.ndarray:
     """Adaptive pooling: each bin averages its cells."""
     n = p.shape[0]
     cs = np.concatenate([np.zeros((1, p.shape[1]), np.float64), np.cumsum(p, axis=0, dtype=np.float64)])
-    start = np.arange(m) * n // m
-    end = -(-(np.arange(m) + 1) * n // m)
+    start, end = adaptive_bins(n, m)
     return ((cs[end] - cs[start]) / (end - start)[:, None]).astype(p.dtype)
 
 
@@ -153,3 +159,9 @@ class MapCoverage:
         for a in self.axes:
             out = np.multiply.outer(out, a.usage)
         return out
+
+    def corner_ratio(self) -> float:
+        """How much the input's corner pixel is used, relative to its centre pixel."""
+        usage = self.usage()
+        centre = usage[tuple(n // 2 for n in usage.shape)]
+        return float(usage[(0,) * usage.ndim] / centre) if centre else 0.0

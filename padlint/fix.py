@@ -681,7 +681,8 @@ def _check(plan_: FixPlan, edits, target, size, rules, config, expected_shape, b
     except PadlintError as err:
         return f"the edited model fails ({err})"
     except Exception as err:  # noqa: BLE001 - the user's model, edited
-        return f"the edited model fails ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
+        from .trace import _first_line
+        return f"the edited model fails ({_first_line(err)})"
     if shape != expected_shape[1]:
         return f"the output shape changes ({_show(expected_shape[1])} -> {_show(shape)})"
     prefixes = [p for e in edits for p in e.prefixes]

@@ -13,6 +13,7 @@ import re
 import tempfile
 from collections import Counter
 
+from .coverage import MAX_LENGTH
 from .figures import colour_bar, lopsided_tiles, share_tile, tile, tiles
 from .geometry import AXIS_NAMES
 from .shapes import shape_str
@@ -409,24 +410,24 @@ class Page:
         head = '<section id="coverage"><h2>How much of the deepest map is padding</h2>'
         trace = self.result.trace
         alignment = getattr(trace, "alignment", None)
-        maps = [m for m in (alignment.maps if alignment is not None else [])
-                if all(len(a.padding) > 1 for a in m.axes)]
-        if not maps:
+        deep = alignment.deepest_map if alignment is not None else None
+        if deep is None:
             return head + ('<p class="note">No coverage facts: the model has no map of more '
-                           "than one cell per axis, or its input is longer than 1024 on an axis.</p></section>")
-        deep = max(maps, key=lambda m: (m.stride, m.layer))
+                           f"than one cell per axis, or its input is longer than {MAX_LENGTH} on an "
+                           "axis.</p></section>")
         layer = trace.layers[deep.layer]
         share, usage = deep.padding_share(), deep.usage()
         top = float(usage.max()) or 1.0
-        mainly = int((share > 0.5).sum())
-        centre = usage[tuple(n // 2 for n in usage.shape)]
-        corner = float(usage[(0,) * usage.ndim] / centre) if centre else 0.0
+        rule = self.v.rules.get("PAD108")
+        cell_share = float(rule.params.get("cell_share", 0.5)) if rule is not None else 0.5
+        above = "one half" if cell_share == 0.5 else f"{cell_share:.0%}"
         cards = []
         for title, values, note in (
                 (f"padding share of each of its {'x'.join(map(str, share.shape))} cells", share,
-                 f"{mainly} of {share.size} cells above one half; mean {float(share.mean()):.0%}"),
+                 f"{int((share > cell_share).sum())} of {share.size} cells above {above}; "
+                 f"mean {float(share.mean()):.0%}"),
                 (f"use of each input pixel ({'x'.join(map(str, usage.shape))})", usage / top,
-                 f"corner pixel {corner:.2g}x the centre")):
+                 f"corner pixel {deep.corner_ratio():.2g}x the centre")):
             uri, shown_note = share_tile(values)
             extra = f"; {shown_note}" if shown_note else ""
             cards.append(f'<div class="card"><div>{_t(title)}</div>'
