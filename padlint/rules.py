@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.resources
+import inspect
 import string
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -59,7 +60,8 @@ def model_check(pack: RulePack, code: str):
     from the YAML) yields ``(layer, axis, source, fields)``; ``fields["describe"]``, when
     given, is the finding's op text."""
     def register(fn):
-        pack.checks[code] = ("model", fn)
+        takes_params = len(inspect.signature(fn).parameters) > 1
+        pack.checks[code] = ("model", fn if takes_params else lambda trace, params: fn(trace))
         return fn
     return register
 
@@ -215,9 +217,7 @@ def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Findi
     for rule in rules:
         if rule.scope != "model":
             continue
-        takes_params = rule.check.__code__.co_argcount > 1
-        for layer, axis, source, fields in (rule.check(trace, rule.params) if takes_params
-                                            else rule.check(trace)):
+        for layer, axis, source, fields in rule.check(trace, rule.params):
             message, fix = rule.render(fields)
             findings.append(Finding(rule.code, rule.name, rule.severity, layer, axis, message, fix,
                                     source, fields.get("describe", ""), _numbers(fields)))
