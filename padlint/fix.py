@@ -626,8 +626,9 @@ def _users_modules(texts: dict) -> Callable[[str, str | None], bool]:
     conda environment may live under the working directory too)."""
     cwd = os.path.realpath(os.getcwd()) + os.sep
     paths = sysconfig.get_paths()
+    # the library folders, not sys.prefix: a project may live under /usr/local/src
     system = tuple({os.path.realpath(p) + os.sep for p in (
-        os.path.dirname(os.path.realpath(__file__)), sys.prefix, sys.exec_prefix,
+        os.path.dirname(os.path.realpath(__file__)),
         *(paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))) if p})
 
     def users(name: str, file: str | None) -> bool:

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -184,6 +185,8 @@ def test_the_python_installation_under_the_working_directory_is_not_reimported(t
     assert users("layers", str(tmp_path / "layers.py"))
     assert users("x", str(tmp_path / "edited.py"))
     assert users("proj.padlint_user_0123abcd_net", "/elsewhere/net.py")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))       # a project under the prefix
+    assert _users_modules({})("layers", str(tmp_path / "layers.py"))
     assert not users("json", "/elsewhere/json.py") and not users("sys", None)
 
 
