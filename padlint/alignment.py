@@ -107,19 +107,14 @@ class Alignment:
 
     @property
     def deepest_map(self):
-        """The deepest map if it has more than one cell on every axis (PAD108 and the
-        report's coverage section), else None."""
-        deep = self.maps[0] if self.maps else None
-        return deep if deep is not None and all(len(a.padding) > 1 for a in deep.axes) else None
-
-    @property
-    def maps(self) -> list:
-        """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108), or []."""
+        """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108 and the report's
+        coverage section) if it has more than one cell on every axis, else None."""
         if self.deepest is None:
-            return []
+            return None
         from .coverage import MapCoverage, summarize
         layer, stride, profiles = self.deepest
-        return [MapCoverage(layer, stride, tuple(summarize(axis, p) for axis, p in profiles))]
+        deep = MapCoverage(layer, stride, tuple(summarize(axis, p) for axis, p in profiles))
+        return deep if all(len(a.padding) > 1 for a in deep.axes) else None
 
 
 # A site names the call being made: (function name) -> (name, op, source).

@@ -401,7 +401,7 @@ def test_coverage_matches_an_averaging_network(build, size):
     model = averaging(build())
     shape = (1, 1) + ((size, size) if isinstance(size, int) else size)
     trace = FrontEnd(model).run(shape, coverage=True)
-    deep = trace.alignment.maps[-1]
+    deep = trace.alignment.deepest_map
     x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
     y = model.double()(x)
     np.testing.assert_allclose(deep.padding_share(), 1 - y[0, 0].detach().numpy(), atol=1e-6)
@@ -431,7 +431,7 @@ def test_padding_dominated_map_finding():
         assert (int((share > 0.5).sum()), round(100 * float(share.mean()))) == (mainly, mean)
         assert f"{float(x.grad[0, 0, 0, 0] / x.grad[0, 0, n // 2, n // 2]):.2g}" == corner
     trace = FrontEnd(model).run((1, 3, 12, 12), coverage=True)
-    share = trace.alignment.maps[-1].padding_share()
+    share = trace.alignment.deepest_map.padding_share()
     assert (int((share > 0.5).sum()), round(100 * float(share.mean()))) == (84, 53)
 
 
@@ -468,11 +468,11 @@ def test_fasterrcnn_transform_forces_uneven_sizes():
 
 def test_coverage_is_followed_only_when_pad108_is_selected():
     model = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 8, 8, 7, padding=3) for i in range(3)])
-    assert FrontEnd(model).run((1, 3, 8, 8)).alignment.maps == []
+    assert FrontEnd(model).run((1, 3, 8, 8)).alignment.deepest_map is None
     report = padlint.analyze(model, input_size=8, ignore=["PAD108"])
-    assert report.results[0].trace.alignment.maps == []
+    assert report.results[0].trace.alignment.deepest_map is None
     report = padlint.analyze(model, input_size=8, select=["PAD108"])
-    assert [m.layer for m in report.results[0].trace.alignment.maps] == [2]
+    assert report.results[0].trace.alignment.deepest_map.layer == 2
 
 
 def test_align_corners_upsampling_in_a_unet_drifts_from_plus_to_minus_half_a_pixel():
