@@ -101,7 +101,15 @@ class AxisFacts:
 
     @property
     def uneven(self) -> bool:
-        return self.pad_begin != self.used_pad_end
+        if self.transposed:              # the adjoint conv's facts: its crop, no window
+            return self.pad_begin != self.used_pad_end
+        return bool(uneven_use(self.n, self.out, self.k_e, self.pad_begin, self.used_pad_end))
+
+    @property
+    def global_window(self) -> bool:
+        """One output cell whose window covers the whole input: a global pool (or a
+        conv over the whole map), neither uneven nor a reason to change the size."""
+        return not self.transposed and bool(global_window(self.n, self.out, self.k_e, self.pad_begin))
 
     @property
     def ignored_input_interior(self) -> int:
@@ -124,6 +132,19 @@ class AxisFacts:
             d.update(transposed=True, output_padding=self.output_padding,
                      empty_output_end=self.empty_output_end, taps_per_phase=list(self.taps))
         return d
+
+
+def global_window(n, out, k_e, pad_begin):
+    """True where the only output cell's window ``[-p_b, k_e - p_b)`` covers every input
+    cell (e.g. ``AvgPool2d(1280, ceil_mode=True)`` on a 7x7 map is the map's mean).
+    Plain ints or numpy arrays."""
+    return np.logical_and(out == 1, k_e - pad_begin >= n)
+
+
+def uneven_use(n, out, k_e, pad_begin, used_pad_end):
+    """SCIENCE.md §1: padding used unevenly (``p_b != used end padding``), except in a
+    global window, whose one cell reads every input cell whatever the ends hold."""
+    return np.logical_and(pad_begin != used_pad_end, np.logical_not(global_window(n, out, k_e, pad_begin)))
 
 
 def _untouched_input(n, k, s, d, pad_begin, out) -> int:

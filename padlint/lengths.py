@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import output_length, pad_use, tap_counts, transposed_output_length
+from .geometry import output_length, pad_use, tap_counts, transposed_output_length, uneven_use
 
 
 def tf_same_total(n, k: int, s: int, d: int = 1):
@@ -243,5 +243,6 @@ class Evaluation:
         pb, pe = own_b + eb, own_e + ee
         u = pad_use(n, k, s, d, pb, pe, c["ceil"], ee)
         return common | u | {"pad_begin": pb, "pad_end": pe, "explicit_begin": eb,
-                             "explicit_end": ee, "uneven": pb != u["used_pad_end"],
+                             "explicit_end": ee,
+                             "uneven": uneven_use(n, u["out"], u["k_e"], pb, u["used_pad_end"]),
                              "transposed": np.zeros_like(taps)}
