@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 0 even when there are findings (errors still exit 2)")
     check.add_argument("--show-suppressed", action="store_true",
                        help="also list the findings that # noqa or per-file-ignores silenced")
+    check.add_argument("--statistics", action="store_true",
+                       help="print the number of findings per rule instead of the findings "
+                            "(text and concise formats)")
+    check.add_argument("--quiet", "-q", action="store_true",
+                       help="print the findings only: no model summaries, closing line or notes")
     check.add_argument("--warn-unused-noqa", action="store_true",
                        help="report # noqa comments whose padlint codes suppress nothing "
                             "(they count as warnings)")
@@ -247,6 +252,9 @@ def cmd_check(args) -> int:
     select, ignore = _selection(args, config)
     rules = select_rules(select, ignore, config.severity)     # bad codes: exit 2 before any work
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
+    if args.statistics and args.format not in ("text", "concise"):
+        raise PadlintError(f"--statistics counts findings in the text and concise formats, not "
+                           f"in {args.format}: drop one of them")
     output = _open_output(args.output_file)
     units, folder_errors = _units(targets, config, args)
     if args.batch_size < 1:
@@ -290,7 +298,7 @@ def _lint_units(units, report, sizes, select, ignore, config, args):
         outcome = run_isolated(lint_target, (target, sizes, select, ignore, args.train,
                                              folder_file, config.severity, args.verify_options),
                                args.timeout)
-        for line in outcome.skipped:
+        for line in [] if args.quiet else outcome.skipped:
             print(f"padlint: {line}", file=sys.stderr)
         report.results += outcome.results
         report.errors += outcome.errors
@@ -304,7 +312,8 @@ def _lint_units(units, report, sizes, select, ignore, config, args):
 
 def _write(report, args, rules, config, output: str | None) -> None:
     from .formats import write_report
-    kwargs = dict(rules=rules, root=config.root, show_suppressed=args.show_suppressed)
+    kwargs = dict(rules=rules, root=config.root, show_suppressed=args.show_suppressed,
+                  quiet=args.quiet, statistics=args.statistics)
     if output is None:
         write_report(report, args.format, _console(), **kwargs)
         return

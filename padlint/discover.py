@@ -94,3 +94,25 @@ def _assigns_globals(tree: ast.Module) -> bool:
             if node.func.id != "type" or len(node.args) == 3:
                 return True
     return False
+
+
+def building_blocks(source: str, names: list[str]) -> set[str]:
+    """Those of the classes ``names`` whose name the file uses outside their own class
+    body (``self.layer1 = BasicBlock(...)``, ``_make_layer(Bottleneck, …)``): building
+    blocks of another model, analysed inside it. Torch-free: it reads the syntax tree."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    wanted, used = set(names), set()
+
+    def visit(node, inside: str | None) -> None:
+        if isinstance(node, ast.ClassDef) and node.name in wanted:
+            inside = node.name
+        elif isinstance(node, ast.Name) and node.id in wanted and node.id != inside:
+            used.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, None)
+    return used

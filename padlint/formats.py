@@ -54,13 +54,18 @@ def github_lines(report: Report) -> list[str]:
 
 
 def write_report(report: Report, fmt: str, console, *, rules=(), root: str = ".",
-                 show_suppressed: bool = False) -> None:
-    """Print ``report`` in ``fmt`` on ``console`` (a rich Console on stdout or a file)."""
-    from .render import print_concise, print_text
-    if fmt == "text":
-        print_text(report, console, show_suppressed)
+                 show_suppressed: bool = False, quiet: bool = False,
+                 statistics: bool = False) -> None:
+    """Print ``report`` in ``fmt`` on ``console`` (a rich Console on stdout or a file).
+    ``quiet``: the text forms print the findings only; ``statistics``: a count per rule
+    instead of the findings (as ruff's ``--statistics``)."""
+    from .render import print_concise, print_statistics, print_text
+    if statistics and fmt in ("text", "concise"):
+        print_statistics(report, console, quiet)
+    elif fmt == "text":
+        print_text(report, console, show_suppressed, quiet)
     elif fmt == "concise":
-        print_concise(report, console, show_suppressed)
+        print_concise(report, console, show_suppressed, quiet)
     elif fmt == "json":                     # machine formats: plain text, never rich markup
         console.file.write(report.to_json() + "\n")
     elif fmt == "sarif":

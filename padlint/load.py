@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .discover import may_define_model, no_model_in_folder, python_files
+from .discover import building_blocks, may_define_model, no_model_in_folder, python_files
 from .errors import PadlintError
 from .shapes import normalize_sizes
 from .sites import SiteRecorder, display_path
@@ -174,7 +174,7 @@ def _from_callable(obj, target: str, file: str | None, sizes=None) -> Candidate:
 
 def candidates_in_module(module, file: str) -> tuple[list[Candidate], list[str]]:
     shown = display_path(file)
-    found, skipped, declared = [], [], set()
+    found, declared, needs = [], set(), {}
     targets = getattr(module, "PADLINT_TARGETS", None)
     if targets is not None:
         if not isinstance(targets, (list, tuple)):
@@ -206,11 +206,31 @@ def candidates_in_module(module, file: str) -> tuple[list[Candidate], list[str]]
             continue
         required = _required_params(obj)
         if required:
-            skipped.append(f"{shown}:{name}: skipped, its __init__ needs {', '.join(required)}; "
-                           f"to lint it, add PADLINT_TARGETS = [(lambda: {name}(...), 224)] to the file")
+            needs[name] = required
             continue
         found.append(Candidate(f"{shown}:{name}", obj, file))
-    return found, skipped
+    return found, _skipped_lines(shown, file, needs, bool(found or targets))
+
+
+def _skipped_lines(shown: str, file: str, needs: dict[str, list[str]], has_models: bool) -> list[str]:
+    """One stderr note per class skipped for its arguments, except the building blocks
+    that the file's models use (analysed inside them): those share one short line."""
+    blocks: set[str] = set()
+    if has_models and needs:
+        try:
+            with open(file, encoding="utf-8") as fh:
+                blocks = building_blocks(fh.read(), list(needs))
+        except OSError:
+            pass
+    lines = [f"{shown}:{name}: skipped, its __init__ needs {', '.join(required)}; "
+             f"to lint it, add PADLINT_TARGETS = [(lambda: {name}(...), 224)] to the file"
+             for name, required in needs.items() if name not in blocks]
+    if blocks:
+        names = [n for n in needs if n in blocks]
+        lines.append(f"{shown}: {', '.join(names)} " + (
+            "needs arguments; it is analysed inside the models that use it" if len(names) == 1
+            else "need arguments; they are analysed inside the models that use them"))
+    return lines
 
 
 def _getattr_path(obj, attr: str, target: str):

@@ -6,6 +6,7 @@ from collections import Counter
 from rich.console import Console
 from rich.text import Text
 
+from .axisgroups import merge_axes
 from .report import Report
 from .shapes import shape_str
 
@@ -49,6 +50,8 @@ def finding_line(f, target: str, suppressed=None) -> Text:
 
 def verification_text(v: dict) -> str:
     """'confirmed: asymmetry 0.596 at 224x224, 0 at 225x225' and the like."""
+    if "text" in v:                       # several axes' verifications, merged for one line
+        return v["text"]
     status = v["status"].replace("-", " ")
     if v["status"] == "not-checked":
         return f"{status}: {v.get('reason', '')}"
@@ -69,12 +72,14 @@ def finding_lines(report: Report, show_suppressed: bool = False) -> list[Text]:
     return [line for result in report.results for line in result_lines(result, show_suppressed)]
 
 
-def result_lines(result, show_suppressed: bool = False) -> list[Text]:
-    """The finding lines and the summary line of one model run."""
+def result_lines(result, show_suppressed: bool = False, quiet: bool = False) -> list[Text]:
+    """The finding lines and (unless ``quiet``) the summary line of one model run."""
     lines = []
-    lines += [finding_line(f, result.target) for f in result.findings]
+    lines += [finding_line(f, result.target) for f in merge_axes(result.findings)]
     if show_suppressed:
         lines += [finding_line(s.finding, result.target, s) for s in result.suppressed]
+    if quiet:
+        return lines
     summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
     summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
                    f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
@@ -128,18 +133,35 @@ def closing_line(report: Report, show_suppressed: bool = False) -> Text:
     return text
 
 
-def print_text(report: Report, console: Console, show_suppressed: bool = False) -> None:
+def print_text(report: Report, console: Console, show_suppressed: bool = False,
+               quiet: bool = False) -> None:
     for result in report.results:
-        for line in result_lines(result, show_suppressed):
+        for line in result_lines(result, show_suppressed, quiet):
             console.print(line)
-        if result.verification is not None:
+        if result.verification is not None and not quiet:
             print_verification(result, console)
     for unused in report.unused_noqa:
         console.print(unused_noqa_line(unused))
-    console.print(closing_line(report, show_suppressed))
+    if not quiet:
+        console.print(closing_line(report, show_suppressed))
 
 
-def print_concise(report: Report, console: Console, show_suppressed: bool = False) -> None:
+def print_statistics(report: Report, console: Console, quiet: bool = False) -> None:
+    """A count per rule, most frequent first (ruff's ``--statistics``): ``count code name
+    [severity]``, one finding per layer axis as in the summary, then the closing line."""
+    counts = Counter((f.rule, f.name, f.severity) for f in report.findings)
+    width = len(str(max(counts.values(), default=0)))
+    for (rule, name, severity), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        line = Text(f"{n:>{width}}  ")
+        line.append(rule, style=_STYLE[severity])
+        line.append(f"  {name} [{severity}]")
+        console.print(line)
+    if not quiet:
+        console.print(closing_line(report))
+
+
+def print_concise(report: Report, console: Console, show_suppressed: bool = False,
+                  quiet: bool = False) -> None:
     """One line per finding (``path:line:col: CODE [severity] layer message``), then the count."""
     for result in report.results:
         for f in result.findings:
@@ -152,7 +174,8 @@ def print_concise(report: Report, console: Console, show_suppressed: bool = Fals
                               f"{s.finding.message} [{s.label}]", markup=False)
     for unused in report.unused_noqa:
         console.print(f"{unused.source}: {unused.message}", markup=False)
-    console.print(closing_line(report, show_suppressed))
+    if not quiet:
+        console.print(closing_line(report, show_suppressed))
 
 
 # -- padlint sizes ---------------------------------------------------------------------

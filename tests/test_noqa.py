@@ -251,8 +251,7 @@ def test_cli_noqa_suppresses_and_summarises(tmp_path):
     (tmp_path / "net.py").write_text(net("  # noqa: PAD101"))
     proc = run_check(tmp_path)
     assert proc.stdout.splitlines() == [
-        pad105_line("net.py", 8, "H"),
-        pad105_line("net.py", 8, "W"),
+        pad105_line("net.py", 8, "H, W"),           # one line for both axes
         "net.py:Net @ 1x3x224x224: 2 windowed layers, 2 findings (2 info), 2 suppressed; "
         "the nearest clean sizes are 223 and 225",
         "Found 2 findings (2 info) in 1 model run. 2 suppressed (--show-suppressed lists them).",
@@ -265,8 +264,7 @@ def test_cli_show_suppressed_multiline_call(tmp_path):
     (tmp_path / "net.py").write_text(MULTILINE.format(first="", middle="", last="  # noqa: PAD101"))
     proc = run_check(tmp_path, "--show-suppressed")
     assert proc.stdout.splitlines() == [
-        pad105_line("net.py", 11, "H"),
-        pad105_line("net.py", 11, "W"),
+        pad105_line("net.py", 11, "H, W"),           # one line for both axes
         pad101_suppressed_line("net.py", "H", "net.py:10:12"),
         pad101_suppressed_line("net.py", "W", "net.py:10:12"),
         "net.py:Net @ 1x3x224x224: 2 windowed layers, 2 findings (2 info), 2 suppressed; "
@@ -313,8 +311,7 @@ def test_cli_warn_unused_noqa_lines_and_exit_code(tmp_path):
     (tmp_path / "net.py").write_text(UNUSED)
     proc = run_check(tmp_path, "--warn-unused-noqa")
     assert proc.stdout.splitlines() == [
-        pad105_line("net.py", 8, "H"),
-        pad105_line("net.py", 8, "W"),
+        pad105_line("net.py", 8, "H, W"),           # one line for both axes
         "net.py:Net @ 1x3x224x224: 2 windowed layers, 2 findings (2 info), 2 suppressed; "
         "the nearest clean sizes are 223 and 225",
         "net.py:6:29: unused noqa directive: PAD102 suppressed nothing",

@@ -1,0 +1,75 @@
+"""One line for one finding on several axes: the text forms print a layer's PAD101 on H
+and on W as ``on H, W`` instead of two lines with the same long Fix.
+
+The findings themselves stay one per axis (JSON and SARIF keep them apart); this only
+groups what a person reads. Two findings are one line when they have the same rule,
+layer, source and severity and their message and fix differ only in the axis name and in
+the axis's edge words (``top``/``left``, ``row``/``column``): those become ``H, W`` and
+``top/left``. Any other difference (another number, another input length) keeps them
+apart.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .report import Finding
+
+_SIDE_WORDS = {"top", "bottom", "row", "rows", "left", "right", "column", "columns",
+               "front", "back", "slice", "slices", "start", "end", "cell", "cells"}
+_PUNCT = ".,:;()[]"
+
+
+def _merge_texts(texts: list[str], axes: list[str]) -> str | None:
+    """The texts joined word by word, or None when they differ beyond axis words."""
+    words = [t.split(" ") for t in texts]
+    if len({len(w) for w in words}) != 1:
+        return None
+    merged = []
+    for column in zip(*words):
+        if len(set(column)) == 1:
+            merged.append(column[0])
+            continue
+        cores = [w.strip(_PUNCT) for w in column]
+        if any(w.replace(c, "", 1) != column[0].replace(cores[0], "", 1) for w, c in zip(column, cores)):
+            return None                   # the punctuation around the word differs
+        if cores == axes:
+            merged.append(column[0].replace(cores[0], ", ".join(axes), 1))
+        elif all(c in _SIDE_WORDS for c in cores):
+            merged.append(column[0].replace(cores[0], "/".join(dict.fromkeys(cores)), 1))
+        else:
+            return None
+    return " ".join(merged)
+
+
+def _merge_verification(group: list[Finding]) -> dict | None:
+    from .render import verification_text
+    vs = [f.verification for f in group]
+    if all(v is None for v in vs):
+        return None
+    texts = [verification_text(v) if v is not None else "not checked" for v in vs]
+    if len(set(texts)) == 1:
+        return vs[0]
+    statuses = {v["status"] if v else "not-checked" for v in vs}
+    return {"status": statuses.pop() if len(statuses) == 1 else "mixed",
+            "text": "; ".join(f"{f.axis} {t}" for f, t in zip(group, texts))}
+
+
+def _merge(group: list[Finding]) -> list[Finding]:
+    if len(group) == 1:
+        return group
+    axes = [f.axis for f in group]
+    message = _merge_texts([f.message for f in group], axes)
+    fix = _merge_texts([f.fix for f in group], axes)
+    if message is None or fix is None:
+        return group
+    return [replace(group[0], axis=", ".join(axes), message=message, fix=fix,
+                    verification=_merge_verification(group))]
+
+
+def merge_axes(findings: list[Finding]) -> list[Finding]:
+    """Findings in their order, with each layer's same finding on several axes as one."""
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        key = (f.rule, f.layer, f.source, f.severity, f.op) if f.axis else (id(f),)
+        groups.setdefault(key, []).append(f)
+    return [m for group in groups.values() for m in _merge(group)]
