@@ -161,6 +161,15 @@ def clean_shape(result: ModelResult) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def border_tolerance() -> float:
+    """The deviation from a map's interior above which a cell belongs to its border
+    artifact: PAD202's ``tolerance`` in its YAML, read whether or not PAD202 is selected,
+    so the JSON measures do not depend on the selection."""
+    from .rules import all_rules
+    rule = all_rules().get("PAD202")
+    return float(rule.params.get("tolerance", 0.1)) if rule is not None else 0.1
+
+
 def _status(v: Verification, k: int, axis: str, layer) -> dict:
     """The verification of a PAD101/PAD102 finding on ``axis`` of ``layer``, the ``k``-th
     windowed call of the trace."""
@@ -256,13 +265,14 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
         for m, flag in modes:
             m.training = flag
     v = Verification(str(device), probe, clean, [], [layer.name for layer in result.layers], predicted)
+    tolerance = border_tolerance()
     for name in list(options.baselines) + ["images"]:
         for seen_name, maps, order in seen:
             if seen_name != name:
                 continue
             v.baselines.append(name)
             v.maps[name] = {v.node_name(order[key]): m for key, m in maps.items()}
-            v.measures[name] = {v.node_name(node): measure_map(maps[key])
+            v.measures[name] = {v.node_name(node): measure_map(maps[key], tolerance)
                                 for key, node in order.items() if node.index is not None}
     v.unexplained = _unexplained(probe, predicted)
     index = {name: i for i, name in enumerate(v.layer_names)}
