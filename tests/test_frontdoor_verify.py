@@ -160,3 +160,112 @@ def test_the_json_keeps_every_layers_measures(resnet18_224, unet_224):
                 "extent": m.extent, "cover": padlint.measures.round_sig(m.cover),
                 "asymmetry": {a: padlint.measures.round_sig(x) for a, x in m.asymmetry.items()}}}
         assert set(result.verification.maps["constant"]) >= set(names)
+
+
+# -- item 11: the clean comparison and the summary's words ------------------------------------
+
+# wav2vec2's feature encoder, narrowed: unpadded Conv1d. At 16000 the two 2/2 convs at the
+# end each drop their last input cell (PAD102); a constant input stays constant through
+# unpadded convs, so only the layer alone on symmetric noise shows it. 16001 is not clean
+# (the first 10/5 conv drops a cell), nor is 15999; the nearest clean sizes are 15760 and 16080.
+ENCODER = """\
+import torch
+from torch import nn
+
+
+class FeatureEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        spec = [(10, 5)] + [(3, 2)] * 4 + [(2, 2)] * 2
+        layers, c = [], 1
+        for k, s in spec:
+            layers += [nn.Conv1d(c, 16, k, stride=s), nn.GELU()]
+            c = 16
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+# Four padded stride-2 Conv1d: at 16000 each uses its padding unevenly; 16001 is clean.
+PADDED = """\
+import torch
+from torch import nn
+
+
+class AudioNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        layers, c = [], 1
+        for out in (8, 16, 16, 32):
+            layers += [nn.Conv1d(c, out, 3, stride=2, padding=1), nn.ReLU()]
+            c = out
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.features(x)
+"""
+
+HIDDEN = ("2 of 2 PAD101/PAD102 findings confirmed, 2 of them only by the layer alone on a "
+          "symmetric input (in the model's own run on a constant input their outputs stay symmetric)")
+
+
+def _check(cli, tmp_path, name):
+    code, out, err = cli(tmp_path, "check", name, "--verify", "--input-size", "16000", "--device",
+                         "cpu", "--baselines", "constant", "--timeout", "0")
+    assert err == ""
+    return code, out.splitlines()
+
+
+def _summary(lines):
+    (line,) = [line for line in lines if "symmetric-kernel probe" in line]
+    return line
+
+
+def test_16001_is_not_clean_for_the_encoder(tmp_path):
+    path = write(tmp_path, "encoder.py", ENCODER)
+    result = padlint.sweep(path, sizes=range(15990, 16100), input_size=16000)
+    (axis,) = result.axis_results
+    assert [n for n in axis.clean] == [16080]
+    assert axis.first_uneven[16001] == "conv.0" and axis.first_uneven[15999] == "conv.0"
+
+
+def test_without_a_trusted_sweep_an_unclean_guess_is_not_compared_with(tmp_path, cli, monkeypatch):
+    write(tmp_path, "encoder.py", ENCODER)
+    monkeypatch.setenv("PADLINT_NO_SUGGEST", "1")         # the sweep gives no clean size
+    code, lines = _check(cli, tmp_path, "encoder.py")
+    assert code == 1                                      # the PAD102 errors
+    assert _summary(lines) == (
+        "  symmetric-kernel probe (float64, cpu): 0 of 7 windowed outputs asymmetric at 16000 "
+        "(worst 0.0e+00), no clean input size known to compare with (the size sweep cannot be "
+        "trusted for this model, and 16001 and 15999 are not clean either); " + HIDDEN)
+    pad102 = [line for line in lines if " PAD102 [error] " in line]
+    assert [line.split(" ")[3] for line in pad102] == ["conv.10", "conv.12"]
+    for line in pad102:
+        assert re.search(r" \[confirmed: asymmetry [0-9.]+ \(layer alone, on a symmetric input\) "
+                         r"at 16000\]$", line), line
+
+
+def test_with_the_sweep_the_encoder_compares_with_16080(tmp_path, cli):
+    write(tmp_path, "encoder.py", ENCODER)
+    code, lines = _check(cli, tmp_path, "encoder.py")
+    assert _summary(lines) == (
+        "  symmetric-kernel probe (float64, cpu): 0 of 7 windowed outputs asymmetric at 16000 "
+        "(worst 0.0e+00), 0 of 7 at 16080 (worst 0.0e+00); " + HIDDEN)
+    for line in [line for line in lines if " PAD102 [error] " in line]:
+        m = re.search(r" \[confirmed: asymmetry ([0-9.]+) \(layer alone, on a symmetric input\) "
+                      r"at 16000, ([0-9.e+-]+) at 16080\]$", line)
+        assert m and float(m.group(1)) > 0.5 and float(m.group(2)) < 1e-12, line
+
+
+def test_without_a_trusted_sweep_a_clean_guess_is_compared_with(tmp_path, cli, monkeypatch):
+    write(tmp_path, "audio.py", PADDED)
+    monkeypatch.setenv("PADLINT_NO_SUGGEST", "1")
+    code, lines = _check(cli, tmp_path, "audio.py")
+    assert code == 1
+    line = _summary(lines)
+    assert re.fullmatch(r"  symmetric-kernel probe \(float64, cpu\): 4 of 4 windowed outputs "
+                        r"asymmetric at 16000, 0 of 4 at 16001 \(worst [0-9.]+e-[0-9]+\); origins: "
+                        r"features.0 \(L\); 4 of 4 PAD101/PAD102 findings confirmed", line), line
