@@ -312,8 +312,8 @@ def border_artifact(v, trace: Trace, params: dict):
             "rows": cell_word(axis, reach), "magnitude": f"{m.magnitude:.2f}",
             "relative_to": "its median" if m.scale == "median" else "its largest value",
             "extents": others, "axis": axis, "cover": round(100 * m.cover),
-            "shape": "x".join(map(str, m.shape)), "tolerance": f"{100 * float(params.get('tolerance', 0.1)):g}",
-            "map_share": round(100 * map_share)}
+            "shape": "x".join(map(str, m.shape)), "map_share": round(100 * map_share),
+            "tolerance": f"{100 * float(params.get('tolerance', 0.1)):g}"}
 
 
 # -- `padlint stats` rules: they read padlint.stats.LayerStats facts ----------------------------

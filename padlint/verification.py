@@ -202,8 +202,9 @@ def comparison_shape(front, result: ModelResult) -> tuple[tuple[int, ...] | None
         if is_clean(front, result.trace, guess):
             return guess, ""
     tried = " and ".join(shape_str(g[2:]) for g in guesses)
+    verb = "is" if len(guesses) == 1 else "are"
     return None, ("no clean input size known to compare with (the size sweep cannot be trusted "
-                  f"for this model, and {tried} {'is' if len(guesses) == 1 else 'are'} not clean either)")
+                  f"for this model, and {tried} {verb} not clean either)")
 
 
 def border_tolerance() -> float:
