@@ -294,13 +294,20 @@ def asymmetry_introduced(v, trace: Trace, params: dict):
 
 @verify_check(CORE, "PAD202")
 def border_artifact(v, trace: Trace, params: dict):
+    """Every windowed layer's map is measured, but a zero-padded layer always has some
+    border: the rule fires only where the border matters, where it departs strongly
+    (magnitude above ``threshold``) and covers more than ``map_share`` of the map's
+    cells (a deep, small map the border has taken over, or a border that reaches far
+    into a larger one). The strongest such baseline is reported."""
     from .measures import edges
     threshold = float(params.get("threshold", 0.5))
+    map_share = float(params.get("map_share", 0.75))
     for layer in trace.layers:
         best = None
         for baseline in [b for b in v.baselines if b in params.get("baselines", v.baselines)]:
             m = v.measures.get(baseline, {}).get(layer.name)
-            if m is not None and m.magnitude > threshold and (best is None or m.magnitude > best[1].magnitude):
+            if (m is not None and m.magnitude > threshold and m.cover > map_share
+                    and (best is None or m.magnitude > best[1].magnitude)):
                 best = (baseline, m)
         if best is None:
             continue
@@ -312,7 +319,9 @@ def border_artifact(v, trace: Trace, params: dict):
             "layer": layer.name, "baseline": baseline, "edge": edge, "reach": reach,
             "rows": cell_word(axis, reach), "magnitude": f"{m.magnitude:.2f}",
             "relative_to": "its median" if m.scale == "median" else "its largest value",
-            "extents": others, "axis": axis}
+            "extents": others, "axis": axis, "cover": round(100 * m.cover),
+            "shape": "x".join(map(str, m.shape)), "map_share": round(100 * map_share),
+            "tolerance": f"{100 * float(params.get('tolerance', 0.1)):g}"}
 
 
 # -- `padlint stats` rules: they read padlint.stats.LayerStats facts ----------------------------

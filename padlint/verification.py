@@ -73,6 +73,7 @@ class Verification:
     measures: dict = field(default_factory=dict)         # baseline -> layer name -> MapMeasures
     unexplained: list = field(default_factory=list)      # (Node, axis): origins no static rule predicts
     statuses: dict = field(default_factory=dict)         # (layer, axis) -> verification dict
+    no_clean: str = ""                                   # why there is no clean probe, when known
 
     def node_name(self, node) -> str:
         return self.layer_names[node.index] if node.index is not None and node.index < len(
@@ -143,7 +144,8 @@ def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
 
 def clean_shape(result: ModelResult) -> tuple[int, ...]:
     """The nearest clean input: per flagged axis, the closer of the nearest clean sizes
-    below and above (above on a tie); ``n + 1`` where the sweep gave none."""
+    below and above (above on a tie); ``n + 1`` where the sweep gave none, a guess that
+    :func:`comparison_shape` checks before the probe runs there."""
     shape = list(result.input_shape)
     names = AXIS_NAMES[len(shape) - 2]
     s = result.suggested
@@ -159,6 +161,59 @@ def clean_shape(result: ModelResult) -> tuple[int, ...]:
         if s is None and axis in flagged:
             shape[2 + i] = n + 1
     return tuple(shape)
+
+
+def _guessed_shape(result: ModelResult, step: int) -> tuple[int, ...]:
+    """The input with every axis that a PAD101/PAD102 finding flags moved by ``step``."""
+    shape = list(result.input_shape)
+    names = AXIS_NAMES[len(shape) - 2]
+    flagged = {f.axis for f in result.findings if f.rule in VERIFIED_RULES}
+    for i, axis in enumerate(names):
+        if axis in flagged:
+            shape[2 + i] = max(1, shape[2 + i] + step)
+    return tuple(shape)
+
+
+def is_clean(front, trace, shape: tuple[int, ...]) -> bool:
+    """Does neither PAD101 nor PAD102 fire anywhere at input ``shape``? One traced
+    meta-device run, as the sweep's exact path does; False where the model cannot run."""
+    from .rules import run_rules, select_rules
+    rules = [r for r in select_rules(list(VERIFIED_RULES)) if r.scope == "axis"]
+    try:
+        t = front.run(shape, allow_cpu=trace.method == "cpu")
+    except Exception:  # noqa: BLE001 - a size the model cannot run at is not clean
+        return False
+    return not run_rules(t, rules)
+
+
+def comparison_shape(front, result: ModelResult) -> tuple[tuple[int, ...] | None, str]:
+    """The clean input the probe compares with, or None and why there is none.
+
+    The fast sweep's nearest clean size is clean by construction. Where the sweep gave
+    none (it cannot be trusted for this model), one size up and one down are guesses:
+    each is used only when a traced run finds it clean, since a comparison at a size
+    that is not clean shows the same asymmetry and confirms nothing."""
+    shape = tuple(result.input_shape)
+    if result.suggested is not None:
+        target = clean_shape(result)
+        return (target, "") if target != shape else (None, "no clean input size nearby to compare with")
+    guesses = [g for g in dict.fromkeys((clean_shape(result), _guessed_shape(result, -1))) if g != shape]
+    for guess in guesses:
+        if is_clean(front, result.trace, guess):
+            return guess, ""
+    tried = " and ".join(shape_str(g[2:]) for g in guesses)
+    verb = "is" if len(guesses) == 1 else "are"
+    return None, ("no clean input size known to compare with (the size sweep cannot be trusted "
+                  f"for this model, and {tried} {verb} not clean either)")
+
+
+def border_tolerance() -> float:
+    """The deviation from a map's interior above which a cell belongs to its border
+    artifact: PAD202's ``tolerance`` in its YAML, read whether or not PAD202 is selected,
+    so the JSON measures do not depend on the selection."""
+    from .rules import all_rules
+    rule = all_rules().get("PAD202")
+    return float(rule.params.get("tolerance", 0.1)) if rule is not None else 0.1
 
 
 def _status(v: Verification, k: int, axis: str, layer) -> dict:
@@ -217,6 +272,8 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     shape = tuple(result.input_shape)
     nd = len(shape) - 2
     predicted = _predicted(result)
+    target, no_clean = (comparison_shape(prep.front, result) if any(
+        f.rule in VERIFIED_RULES and f.axis for f in result.findings) else (None, ""))
     prefer = prep.candidate.file
     param = next(module.parameters(), None)
     home = param.device if param is not None else torch.device("cpu")
@@ -246,23 +303,24 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
             release_memory()
         probe = run_probe(module, shape, device, verified, prefer, maps=options.probe_maps)
         release_memory()
-        target = clean_shape(result)
         kinds = {key: kind for key, (_, kind) in probe.alone.items()}
         clean = run_probe(module, target, device, verified, prefer, kinds,
-                          options.probe_maps) if target != shape else None
+                          options.probe_maps) if target is not None else None
     finally:
         if home != device:
             module.to(home)
         for m, flag in modes:
             m.training = flag
-    v = Verification(str(device), probe, clean, [], [layer.name for layer in result.layers], predicted)
+    v = Verification(str(device), probe, clean, [], [layer.name for layer in result.layers], predicted,
+                     no_clean=no_clean)
+    tolerance = border_tolerance()
     for name in list(options.baselines) + ["images"]:
         for seen_name, maps, order in seen:
             if seen_name != name:
                 continue
             v.baselines.append(name)
             v.maps[name] = {v.node_name(order[key]): m for key, m in maps.items()}
-            v.measures[name] = {v.node_name(node): measure_map(maps[key])
+            v.measures[name] = {v.node_name(node): measure_map(maps[key], tolerance)
                                 for key, node in order.items() if node.index is not None}
     v.unexplained = _unexplained(probe, predicted)
     index = {name: i for i, name in enumerate(v.layer_names)}
@@ -286,6 +344,21 @@ def verify(model_or_target, input_size=None, device: str = "auto", baselines=Non
                    images=images, batch_size=batch_size, **kwargs)
 
 
+def _hidden_confirmations(v: Verification) -> int:
+    """Confirmed findings that the model's own probe run does not show: the layer alone
+    turned a symmetric input asymmetric, but its output in the model's run on a constant
+    input is symmetric (a dropped last row of a constant is still a constant). Without
+    saying so, '0 of 9 outputs asymmetric' and '2 of 2 confirmed' read as a contradiction."""
+    index = {name: i for i, name in enumerate(v.layer_names)}
+    count = 0
+    for (layer, axis), s in v.statuses.items():
+        node = v.probe.layer(index[layer]) if layer in index else None
+        if (s["status"] == "confirmed" and s.get("probe") == "layer" and node is not None
+                and node.asym.get(axis, 0.0) <= v.probe.tolerance):
+            count += 1
+    return count
+
+
 def summary(v: Verification) -> str:
     """'probe (float64, cpu): 21 of 21 windowed outputs asymmetric at 224x224, 0 at 225x225 …'"""
     def count(run: ProbeRun) -> str:
@@ -299,7 +372,7 @@ def summary(v: Verification) -> str:
     if v.clean is not None:
         parts.append(count(v.clean).replace(" windowed outputs asymmetric", ""))
     elif v.statuses:
-        parts.append("no clean input size nearby to compare with")
+        parts.append(v.no_clean or "no clean input size nearby to compare with")
     origins = v.probe.origins()
     text = f"symmetric-kernel probe ({v.probe.dtype}, {v.device}): {', '.join(parts)}"
     if origins:
@@ -310,6 +383,10 @@ def summary(v: Verification) -> str:
     if statuses:
         confirmed = sum(s["status"] == "confirmed" for s in statuses)
         text += f"; {confirmed} of {len(statuses)} PAD101/PAD102 findings confirmed"
+        hidden = _hidden_confirmations(v)
+        if hidden:
+            text += (f", {hidden} of them only by the layer alone on a symmetric input (in the "
+                     "model's own run on a constant input their outputs stay symmetric)")
     if v.probe.untracked:
         text += (f"; {len(v.probe.untracked)} windowed layers not followed (after a layout "
                  "change)")

@@ -55,6 +55,16 @@ class Clean(nn.Sequential):
         super().__init__(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
 """
 
+# Three zero-padded average pools: at 8x8 the border covers 81 % of the last map (PAD202).
+POOLS = """\
+from torch import nn
+
+
+class Pools(nn.Sequential):
+    def __init__(self):
+        super().__init__(*[nn.AvgPool2d(3, stride=1, padding=1) for _ in range(3)])
+"""
+
 # A 5x5 conv without padding: the smallest input that runs is 5.
 VALID = """\
 from torch import nn
@@ -374,17 +384,25 @@ def test_a_clean_model_exits_0_and_prints_the_exact_line(folder, cli):
     assert padlint.analyze(str(folder / "clean.py"), 224).findings == []
     code, out, err = cli(folder, "report", "clean.py", "-o", "clean.html")
     assert (code, err) == (0, ""), err
-    # the verify stage's border artifact (PAD202) is an info, below the default --fail-on
-    assert out == success_line(folder, "clean.html", "clean.py:Clean at 224x224, 1 finding (1 info)")
-    assert rule_ids(page(folder, "clean.html")) == ["PAD202"]
-    code, out, err = cli(folder, "report", "clean.py", "-o", "quiet.html", "--ignore", "PAD202")
+    # its one-row border covers 2 % of the 224x224 map: no PAD202 either (issue 19 item 10)
+    assert out == success_line(folder, "clean.html", "clean.py:Clean at 224x224, 0 findings")
+    html = page(folder, "clean.html")
+    assert rule_ids(html) == [] and "No findings at this input size." in html
+    # the verify stage's border artifact (PAD202) is an info, below the default --fail-on:
+    # three zero-padded average pools (no weights) whose border takes over the last 8x8 map
+    write(folder, "pools.py", POOLS)
+    code, out, err = cli(folder, "report", "pools.py", "-s", "8", "-o", "pools.html")
+    assert (code, err) == (0, ""), err
+    assert out == success_line(folder, "pools.html", "pools.py:Pools at 8x8, 1 finding (1 info)")
+    assert rule_ids(page(folder, "pools.html")) == ["PAD202"]
+    code, out, err = cli(folder, "report", "pools.py", "-s", "8", "-o", "quiet.html", "--ignore", "PAD202")
     assert (code, err) == (0, "")
-    assert out == success_line(folder, "quiet.html", "clean.py:Clean at 224x224, 0 findings")
+    assert out == success_line(folder, "quiet.html", "pools.py:Pools at 8x8, 0 findings")
     html = page(folder, "quiet.html")
     assert rule_ids(html) == [] and "No findings at this input size." in html
-    code, out, err = cli(folder, "report", "clean.py", "-o", "info.html", "--fail-on", "info")
+    code, out, err = cli(folder, "report", "pools.py", "-s", "8", "-o", "info.html", "--fail-on", "info")
     assert (code, err) == (1, "")                       # the info counts now
-    assert out == success_line(folder, "info.html", "clean.py:Clean at 224x224, 1 finding (1 info)")
+    assert out == success_line(folder, "info.html", "pools.py:Pools at 8x8, 1 finding (1 info)")
 
 
 def test_the_default_output_file_and_replacing_an_old_page(folder, cli):

@@ -123,7 +123,8 @@ def test_text_output_confirms_pad101_prints_probe_summary_and_plain_heatmap(stri
         assert row[24:].strip() == ""
     assert lines[i + 14].strip() == ""                 # the map ends after 12 rows
     assert len({row[:24] for row in grid}) > 1         # a border artifact shows
-    assert lines[-1] == "Found 3 findings (2 warning, 1 info) in 1 model run."
+    # the one-row border covers 23 % of the 16x16 map, below PAD202's 75 %: no PAD202
+    assert lines[-1] == "Found 2 findings (2 warning) in 1 model run."
 
 
 def test_text_heatmap_caption_names_images_when_there_is_no_constant_baseline(strided, cli):
@@ -164,7 +165,7 @@ def test_json_carries_verification_facts_and_statuses(strided, cli):
     assert list(v["maps"]) == ["conv"]
     assert sorted(v["maps"]["conv"]) == ["constant", "random", "zeros"]
     for baseline, m in v["maps"]["conv"].items():
-        assert set(m) == {"magnitude", "extent", "asymmetry", "scale"}, baseline
+        assert set(m) == {"magnitude", "extent", "cover", "asymmetry", "scale"}, baseline
         assert set(m["extent"]) == {"top", "bottom", "left", "right"}
         assert set(m["asymmetry"]) == {"H", "W"}
     zeros = v["maps"]["conv"]["zeros"]          # a zero input gives a flat map (the bias)
