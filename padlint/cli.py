@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(text and concise formats)")
     check.add_argument("--quiet", "-q", action="store_true",
                        help="print the findings only: no model summaries, closing line or notes")
+    check.add_argument("--verbose", "-v", action="store_true",
+                       help="text format: add where a library (timm, smp, torchvision) defined "
+                            "each layer that your line built")
     check.add_argument("--warn-unused-noqa", action="store_true",
                        help="report # noqa comments whose padlint codes suppress nothing "
                             "(they count as warnings)")
@@ -313,7 +316,7 @@ def _lint_units(units, report, sizes, select, ignore, config, args):
 def _write(report, args, rules, config, output: str | None) -> None:
     from .formats import write_report
     kwargs = dict(rules=rules, root=config.root, show_suppressed=args.show_suppressed,
-                  quiet=args.quiet, statistics=args.statistics)
+                  quiet=args.quiet, statistics=args.statistics, verbose=args.verbose)
     if output is None:
         write_report(report, args.format, _console(), **kwargs)
         return

@@ -55,15 +55,16 @@ def github_lines(report: Report) -> list[str]:
 
 def write_report(report: Report, fmt: str, console, *, rules=(), root: str = ".",
                  show_suppressed: bool = False, quiet: bool = False,
-                 statistics: bool = False) -> None:
+                 statistics: bool = False, verbose: bool = False) -> None:
     """Print ``report`` in ``fmt`` on ``console`` (a rich Console on stdout or a file).
     ``quiet``: the text forms print the findings only; ``statistics``: a count per rule
-    instead of the findings (as ruff's ``--statistics``)."""
+    instead of the findings (as ruff's ``--statistics``); ``verbose``: text shows where a
+    library defined each layer."""
     from .render import print_concise, print_statistics, print_text
     if statistics and fmt in ("text", "concise"):
         print_statistics(report, console, quiet)
     elif fmt == "text":
-        print_text(report, console, show_suppressed, quiet)
+        print_text(report, console, show_suppressed, quiet, verbose)
     elif fmt == "concise":
         print_concise(report, console, show_suppressed, quiet)
     elif fmt == "json":                     # machine formats: plain text, never rich markup

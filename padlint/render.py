@@ -25,8 +25,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def finding_line(f, target: str, suppressed=None) -> Text:
-    """``path:line:col: CODE [severity] layer (op) message. Fix: fix``."""
+def finding_line(f, target: str, suppressed=None, verbose: bool = False) -> Text:
+    """``path:line:col: CODE [severity] layer (op) message. Fix: fix``; ``verbose`` adds
+    ``(defined at …)``, the library line that built a layer the user's line asked for."""
     line = Text()
     where = f.source or target
     if where:
@@ -45,6 +46,8 @@ def finding_line(f, target: str, suppressed=None) -> Text:
     else:
         line.append(f" {f.message}.")
         line.append(f" [{suppressed.label}]", style="dim")
+    if verbose and f.source is not None and f.source.defined_at is not None:
+        line.append(f" (defined at {f.source.defined_at})", style="dim")
     return line
 
 
@@ -72,12 +75,13 @@ def finding_lines(report: Report, show_suppressed: bool = False) -> list[Text]:
     return [line for result in report.results for line in result_lines(result, show_suppressed)]
 
 
-def result_lines(result, show_suppressed: bool = False, quiet: bool = False) -> list[Text]:
+def result_lines(result, show_suppressed: bool = False, quiet: bool = False,
+                 verbose: bool = False) -> list[Text]:
     """The finding lines and (unless ``quiet``) the summary line of one model run."""
     lines = []
-    lines += [finding_line(f, result.target) for f in merge_axes(result.findings)]
+    lines += [finding_line(f, result.target, verbose=verbose) for f in merge_axes(result.findings)]
     if show_suppressed:
-        lines += [finding_line(s.finding, result.target, s) for s in result.suppressed]
+        lines += [finding_line(s.finding, result.target, s, verbose) for s in result.suppressed]
     if quiet:
         return lines
     summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
@@ -134,9 +138,9 @@ def closing_line(report: Report, show_suppressed: bool = False) -> Text:
 
 
 def print_text(report: Report, console: Console, show_suppressed: bool = False,
-               quiet: bool = False) -> None:
+               quiet: bool = False, verbose: bool = False) -> None:
     for result in report.results:
-        for line in result_lines(result, show_suppressed, quiet):
+        for line in result_lines(result, show_suppressed, quiet, verbose):
             console.print(line)
         if result.verification is not None and not quiet:
             print_verification(result, console)

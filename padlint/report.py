@@ -32,6 +32,8 @@ class Finding:
                "layer": self.layer, "axis": self.axis, "message": self.message, "fix": self.fix,
                "source": self.source.to_json() if self.source else None,
                "op": self.op, "data": self.data}
+        if self.source is not None and self.source.defined_at is not None:
+            out["defined_at"] = self.source.defined_at.to_json()     # the library's line
         if self.verification is not None:
             out["verification"] = self.verification
         return out

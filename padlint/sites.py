@@ -14,7 +14,7 @@ import os
 import sys
 import textwrap
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from typing import TYPE_CHECKING
@@ -40,6 +40,9 @@ class Source:
     col: int
     end_line: int | None = None
     end_col: int | None = None
+    # Where a library (smp, timm, torchvision) built the layer, when the position above
+    # is the user's line that called it; not part of the position (noqa, fingerprints).
+    defined_at: "Source | None" = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
@@ -85,6 +88,15 @@ def frame_source(frame) -> Source:
     return Source(display_path(frame.f_code.co_filename), line, col, end_line, end_col)
 
 
+def _with_definition(source: Source, frame) -> Source:
+    """``source`` with ``defined_at``: the innermost frame outside torch and padlint, when
+    it lies in another file (the library code that built the layer for the user's call)."""
+    inner = _user_frame(frame, None)
+    if inner is None or os.path.abspath(inner.f_code.co_filename) == os.path.abspath(source.path):
+        return source
+    return replace(source, defined_at=frame_source(inner))
+
+
 def caller_source(prefer: str | None = None, depth: int = 1) -> Source | None:
     frame = _user_frame(sys._getframe(depth), prefer)
     return frame_source(frame) if frame is not None else None
@@ -116,7 +128,7 @@ class SiteRecorder:
                     if module not in rec.sites:
                         frame = _user_frame(sys._getframe(1), rec.prefer)
                         if frame is not None:
-                            rec.sites[module] = frame_source(frame)
+                            rec.sites[module] = _with_definition(frame_source(frame), sys._getframe(1))
 
             nn.Module.__init__ = __init__
         SiteRecorder._active.append(self)
