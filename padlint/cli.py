@@ -143,10 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _console(stream=None) -> Console:
+    """The console on ``stream`` (stdout): on a terminal its width and colours; elsewhere
+    (a pipe, a CI log) plain text, as wide as COLUMNS says when it is set (rich reads it),
+    else 120."""
     stream = stream or sys.stdout
+    tty = stream.isatty()
+    columns = os.environ.get("COLUMNS", "")
     return Console(file=stream, highlight=False, soft_wrap=True, emoji=False,
-                   width=None if stream.isatty() else 120,
-                   force_terminal=stream.isatty() or None, no_color=not stream.isatty())
+                   width=None if tty or (columns.isdigit() and int(columns) > 0) else 120,
+                   force_terminal=tty or None, no_color=not tty)
 
 
 def _error(message: str) -> None:

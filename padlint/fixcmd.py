@@ -34,11 +34,13 @@ def cmd_fix(args) -> int:
     from .cli import _load_config
     from .errors import PadlintError
     from .fix import POLICIES, apply, edit_line, plan
+    from .isolate import prints_to_stderr
     if args.size_policy not in POLICIES:
         raise PadlintError(f"--size-policy {args.size_policy}: use input or any")
     config = _load_config(args)
-    result = plan(args.target, args.input_size, args.size_policy, args.select, config.ignore,
-                  config.severity, config)
+    with prints_to_stderr():              # the model file's prints: stdout is the diff's
+        result = plan(args.target, args.input_size, args.size_policy, args.select, config.ignore,
+                      config.severity, config)
     for e in result.edits:
         print(f"padlint: {edit_line(e)}", file=sys.stderr)
     for n in result.not_fixed:

@@ -72,14 +72,16 @@ def cmd_report(args) -> int:
     if args.size_range:
         from .shapes import parse_range
         sizes = parse_range(args.size_range)
+    from .isolate import prints_to_stderr
     from .page import render_html, write_page
     from .visual import gather
     status = _status()
     try:
-        visual = gather(args.target, args.input_size, args.weights, args.data, args.limit,
-                        args.device, args.baselines, args.batch_size, sizes, select, ignore,
-                        config.severity,
-                        config, args.strict, args.train, step=status.update if status else None)
+        with prints_to_stderr():          # the model file's prints: stdout is padlint's
+            visual = gather(args.target, args.input_size, args.weights, args.data, args.limit,
+                            args.device, args.baselines, args.batch_size, sizes, select, ignore,
+                            config.severity, config, args.strict, args.train,
+                            step=status.update if status else None)
         if status is not None:
             status.update("drawing the page")
         text = render_html(visual)

@@ -17,7 +17,7 @@ from torch import nn
 
 from .errors import PadlintError
 from .geometry import AXIS_NAMES
-from .measures import edges, flip_asymmetry, round_sig
+from .measures import edges, flip_asymmetry
 from .patches import PatchGeometry, collect_patches, mean_patches  # noqa: F401 - public API
 
 __all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "kernel_stats",
@@ -146,11 +146,13 @@ class LayerStats:
         return f"{self.op} k={show(self.kernel)} s={show(self.stride)}"
 
     def to_json(self) -> dict:
+        """The facts at full float64 precision: JSON is compared by programs (the text
+        view rounds for reading)."""
         def arr(a):
-            return None if a is None else np.vectorize(round_sig)(a).tolist()
+            return None if a is None else np.asarray(a, dtype=np.float64).tolist()
 
         def num(d):
-            return {k: (None if v is None else round_sig(v)) for k, v in d.items()}
+            return {k: (None if v is None else float(v)) for k, v in d.items()}
         return {"mean_kernel": arr(self.mean_kernel), "mean_abs_kernel": arr(self.mean_abs_kernel),
                 "mean_patch": arr(self.mean_patch), "asymmetry": num(self.asymmetry),
                 "heavier": dict(self.heavier), "tilt": num(self.tilt),

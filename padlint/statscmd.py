@@ -72,8 +72,9 @@ def _progress(total: int | None):
 
 
 def cmd_stats(args) -> int:
-    from .stats import analyze
     from .cli import _console, _load_config
+    from .isolate import prints_to_stderr
+    from .stats import analyze
     config = _load_config(args)
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
@@ -84,10 +85,11 @@ def cmd_stats(args) -> int:
     try:
         if bar is not None:
             bar.start()
-        report = analyze(args.target, args.input_size, args.weights, args.data, args.limit,
-                         select, args.ignore if args.ignore is not None else config.ignore,
-                         config.severity, args.strict, args.batch_size,
-                         args.device, advance, config, args.train)
+        with prints_to_stderr():          # the model file's prints: stdout is the report's
+            report = analyze(args.target, args.input_size, args.weights, args.data, args.limit,
+                             select, args.ignore if args.ignore is not None else config.ignore,
+                             config.severity, args.strict, args.batch_size,
+                             args.device, advance, config, args.train)
     finally:
         if bar is not None:
             bar.stop()

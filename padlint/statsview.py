@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.cells import cell_len
 from rich.color import Color
 from rich.columns import Columns
 from rich.console import Console
@@ -61,24 +62,61 @@ def _asym(d: dict, axes) -> str:
     return " ".join(f"{a}:{d[a]:.2f}" if d.get(a) is not None else f"{a}:-" for a in axes)
 
 
-def table(stats) -> Table:
+HEADINGS = ("layer", "op", "padding", "kernel asym.", "heavier", "vs noise", "patch asym.")
+NO_WRAP = ("layer", "op", "padding")     # a layer name, an op or a code cut in two is unreadable
+
+
+def _narrowest(cells: list[str], no_wrap: bool) -> int:
+    """The narrowest a column can be with no cell cut or ellipsised: its widest cell when
+    it must not wrap, else its longest word (cells wrap between words)."""
+    parts = cells if no_wrap else [w for c in cells for w in c.split()]
+    return max(map(cell_len, parts), default=1)
+
+
+class Unclipped:
+    """``renderable`` laid out at least ``width`` wide: past the console's width when it
+    needs more (the console soft-wraps, so the long lines print whole) rather than have
+    rich cut or ellipsise what does not fit."""
+
+    def __init__(self, renderable, width: int):
+        self.renderable, self.width = renderable, width
+
+    def __rich_console__(self, console: Console, options):
+        if self.width > options.max_width:
+            options = options.update_width(self.width)
+        yield from console.render(self.renderable, options)
+
+
+def table(stats) -> Unclipped:
+    """One row per convolution. However narrow the console (COLUMNS=60 in CI), no cell is
+    cut: each column keeps its :func:`_narrowest` width (its heading whole too), the
+    columns that wrap take what is left, and the table grows past the console's width
+    rather than shorten a layer name."""
+    rows = [_row(s) for s in ordered(stats)]
+    narrowest = [max(cell_len(heading), _narrowest([cells[i] for cells, _ in rows], heading in NO_WRAP))
+                 for i, heading in enumerate(HEADINGS)]
     t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("layer", "op", "padding", "kernel asym.", "heavier", "vs noise", "patch asym."):
-        t.add_column(col, no_wrap=col in ("op", "padding"))
-    for s in ordered(stats):
-        codes: dict = {}
-        for axis, found in s.uneven.items():
-            for code in found:
-                codes.setdefault(code, []).append(axis)
-        uneven = " ".join(f"{c} {','.join(a)}" for c, a in codes.items()) or "even"
-        heavier = " ".join(f"{a}:{s.heavier[a]}" for a in s.axes if s.heavier.get(a)) or "-"
-        sig = " ".join(f"{a}:{s.significance[a]:.1f}" for a in s.axes
-                       if s.significance.get(a) is not None) or "-"
-        t.add_row(s.name, s.describe(), uneven,
-                  _asym(s.asymmetry, s.axes) if s.mean_kernel is not None else "-", heavier, sig,
-                  _asym(s.patch_asymmetry, s.axes) if s.mean_patch is not None else "-",
-                  style="yellow" if s.uneven else None)
-    return t
+    for heading, least in zip(HEADINGS, narrowest):
+        t.add_column(heading, no_wrap=heading in NO_WRAP, min_width=least)
+    for cells, style in rows:
+        t.add_row(*cells, style=style)
+    return Unclipped(t, sum(narrowest) + 2 * (len(HEADINGS) - 1))    # a space either side of each gap
+
+
+def _row(s) -> tuple[list[str], str | None]:
+    """The cells of one layer's row and its style (yellow: padding uneven at this size)."""
+    codes: dict = {}
+    for axis, found in s.uneven.items():
+        for code in found:
+            codes.setdefault(code, []).append(axis)
+    uneven = " ".join(f"{c} {','.join(a)}" for c, a in codes.items()) or "even"
+    heavier = " ".join(f"{a}:{s.heavier[a]}" for a in s.axes if s.heavier.get(a)) or "-"
+    sig = " ".join(f"{a}:{s.significance[a]:.1f}" for a in s.axes
+                   if s.significance.get(a) is not None) or "-"
+    return ([s.name, s.describe(), uneven,
+             _asym(s.asymmetry, s.axes) if s.mean_kernel is not None else "-", heavier, sig,
+             _asym(s.patch_asymmetry, s.axes) if s.mean_patch is not None else "-"],
+            "yellow" if s.uneven else None)
 
 
 def header(result) -> Text:
@@ -122,7 +160,8 @@ def print_stats(report: Report, console: Console, all_matrices: bool = False) ->
             panels.append(Text("").join(parts))
         if panels:
             console.print()
-            console.print(Columns(panels, padding=(1, 3)))
+            widest = max(cell_len(line) for p in panels for line in p.plain.splitlines())
+            console.print(Unclipped(Columns(panels, padding=(1, 3)), widest))   # titles name the layer
         if len(shown) < len(layers):
             console.print(Text(f"… and {len(layers) - len(shown)} more layers (--all-matrices "
                                "prints them; --format json lists every matrix)", style="dim"))

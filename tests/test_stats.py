@@ -22,7 +22,6 @@ import padlint
 import padlint.stats
 from padlint import PadlintError
 from padlint.checkpoint import Loaded, load_weights, read_checkpoint
-from padlint.measures import round_sig
 from padlint.stats import analyze, mean_kernels, mean_patches
 
 torchvision = pytest.importorskip("torchvision")
@@ -721,15 +720,15 @@ def test_stats_json_of_conv_layers(lopsided_resnet18):
     for name in RESNET18_1X1 + ["maxpool"]:
         assert "mean_kernel" not in layers[name] and "mean_patch" not in layers[name]
     weight = state["layer2.0.conv1.weight"].double()
-    np.testing.assert_allclose(layers["layer2.0.conv1"]["mean_kernel"], weight.mean(dim=(0, 1)).numpy(), rtol=1e-3)
+    np.testing.assert_allclose(layers["layer2.0.conv1"]["mean_kernel"], weight.mean(dim=(0, 1)).numpy(), rtol=1e-9)
     np.testing.assert_allclose(layers["layer2.0.conv1"]["mean_abs_kernel"],
-                               weight.abs().mean(dim=(0, 1)).numpy(), rtol=1e-3)
-    # the stem reads the data itself: its patch is the unfold reference, to 4 significant digits
+                               weight.abs().mean(dim=(0, 1)).numpy(), rtol=1e-9)
+    # the stem reads the data itself: its patch is the unfold reference (the JSON is not rounded)
     np.testing.assert_allclose(layers["conv1"]["mean_patch"], _unfold_patch(data, 7, stride=2, padding=3),
-                               rtol=1e-3)
+                               rtol=1e-9)
     asym = layers["layer2.0.conv1"]["asymmetry"]
     assert asym["H"] > 1.5 > 0.5 > asym["W"]
-    assert asym["H"] == round_sig(report.results[0].stats.layer("layer2.0.conv1").asymmetry["H"])
+    assert asym["H"] == report.results[0].stats.layer("layer2.0.conv1").asymmetry["H"]   # full precision
 
 
 @pytest.fixture(scope="module")
