@@ -25,7 +25,7 @@ import numpy as np
 from .errors import PadlintError
 from .geometry import AXIS_NAMES, axis_facts, transposed_axis_facts
 from .ir import Trace
-from .lengths import Evaluation, LengthProgram
+from .lengths import Evaluation, LengthProgram, broadcast_break
 from .rules import Rule, run_rules, select_rules
 from .shapes import MAX_RANGE as MAX_SIZES, shape_str
 from .trace import _first_line
@@ -229,15 +229,21 @@ def exact_axis(front, trace: Trace, axis: int, sizes, rules: list[Rule],
     name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
     axis_rules = [r for r in rules if r.scope == "axis"]
     clean, invalid, first = [], {}, {}
+    merges = trace.program is not None and bool(trace.program.merges)
     for n in sizes:
         n = int(n)
         try:
-            t = front.run(_with_axis(trace.input_shape, axis, n), allow_cpu=trace.method == "cpu")
+            t = front.run(_with_axis(trace.input_shape, axis, n), allow_cpu=trace.method == "cpu",
+                          program=merges)
         except InputTooSmall as err:
             invalid[n] = str(err)
             continue
         except Exception as err:  # noqa: BLE001 - the model cannot run at this size
             invalid[n] = _first_line(err)
+            continue
+        broadcast = merges and t.program is not None and broadcast_break(trace.program, t.program)
+        if broadcast:       # it runs only by broadcasting a length-1 map: not this model
+            invalid[n] = broadcast
             continue
         hit = next((f.layer for f in run_rules(t, axis_rules) if f.axis == name), None)
         if hit is None:
