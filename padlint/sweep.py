@@ -516,8 +516,8 @@ def suggest_sizes(front, trace: Trace, rules: list[Rule]) -> Suggestion | None:
         found = square if square is not None else [v for a in axes.values() for v in a]
         if all(v is not None for v in found) or all(clean.values()):
             break
-    why = {names[i]: no_clean_why(trace, i, np.arange(max(1, n - SUGGEST_WINDOW), n + SUGGEST_WINDOW + 1),
-                                  chosen)
+    reach = SUGGEST_WINDOW                # what Suggestion.text() says was searched
+    why = {names[i]: no_clean_why(trace, i, np.arange(max(1, n - reach), n + reach + 1), chosen)
            for i, n in enumerate(spatial) if not clean[names[i]] and axes[names[i]] == (None, None)}
     return Suggestion(spatial, names, axes, clean, square, why)
 
@@ -541,8 +541,8 @@ def no_clean_why(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule]) 
     at_merge = ~valid & np.isin(ev.first_bad, merge_syms)
     parts, them = [], "every size it runs at"
     if at_merge.any():
-        merges = [program.syms[i].where or program.syms[i].op for i in np.unique(ev.first_bad[at_merge])]
-        merges = list(dict.fromkeys(merges))
+        merges = list(dict.fromkeys(program.syms[i].where or program.syms[i].op
+                                    for i in np.unique(ev.first_bad[at_merge])))
         runs = valid | at_merge                   # the sizes that are not simply too small
         parts.append(f"the branches of {_listed(merges)} agree only at "
                      f"{size_set(sizes[runs], valid[runs])}")
@@ -569,7 +569,8 @@ def _blockers(trace: Trace, ev: Evaluation, name: str, valid: np.ndarray, rules:
             return f"{target.name} ({target.describe(name)}) {verb} at {them}"
     first = np.where(fires, layer[:, None], len(trace.layers)).min(axis=0)
     shown = [trace.layers[i].name for i in sorted(set(first.tolist()))]
-    return f"at each of {them} one of {_listed(shown, 'or')} {verbs}"
+    each_size = "at each of them" if them == "all of them" else "at each size it runs at"
+    return f"{each_size} one of {_listed(shown, 'or')} {verbs}"
 
 
 def size_set(sizes: np.ndarray, ok: np.ndarray, most: int = 64) -> str:
