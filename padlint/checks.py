@@ -19,6 +19,21 @@ def _n_fix(f: AxisFacts) -> str:
     return " or ".join(str(v) for v in (below, above) if v is not None) or "another size"
 
 
+def _kernel_change(f: AxisFacts) -> str:
+    """A change to this layer alone that makes it even at its input length and read every
+    input cell: the smallest larger kernel, with the layer's padding or its own 'same'
+    padding (for the fix when no input size is clean); else the arithmetic to meet."""
+    for k in range(f.kernel + 1, f.kernel + 2 * f.stride + 1):
+        for p in dict.fromkeys((f.pad_begin, f.dilation * (k - 1) // 2)):
+            if f.n < min_input_length(k, f.dilation, p, p):
+                continue
+            alt = axis_facts(f.axis, f.n, k, f.stride, f.dilation, p, p)
+            if not alt.uneven and not alt.ignored_input_end:
+                return f"use kernel {k} with padding {p}"
+    return (f"choose a kernel and padding for which {f.n} + p_b + p_e - k_e is a multiple of "
+            f"{f.stride}")
+
+
 def _is_shortcut(f: AxisFacts) -> bool:
     return f.k_e == 1 and f.stride > 1
 
@@ -31,7 +46,7 @@ def uneven_padding(layer: Layer, f: AxisFacts) -> dict | None:
         k_fix = -(-f.kernel // f.stride) * f.stride
         return {"because": f" (output_padding={f.output_padding} makes the output crop uneven)",
                 "fix_variant": "transposed", "k_fix": k_fix, "p_fix": (k_fix - f.stride) // 2}
-    fields = {"n_fix": _n_fix(f), "alt": "", "k_odd": f.kernel + 1}
+    fields = {"n_fix": _n_fix(f), "alt": "", "k_odd": f.kernel + 1, "k_change": _kernel_change(f)}
     if f.explicit_begin != f.explicit_end:
         fields.update(because=f" (explicit pad ({f.explicit_begin},{f.explicit_end}))",
                       fix_variant="explicit")

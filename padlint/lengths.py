@@ -75,6 +75,8 @@ class LengthProgram:
     # (op, where, output symbols, output shape as recorded): what validation compares
     pools: list[int] = field(default_factory=list)        # the input symbol of each adaptive
     # pool axis, in the order of padlint.alignment.Alignment.pools
+    merges: list[tuple[str, tuple, tuple]] = field(default_factory=list)
+    # (where, input shapes, output shape) of each broadcasting merge, as recorded
     uncertain: list[str] = field(default_factory=list)   # why it must be validated
     unmodelled: str | None = None         # why the fast path cannot be used at all
     verdict: object = None                # cached result of padlint.sweep.fast_path_problem
@@ -154,8 +156,8 @@ class LengthProgram:
                 fail(i, (x != y) & (x != 1) & (y != 1))
                 v = np.where(x == 1, y, x) if isinstance(x, np.ndarray) or isinstance(
                     y, np.ndarray) else (y if x == 1 else x)
-            elif op == "eq":               # concatenation: must be equal
-                x, y = a
+            elif op == "eq":               # concatenation, or a merge of lengths equal as
+                x, y = a                   # traced: must be equal
                 fail(i, x != y)
                 v = x
             elif op == "min":
@@ -168,6 +170,24 @@ class LengthProgram:
                 v = int(v)
             values[i] = v
         return Evaluation(self, values, first_bad)
+
+
+def broadcast_break(reference: LengthProgram, run: LengthProgram) -> str | None:
+    """Why a run at another size is not a run of the traced model, or None: its first
+    merge that broadcasts a length-1 map where the traced run merged a longer one (what
+    an 'eq' symbol of the length program rejects). The two runs' merges are compared in
+    call order, up to where they part."""
+    for (where, ref_in, ref_out), (other, run_in, run_out) in zip(reference.merges, run.merges):
+        if where != other or len(ref_in) != len(run_in):
+            return None
+        for i in range(1, len(run_out) + 1):
+            lengths = [shape[-i] for shape in run_in if len(shape) >= i]
+            traced = [shape[-i] for shape in ref_in if len(shape) >= i]
+            if len(lengths) != len(traced):
+                return None
+            if any(n == 1 and run_out[-i] != 1 and t != 1 for n, t in zip(lengths, traced)):
+                return f"{where}: merged branches disagree ({' vs '.join(map(str, lengths))})"
+    return None
 
 
 def slice_length(n, start, stop, step):

@@ -170,6 +170,8 @@ class ProgramBuilder:
             return
         inputs = _tensors(args) + _tensors(kwargs)
         if len(outs) == 1 and inputs and outs[0] is inputs[0]:
+            if name in _MERGE and len(inputs) > 1:          # x += y: y must still fit x
+                self._merge_in_place(inputs, outs[0])
             return                                          # in place: same tensor, same lengths
         try:
             syms = self._rule(name, args, kwargs, inputs, outs[0])
@@ -265,6 +267,12 @@ class ProgramBuilder:
         return self._sym("prod", syms, ref=ref)
 
     def _merge(self, inputs, out) -> tuple[int, ...]:
+        """A broadcasting merge (add, mul, where …). Inputs of equal length (other than 1)
+        at the traced size must stay equal at every size ('eq'): a length-1 map broadcast
+        against a longer one is not a run of this model. Inputs that already broadcast at
+        the traced size keep broadcasting ('merge')."""
+        self.program.merges.append((self._where(), tuple(tuple(int(v) for v in t.shape) for t in inputs),
+                                    tuple(int(v) for v in out.shape)))
         dims = [self.of(t) for t in inputs]
         syms = []
         for i in range(1, out.dim() + 1):
@@ -276,9 +284,19 @@ class ProgramBuilder:
                 elif self._is_one(result):
                     result = s
                 else:
-                    result = self._sym("merge", (result, s), ref=out.shape[-i])
+                    ref = self.program.syms[s].ref
+                    same = ref == self.program.syms[result].ref and ref != 1
+                    result = self._sym("eq" if same else "merge", (result, s), ref=out.shape[-i])
             syms.append(result if result is not None else self.const(out.shape[-i]))
         return tuple(reversed(syms))
+
+    def _merge_in_place(self, inputs, out) -> None:
+        """``x += y``: ``x`` keeps its lengths, which ``y`` must match as in :meth:`_merge`."""
+        if not any(self.varies(s) for t in inputs for s in self.of(t)):
+            return
+        syms = self._merge(inputs, out)
+        if len(syms) == out.dim():
+            self._set(out, syms)
 
     def _is_one(self, sym: int) -> bool:
         return self.program.syms[sym].op == "const" and self.program.syms[sym].ref == 1

@@ -211,7 +211,8 @@ def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Findi
 
     ``suggested`` (a :class:`padlint.sweep.Suggestion`) gives the model-level nearest
     clean input sizes; a rule's ``model`` fix variant, when it has one, then replaces
-    its layer-local ``default`` fix."""
+    its layer-local ``default`` fix, and where no size near is clean, its ``none`` (or
+    ``<variant>_none``) variant says why."""
     axis_rules = [r for r in rules if r.scope == "axis"]
     findings = []
     for rule in rules:
@@ -228,10 +229,9 @@ def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Findi
                 if extra is None:
                     continue
                 fields = _base_fields(layer, f) | extra
-                near = suggested.for_axis(f.axis) if suggested is not None else None
-                if near and "model" in rule.fix and fields.get("fix_variant", "default") == "default":
-                    fields.update(fix_variant="model", suggested=near,
-                                  input_n=suggested.input_length(f.axis))
+                if suggested is not None:
+                    fields.update(suggested.fix_fields(f.axis, fields.get("fix_variant", "default"),
+                                                       rule.fix))
                 message, fix = rule.render(fields)
                 findings.append(Finding(rule.code, rule.name, rule.severity, layer.name, f.axis,
                                         message, fix, layer.source, layer.describe(f.axis),

@@ -25,7 +25,7 @@ import numpy as np
 from .errors import PadlintError
 from .geometry import AXIS_NAMES, axis_facts, transposed_axis_facts
 from .ir import Trace
-from .lengths import Evaluation, LengthProgram
+from .lengths import Evaluation, LengthProgram, broadcast_break
 from .rules import Rule, run_rules, select_rules
 from .shapes import MAX_RANGE as MAX_SIZES, shape_str
 from .trace import _first_line
@@ -124,6 +124,30 @@ def _scalar_fires(rule: Rule, ev: Evaluation, w, layer, count: int) -> np.ndarra
     return hits[inverse]
 
 
+def _window_fires(trace: Trace, ev: Evaluation, name: str, count: int,
+                  rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
+    """Which window axes on axis ``name`` any of ``rules`` fires on, at each of ``count``
+    evaluated sizes: (layer index per window, windows x sizes booleans)."""
+    layers, rows = [], []
+    for transposed in (False, True):
+        windows = [w for w in trace.program.windows if w.axis == name and w.transposed == transposed]
+        if not windows:
+            continue
+        fires = np.zeros((len(windows), count), dtype=bool)
+        with np.errstate(all="ignore"):
+            facts = SimpleNamespace(**ev.stacked_facts(windows, count))
+            for rule in rules:
+                if rule.vector is not None:
+                    fires |= np.broadcast_to(np.asarray(rule.vector(facts), dtype=bool), fires.shape)
+                else:
+                    for i, w in enumerate(windows):
+                        fires[i] |= _scalar_fires(rule, ev, w, trace.layers[w.layer], count)
+        layers += [w.layer for w in windows]
+        rows.append(fires)
+    return (np.array(layers, dtype=np.int64),
+            np.concatenate(rows) if rows else np.zeros((0, count), dtype=bool))
+
+
 def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
               reasons: bool = True) -> AxisResult:
     """One axis, every size at once, from the trace's length program (``reasons=False``
@@ -133,22 +157,8 @@ def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
     rules = [r for r in rules if r.scope == "axis"]
     ev = program.evaluate({axis: sizes})
     valid = ev.valid()
-    first = np.full(len(sizes), len(trace.layers), dtype=np.int64)
-    for transposed in (False, True):
-        windows = [w for w in program.windows if w.axis == name and w.transposed == transposed]
-        if not windows:
-            continue
-        fires = np.zeros((len(windows), len(sizes)), dtype=bool)
-        with np.errstate(all="ignore"):
-            facts = SimpleNamespace(**ev.stacked_facts(windows, len(sizes)))
-            for rule in rules:
-                if rule.vector is not None:
-                    fires |= np.broadcast_to(np.asarray(rule.vector(facts), dtype=bool), fires.shape)
-                else:
-                    for i, w in enumerate(windows):
-                        fires[i] |= _scalar_fires(rule, ev, w, trace.layers[w.layer], len(sizes))
-        layer = np.array([w.layer for w in windows])[:, None]
-        first = np.minimum(first, np.where(fires, layer, len(trace.layers)).min(axis=0))
+    layer, fires = _window_fires(trace, ev, name, len(sizes), rules)
+    first = np.where(fires, layer[:, None], len(trace.layers)).min(axis=0, initial=len(trace.layers))
     first = np.where(valid & (first < len(trace.layers)), first, -1)
     names = [layer.name for layer in trace.layers]
     ops = [layer.op for layer in trace.layers]
@@ -229,15 +239,21 @@ def exact_axis(front, trace: Trace, axis: int, sizes, rules: list[Rule],
     name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
     axis_rules = [r for r in rules if r.scope == "axis"]
     clean, invalid, first = [], {}, {}
+    merges = trace.program is not None and bool(trace.program.merges)
     for n in sizes:
         n = int(n)
         try:
-            t = front.run(_with_axis(trace.input_shape, axis, n), allow_cpu=trace.method == "cpu")
+            t = front.run(_with_axis(trace.input_shape, axis, n), allow_cpu=trace.method == "cpu",
+                          program=merges)
         except InputTooSmall as err:
             invalid[n] = str(err)
             continue
         except Exception as err:  # noqa: BLE001 - the model cannot run at this size
             invalid[n] = _first_line(err)
+            continue
+        broadcast = merges and t.program is not None and broadcast_break(trace.program, t.program)
+        if broadcast:       # it runs only by broadcasting a length-1 map: not this model
+            invalid[n] = broadcast
             continue
         hit = next((f.layer for f in run_rules(t, axis_rules) if f.axis == name), None)
         if hit is None:
@@ -393,6 +409,7 @@ class Suggestion:
     axes: dict[str, tuple[int | None, int | None]]       # axis -> nearest clean below/above
     clean: dict[str, bool]                               # axis -> the checked size is clean
     square: tuple[int | None, int | None] | None = None  # one size for every axis
+    why: dict[str, str] = field(default_factory=dict)    # axis -> why no size near is clean
 
     def for_axis(self, axis: str) -> str | None:
         """'193 or 225': this axis's nearest clean model input sizes."""
@@ -402,6 +419,39 @@ class Suggestion:
 
     def input_length(self, axis: str) -> int:
         return self.input[self.names.index(axis)]
+
+    def why_for(self, axis: str) -> str | None:
+        """Why no size within SUGGEST_WINDOW is clean on this axis (None when one is, or
+        when the checked size is)."""
+        return None if self.clean.get(axis, True) else self.why.get(axis)
+
+    def fix_fields(self, axis: str, variant: str, fixes: dict) -> dict:
+        """What turns a layer's fix into a model-level one: the nearest clean model input
+        sizes ('model', for the 'default' fix), or when there is none, why, so that the
+        fix offers a change to the layer instead ('none', '<variant>_none'); {} keeps the
+        layer's own fix."""
+        near = self.for_axis(axis)
+        if near:
+            if variant == "default" and "model" in fixes:
+                return {"fix_variant": "model", "suggested": near, "input_n": self.input_length(axis)}
+            return {}
+        why = self.why_for(axis)
+        none = "none" if variant == "default" else f"{variant}_none"
+        if why and none in fixes:
+            return {"fix_variant": none, "why": why, "input_n": self.input_length(axis),
+                    "window": SUGGEST_WINDOW}
+        return {}
+
+    def reason(self) -> str:
+        """Why no size near is clean, one clause per distinct reason ('' when not known)."""
+        groups: dict[str, list[str]] = {}
+        for axis in self.names:
+            why = self.why_for(axis)
+            if why:
+                groups.setdefault(why, []).append(axis)
+        if len(groups) == 1 and len(next(iter(groups.values()))) == len(self.names):
+            return next(iter(groups))
+        return "; ".join(f"on {_listed(axes)}, {why}" for why, axes in groups.items())
 
     def is_clean(self) -> bool:
         return all(self.clean.values())
@@ -425,7 +475,9 @@ class Suggestion:
             return f"input {shape_str(self.input)} is clean"
         shown = [str(s) if isinstance(s, int) else shape_str(s) for s in self.sizes()]
         if not shown:
-            return f"no input size within {SUGGEST_WINDOW} of {shape_str(self.input)} is clean"
+            why = self.reason()
+            return (f"no input size within {SUGGEST_WINDOW} of {shape_str(self.input)} is clean"
+                    + (f": {why}" if why else ""))
         if len(shown) == 1:
             return f"the nearest clean size is {shown[0]}"
         return f"the nearest clean sizes are {shown[0]} and {shown[1]}"
@@ -464,4 +516,88 @@ def suggest_sizes(front, trace: Trace, rules: list[Rule]) -> Suggestion | None:
         found = square if square is not None else [v for a in axes.values() for v in a]
         if all(v is not None for v in found) or all(clean.values()):
             break
-    return Suggestion(spatial, names, axes, clean, square)
+    reach = SUGGEST_WINDOW                # what Suggestion.text() says was searched
+    why = {names[i]: no_clean_why(trace, i, np.arange(max(1, n - reach), n + reach + 1), chosen)
+           for i, n in enumerate(spatial) if not clean[names[i]] and axes[names[i]] == (None, None)}
+    return Suggestion(spatial, names, axes, clean, square, why)
+
+
+# -- why no size is clean --------------------------------------------------------------
+
+FIRES = {"PAD101": "is uneven", "PAD102": "drops input"}   # a rule firing, as a verb phrase
+
+
+def no_clean_why(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule]) -> str:
+    """Why none of ``sizes`` is clean on one axis, in one clause: the merges whose branches
+    agree only at some sizes (so the model runs only there), then the layers that the
+    rules fire on at every size it runs at ('the branches of add agree only at even
+    sizes, and down (Conv2d k=3 s=2 p=1) is uneven at all of them')."""
+    program: LengthProgram = trace.program
+    name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
+    rules = [r for r in rules if r.scope == "axis"]
+    ev = program.evaluate({axis: sizes})
+    valid = ev.valid()
+    merge_syms = [i for i, sym in enumerate(program.syms) if sym.op in ("eq", "merge")]
+    at_merge = ~valid & np.isin(ev.first_bad, merge_syms)
+    parts, them = [], "every size it runs at"
+    if at_merge.any():
+        merges = list(dict.fromkeys(program.syms[i].where or program.syms[i].op
+                                    for i in np.unique(ev.first_bad[at_merge])))
+        runs = valid | at_merge                   # the sizes that are not simply too small
+        parts.append(f"the branches of {_listed(merges)} agree only at "
+                     f"{size_set(sizes[runs], valid[runs])}")
+        them = "all of them"
+    if valid.any():
+        parts.append(_blockers(trace, ev, name, valid, rules, them))
+    return ", and ".join(parts)
+
+
+def _blockers(trace: Trace, ev: Evaluation, name: str, valid: np.ndarray, rules: list[Rule],
+              them: str) -> str:
+    """The first layer the rules fire on at every valid size ('down (Conv2d k=3 s=2 p=1)
+    is uneven at all of them'), else the layers that fire first at those sizes."""
+    layer = _window_fires(trace, ev, name, len(valid), rules)[0]
+    each = {r.code: _window_fires(trace, ev, name, len(valid), [r])[1][:, valid] for r in rules}
+    fires = np.logical_or.reduce(list(each.values()))
+    verbs = " or ".join(FIRES.get(code, f"fires {code}") for code in each)
+    for index in dict.fromkeys(layer.tolist()):
+        rows = layer == index
+        if fires[rows].any(axis=0).all():
+            alone = [code for code, hits in each.items() if hits[rows].any(axis=0).all()]
+            verb = FIRES.get(alone[0], f"fires {alone[0]}") if alone else verbs
+            target = trace.layers[index]
+            return f"{target.name} ({target.describe(name)}) {verb} at {them}"
+    first = np.where(fires, layer[:, None], len(trace.layers)).min(axis=0)
+    shown = [trace.layers[i].name for i in sorted(set(first.tolist()))]
+    each_size = "at each of them" if them == "all of them" else "at each size it runs at"
+    return f"{each_size} one of {_listed(shown, 'or')} {verbs}"
+
+
+def size_set(sizes: np.ndarray, ok: np.ndarray, most: int = 64) -> str:
+    """The sizes marked ``ok`` among ``sizes`` as a noun phrase: 'even sizes', 'multiples
+    of 32', 'sizes ≡ 0 or 31 (mod 32)', from the smallest modulus (up to ``most``) whose
+    residues separate them from the rest; else the sizes themselves."""
+    for m in range(2, most + 1):
+        good, bad = np.unique(sizes[ok] % m), np.unique(sizes[~ok] % m)
+        if not np.intersect1d(good, bad).size:
+            break
+    else:
+        shown = [str(v) for v in sizes[ok]]
+        return (f"the sizes {_listed(shown)}" if len(shown) <= 4 else
+                f"{len(shown)} of the {len(sizes)} sizes from {sizes.min()} to {sizes.max()}")
+    residues = [int(r) for r in good]
+    if m == 2:
+        return "even sizes" if residues == [0] else "odd sizes"
+    if residues == [0]:
+        return f"multiples of {m}"
+    if len(residues) <= 4:
+        return f"sizes ≡ {_listed([str(r) for r in residues], 'or')} (mod {m})"
+    return f"{len(residues)} sizes in every {m}"
+
+
+def _listed(items: list[str], last: str = "and", shown: int = 4) -> str:
+    """'a', 'a and b', 'a, b and c', 'a, b, c, d and 2 more'."""
+    items = list(items)
+    if len(items) > shown:
+        return f"{', '.join(items[:shown])} and {len(items) - shown} more"
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
