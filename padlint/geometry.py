@@ -103,13 +103,13 @@ class AxisFacts:
     def uneven(self) -> bool:
         if self.transposed:              # the adjoint conv's facts: its crop, no window
             return self.pad_begin != self.used_pad_end
-        return bool(uneven_use(self.n, self.out, self.k_e, self.pad_begin, self.used_pad_end))
+        return bool(uneven_use(self.n, self.out, self.k_e, self.pad_begin, self.pad_end, self.used_pad_end))
 
     @property
     def global_window(self) -> bool:
-        """One output cell whose window covers the whole input: a global pool (or a
-        conv over the whole map), neither uneven nor a reason to change the size."""
-        return not self.transposed and bool(global_window(self.n, self.out, self.k_e, self.pad_begin))
+        """One output cell whose window covers the whole input and reads no padding: a
+        global pool, neither uneven nor a reason to change the size."""
+        return not self.transposed and bool(global_window(self.n, self.out, self.k_e, self.pad_begin, self.pad_end))
 
     @property
     def ignored_input_interior(self) -> int:
@@ -134,17 +134,20 @@ class AxisFacts:
         return d
 
 
-def global_window(n, out, k_e, pad_begin):
-    """True where the only output cell's window ``[-p_b, k_e - p_b)`` covers every input
-    cell (e.g. ``AvgPool2d(1280, ceil_mode=True)`` on a 7x7 map is the map's mean).
-    Plain ints or numpy arrays."""
-    return np.logical_and(out == 1, k_e - pad_begin >= n)
+def global_window(n, out, k_e, pad_begin, pad_end):
+    """True where the only output cell's window reads no padding and covers every input
+    cell: ``AvgPool2d(1280, ceil_mode=True)`` on a 7x7 map is the map's mean, its
+    ceil-mode overhang is no padding. (With padding, a conv's one window would sit off
+    centre: that stays uneven.) Plain ints or numpy arrays."""
+    return np.logical_and(np.logical_and(out == 1, k_e >= n),
+                          np.logical_and(pad_begin == 0, pad_end == 0))
 
 
-def uneven_use(n, out, k_e, pad_begin, used_pad_end):
+def uneven_use(n, out, k_e, pad_begin, pad_end, used_pad_end):
     """SCIENCE.md §1: padding used unevenly (``p_b != used end padding``), except in a
-    global window, whose one cell reads every input cell whatever the ends hold."""
-    return np.logical_and(pad_begin != used_pad_end, np.logical_not(global_window(n, out, k_e, pad_begin)))
+    global window, whose one cell reads every input cell and no padding."""
+    return np.logical_and(pad_begin != used_pad_end,
+                          np.logical_not(global_window(n, out, k_e, pad_begin, pad_end)))
 
 
 def _untouched_input(n, k, s, d, pad_begin, out) -> int:

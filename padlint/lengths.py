@@ -264,5 +264,5 @@ class Evaluation:
         u = pad_use(n, k, s, d, pb, pe, c["ceil"], ee)
         return common | u | {"pad_begin": pb, "pad_end": pe, "explicit_begin": eb,
                              "explicit_end": ee,
-                             "uneven": uneven_use(n, u["out"], u["k_e"], pb, u["used_pad_end"]),
+                             "uneven": uneven_use(n, u["out"], u["k_e"], pb, pe, u["used_pad_end"]),
                              "transposed": np.zeros_like(taps)}

@@ -78,3 +78,11 @@ def test_single_cell_fires_only_when_off_centre(pad, stride, n, fires):
     report = padlint.analyze(model, input_size=n)
     assert [a.out for a in report.layers[0].axes] == [1, 1]
     assert bool(_codes(report, "0")) is fires, [f.message for f in report.findings]
+
+
+def test_a_padded_window_over_the_whole_input_stays_uneven():
+    # k3 s2 p1 on 2 cells: one window over -1..1 reads the top padding and not the bottom;
+    # a conv's weights then sit off centre, so it is not a global pool
+    f = axis_facts("H", 2, 3, 2, pad_begin=1, pad_end=1)
+    assert (f.out, f.pad_begin, f.used_pad_end) == (1, 1, 0)
+    assert f.uneven and not f.global_window
