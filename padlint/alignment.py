@@ -31,6 +31,7 @@ torch op.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable
@@ -186,12 +187,22 @@ class AlignmentTracker:
         self.facts = Alignment()
         self._profiles: dict = {}         # (input profile, window) -> output profile: H = W
         self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
+        self._calls: Counter = Counter()  # merges and pools per name: the second is 'name#2'
 
     def of(self, t: torch.Tensor) -> tuple[Grid | None, ...]:
         entry = self._grids.get(id(t))
         if entry is not None and entry[0] is t:
             return entry[1]
         return (None,) * t.dim()
+
+    def _named(self, op: str) -> tuple[str, str, Source | None]:
+        """The site of the merge or pool being made, its name made distinct as repeated
+        module calls are: two ``torch.cat`` of one forward, which the module hooks both
+        name ``up.cat``, are ``up.cat`` and ``up.cat#2``."""
+        name, op, source = self.site(op)
+        self._calls[name] += 1
+        count = self._calls[name]
+        return (name if count == 1 else f"{name}#{count}"), op, source
 
     def _set(self, t: torch.Tensor, grids) -> None:
         grids = tuple(grids)
@@ -283,7 +294,10 @@ class AlignmentTracker:
 
     # -- merges ---------------------------------------------------------------------
     def _check(self, op: str, columns: list[list[Grid]], lengths: list[int]) -> None:
-        """Record the axes on which the inputs' grids differ."""
+        """Record the axes on which the inputs' grids differ. Every call that compares
+        grids is named, aligned or not, so that ``cat#2`` is the second such call."""
+        if not columns:
+            return
         site = None
         for grids, length in zip(columns, lengths):
             places = {(g.axis, g.stride, g.offset) for g in grids}
@@ -293,9 +307,11 @@ class AlignmentTracker:
                 continue
             # the first grid of each place, with its align_corners facts (the cause, PAD107)
             distinct = list(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
-            site = site or self.site(op)
+            site = site or self._named(op)
             name, _, source = site
             self.facts.merges.append(Merge(name, op, source, distinct[0].axis, tuple(distinct), length))
+        if site is None:
+            self._named(op)
 
     def _merge(self, name, inputs, out) -> tuple:
         columns, lengths, result = [], [], []
@@ -438,7 +454,7 @@ class AlignmentTracker:
     def _adaptive(self, name, x, g, out) -> tuple:
         from .geometry import AXIS_NAMES
         nd = int(name.split("pool")[1][0])
-        site_name, op, source = self.site(name)
+        site_name, op, source = self._named(name)
         for i, own in enumerate(AXIS_NAMES[nd]):
             d = x.dim() - nd + i
             # the input axis the cells come from (a 1-d pool over H is on H); the pool's

@@ -209,7 +209,7 @@ def misaligned_merge(trace: Trace):
             how = (f"have different strides ({' vs '.join(f'{float(g.stride):g}' for g in merge.grids)} "
                    f"input pixels per cell), {float(second.offset - first.offset):+g} input pixels "
                    f"apart at the first cell and {float(last):+.3g} at the last")
-        own = merge.name.rsplit(".", 1)[-1].split("_")[0]
+        own = merge.name.rsplit(".", 1)[-1].split("#")[0].split("_")[0]
         fields = {"layer": merge.name, "op": merge.op, "axis": merge.axis, "how": how,
                   "centres": centres, "offset": apart, "length": merge.length,
                   "inputs": len(merge.grids), "describe": "" if own == merge.op else merge.op,
