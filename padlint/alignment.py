@@ -13,6 +13,11 @@ is centred at input coordinate ``centre(j) = S*j + O`` (input pixel ``i`` is cen
   (half-pixel centres; with ``align_corners=True`` ``S' = S*(n-1)/(m-1)``, ``O' = O``);
   adaptive pooling the same, exact when ``n mod m == 0``.
 
+A grid that went through an ``align_corners=True`` interpolation remembers that call
+(:class:`CornersCall`) and the place its cells would have with ``align_corners=False``
+there (the later calls move that place as they move the grid), so that PAD107 can tell
+when align_corners is what puts a merge's inputs apart, and ``padlint fix`` can flip it.
+
 Elementwise calls keep the grid; calls the tracker does not know lose it (``None``), and
 nothing is concluded about a grid that is lost. A broadcast dimension (length 1) carries
 no position. When an elementwise merge (add, mul, …) or a concatenation combines inputs
@@ -25,6 +30,8 @@ torch op.
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable
@@ -37,6 +44,22 @@ from .sites import Source
 
 
 @dataclass(frozen=True)
+class CornersCall:
+    """An interpolation with ``align_corners=True``: it keeps the first and last cell centres,
+    so its cells are spaced ``(n-1)/(m-1)`` input cells apart instead of ``n/m``."""
+
+    name: str                 # 'interpolate', 'decoder.up', as the front end names calls
+    op: str                   # 'interpolate', 'Upsample', …
+    source: Source | None
+
+    def describe(self) -> str:
+        """'interpolate at net.py:29', 'up (Upsample) at net.py:12'."""
+        own = re.sub(r"(_\d+)?(#\d+)?$", "", self.name.rsplit(".", 1)[-1])
+        text = self.name if own == self.op else f"{self.name} ({self.op})"
+        return text + (f" at {self.source.path}:{self.source.line}" if self.source else "")
+
+
+@dataclass(frozen=True)
 class Grid:
     """One spatial dimension of a tensor: cell ``j`` is centred at input ``stride*j + offset``."""
 
@@ -45,6 +68,10 @@ class Grid:
     offset: Fraction
     tiled: bool = False       # a strided slice: one phase of a space-to-depth rearrangement
     profile: object = field(default=None, compare=False, repr=False)   # padlint.coverage
+    # the align_corners=True interpolations on the way here, and the (stride, offset) the
+    # cells would have with align_corners=False at each of them (None: no such call)
+    corners: tuple[CornersCall, ...] = field(default=(), compare=False, repr=False)
+    half_pixel: tuple[Fraction, Fraction] | None = field(default=None, compare=False, repr=False)
 
     def centre(self) -> str:
         """``2j+0.5``: the centre of cell j, in input pixels."""
@@ -52,6 +79,24 @@ class Grid:
         if self.offset == 0:
             return s
         return f"{s}{'+' if self.offset > 0 else '-'}{_num(abs(self.offset))}"
+
+    def without_corners(self) -> "Grid":
+        """The grid these cells would have with ``align_corners=False`` in every
+        interpolation of :attr:`corners`."""
+        if self.half_pixel is None:
+            return Grid(self.axis, self.stride, self.offset)
+        return Grid(self.axis, *self.half_pixel)
+
+    def moved(self, new: "Grid") -> "Grid":
+        """``new``, made from this grid by one call, with this grid's align_corners facts
+        carried through it: the call's step ``S' = S*a``, ``O' = O + S*b`` is applied to the
+        half-pixel place as well."""
+        if self.half_pixel is None:
+            return replace(new, corners=self.corners, half_pixel=None)
+        a = new.stride / self.stride
+        b = (new.offset - self.offset) / self.stride
+        stride, offset = self.half_pixel
+        return replace(new, corners=self.corners, half_pixel=(stride * a, offset + stride * b))
 
 
 def _num(x: Fraction) -> str:
@@ -70,7 +115,19 @@ class Merge:
     length: int               # the merged length on this axis
 
     def rename(self, prefix: str) -> "Merge":
-        return replace(self, name=f"{prefix}.{self.name}")
+        grids = tuple(replace(g, corners=tuple(replace(c, name=f"{prefix}.{c.name}") for c in g.corners))
+                      for g in self.grids)
+        return replace(self, name=f"{prefix}.{self.name}", grids=grids)
+
+    @property
+    def corners(self) -> tuple[CornersCall, ...]:
+        """The align_corners=True interpolations on the inputs' paths, each once."""
+        return tuple(dict.fromkeys(c for g in self.grids for c in g.corners))
+
+    def without_corners(self) -> tuple[Grid, ...]:
+        """The inputs' distinct grids with align_corners=False in :attr:`corners`: one grid
+        when align_corners is the whole cause of the misalignment."""
+        return tuple(dict.fromkeys(g.without_corners() for g in self.grids))
 
 
 @dataclass(frozen=True)
@@ -130,12 +187,22 @@ class AlignmentTracker:
         self.facts = Alignment()
         self._profiles: dict = {}         # (input profile, window) -> output profile: H = W
         self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
+        self._calls: Counter = Counter()  # merges and pools per name: the second is 'name#2'
 
     def of(self, t: torch.Tensor) -> tuple[Grid | None, ...]:
         entry = self._grids.get(id(t))
         if entry is not None and entry[0] is t:
             return entry[1]
         return (None,) * t.dim()
+
+    def _named(self, op: str) -> tuple[str, str, Source | None]:
+        """The site of the merge or pool being made, its name made distinct as repeated
+        module calls are: two ``torch.cat`` of one forward, which the module hooks both
+        name ``up.cat``, are ``up.cat`` and ``up.cat#2``."""
+        name, op, source = self.site(op)
+        self._calls[name] += 1
+        count = self._calls[name]
+        return (name if count == 1 else f"{name}#{count}"), op, source
 
     def _set(self, t: torch.Tensor, grids) -> None:
         grids = tuple(grids)
@@ -195,9 +262,10 @@ class AlignmentTracker:
                 hit = self._profiles[key] = (g.profile, coverage.window(g.profile, f, transposed))
             profile = hit[1]
         if transposed:
-            return Grid(g.axis, g.stride / f.stride, g.offset + g.stride * (f.pad_begin - half) / f.stride,
-                        profile=profile)
-        return Grid(g.axis, g.stride * f.stride, g.offset + g.stride * (half - f.pad_begin), profile=profile)
+            return g.moved(Grid(g.axis, g.stride / f.stride,
+                                g.offset + g.stride * (f.pad_begin - half) / f.stride, profile=profile))
+        return g.moved(Grid(g.axis, g.stride * f.stride, g.offset + g.stride * (half - f.pad_begin),
+                            profile=profile))
 
     def observe(self, func, args, kwargs, out) -> None:
         name = _name(func)
@@ -226,16 +294,24 @@ class AlignmentTracker:
 
     # -- merges ---------------------------------------------------------------------
     def _check(self, op: str, columns: list[list[Grid]], lengths: list[int]) -> None:
-        """Record the axes on which the inputs' grids differ."""
+        """Record the axes on which the inputs' grids differ. Every call that compares
+        grids is named, aligned or not, so that ``cat#2`` is the second such call."""
+        if not columns:
+            return
+        site = None
         for grids, length in zip(columns, lengths):
             places = {(g.axis, g.stride, g.offset) for g in grids}
             if len(places) < 2 or len({axis for axis, _, _ in places}) > 1:
                 continue
-            distinct = list(dict.fromkeys(Grid(g.axis, g.stride, g.offset) for g in grids))
             if all(g.tiled for g in grids):             # space-to-depth: phases side by side
                 continue
-            name, _, source = self.site(op)
+            # the first grid of each place, with its align_corners facts (the cause, PAD107)
+            distinct = list(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
+            site = site or self._named(op)
+            name, _, source = site
             self.facts.merges.append(Merge(name, op, source, distinct[0].axis, tuple(distinct), length))
+        if site is None:
+            self._named(op)
 
     def _merge(self, name, inputs, out) -> tuple:
         columns, lengths, result = [], [], []
@@ -294,7 +370,9 @@ class AlignmentTracker:
         if name == "__getitem__":
             return self._getitem(args[1], x, g)
         if name in _INTERPOLATE:
-            return self._resample(x, g, out, *_interpolation(name, args, kwargs))
+            mode, corners, scale = _interpolation(name, args, kwargs)
+            call = CornersCall(*self.site(name)) if corners else None
+            return self._resample(x, g, out, mode, call, scale)
         if name in REARRANGE:
             return rearrange(name, args, kwargs, g, None)
         if name == "linear":
@@ -313,8 +391,8 @@ class AlignmentTracker:
             d = len(g) - 1 - i
             if out[d] is not None:
                 b, e = int(pad[2 * i]), int(pad[2 * i + 1])
-                out[d] = replace(out[d], offset=out[d].offset - out[d].stride * b,
-                                 profile=_apply(out[d], "pad", b, e))
+                out[d] = out[d].moved(replace(out[d], offset=out[d].offset - out[d].stride * b,
+                                              profile=_apply(out[d], "pad", b, e)))
         return tuple(out)
 
     def _getitem(self, index, x, g) -> tuple | None:
@@ -336,17 +414,18 @@ class AlignmentTracker:
             if step <= 0:
                 return None
             if grid is not None and (start or step != 1 or len(range(start, stop, step)) != n):
-                grid = Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
-                            tiled=step > 1, profile=_apply(grid, "take", start, step,
-                                                           len(range(start, stop, step))))
+                grid = grid.moved(Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
+                                       tiled=step > 1, profile=_apply(grid, "take", start, step,
+                                                                      len(range(start, stop, step)))))
             out.append(grid)
         return tuple(out) + g[d:]
 
-    def _resample(self, x, g, out, mode: str, corners: bool, scale) -> tuple:
+    def _resample(self, x, g, out, mode: str, corners: CornersCall | None, scale) -> tuple:
         """Interpolation (and, as mode 'area', adaptive pooling): the source cell of output
         cell j is ``(j + 1/2)*r - 1/2`` (half-pixel), ``floor(j*r)`` ('nearest'),
-        ``floor((j + 1/2)*r)`` ('nearest-exact'), or ``j*(n - 1)/(m - 1)`` with align_corners,
-        where ``r`` is 1/scale_factor when one is given (as PyTorch computes it) else n/m."""
+        ``floor((j + 1/2)*r)`` ('nearest-exact'), or ``j*(n - 1)/(m - 1)`` with align_corners
+        (``corners``, the call), where ``r`` is 1/scale_factor when one is given (as PyTorch
+        computes it) else n/m. With align_corners the grid also keeps the half-pixel place."""
         nd = x.dim() - 2
         scales = scale if isinstance(scale, (tuple, list)) else [scale] * nd
         result = list(g[:2])
@@ -355,23 +434,27 @@ class AlignmentTracker:
             if grid is None or m <= 1:
                 result.append(None)
                 continue
-            if corners:
-                r, shift = Fraction(n - 1, m - 1), Fraction(0)
-            else:
-                r = (Fraction(1 / float(scales[i])).limit_denominator(1 << 16) if scales[i]
-                     else Fraction(n, m))
-                shift = _nearest_shift(r, mode == "nearest-exact", m) if mode.startswith("nearest") \
-                    else (r - 1) / 2
-            profile = (_apply(grid, "adaptive", m) if mode == "area"
-                       else _apply(grid, "resample", m, corners, mode, r))
-            result.append(replace(grid, stride=grid.stride * r, offset=grid.offset + grid.stride * shift,
-                                  tiled=False, profile=profile))
+            r = (Fraction(1 / float(scales[i])).limit_denominator(1 << 16) if scales[i]
+                 else Fraction(n, m))
+            shift = _nearest_shift(r, mode == "nearest-exact", m) if mode.startswith("nearest") \
+                else (r - 1) / 2
+            half = grid.moved(Grid(grid.axis, grid.stride * r, grid.offset + grid.stride * shift))
+            if corners is None:
+                profile = (_apply(grid, "adaptive", m) if mode == "area"
+                           else _apply(grid, "resample", m, False, mode, r))
+                result.append(replace(half, tiled=False, profile=profile))
+                continue
+            r = Fraction(n - 1, m - 1)
+            result.append(Grid(grid.axis, grid.stride * r, grid.offset,
+                               profile=_apply(grid, "resample", m, True, mode, r),
+                               corners=(*grid.corners, corners),
+                               half_pixel=(half.without_corners().stride, half.without_corners().offset)))
         return tuple(result)
 
     def _adaptive(self, name, x, g, out) -> tuple:
         from .geometry import AXIS_NAMES
         nd = int(name.split("pool")[1][0])
-        site_name, op, source = self.site(name)
+        site_name, op, source = self._named(name)
         for i, own in enumerate(AXIS_NAMES[nd]):
             d = x.dim() - nd + i
             # the input axis the cells come from (a 1-d pool over H is on H); the pool's
@@ -381,12 +464,13 @@ class AlignmentTracker:
             self.facts.pools.append(AdaptivePool(site_name, op, source, axis, n, m))
         if all(v is None for v in g):
             return None
-        return self._resample(x, g, out, "area", False, None) if x.dim() == nd + 2 else (None,) * out.dim()
+        return self._resample(x, g, out, "area", None, None) if x.dim() == nd + 2 else (None,) * out.dim()
 
 
 def _interpolation(name: str, args, kwargs) -> tuple[str, bool, object]:
     """The mode, align_corners and scale factor of an interpolate call, as PyTorch reads
-    them (the scale factor only where it sets the source positions)."""
+    them (the scale factor only where it sets the half-pixel source positions: with
+    align_corners it sets them for the same call without align_corners)."""
     def arg(i, key, default=None):
         return args[i] if len(args) > i else kwargs.get(key, default)
     if name == "upsample_nearest":
@@ -396,7 +480,7 @@ def _interpolation(name: str, args, kwargs) -> tuple[str, bool, object]:
     else:
         mode, corners = str(arg(3, "mode", "nearest")), bool(arg(4, "align_corners"))
     scale = arg(2, "scale_factor")
-    if corners or mode == "area" or arg(5, "recompute_scale_factor"):
+    if mode == "area" or arg(5, "recompute_scale_factor"):
         scale = None
     return mode, corners, scale
 

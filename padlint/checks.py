@@ -232,11 +232,28 @@ def misaligned_merge(trace: Trace):
             how = (f"have different strides ({' vs '.join(f'{float(g.stride):g}' for g in merge.grids)} "
                    f"input pixels per cell), {float(second.offset - first.offset):+g} input pixels "
                    f"apart at the first cell and {float(last):+.3g} at the last")
-        yield merge.name, merge.axis, merge.source, {
-            "layer": merge.name, "op": merge.op, "axis": merge.axis, "how": how,
-            "centres": centres, "offset": apart, "length": merge.length,
-            "inputs": len(merge.grids),
-            "describe": "" if merge.name.rsplit(".", 1)[-1].split("_")[0] == merge.op else merge.op}
+        own = merge.name.rsplit(".", 1)[-1].split("#")[0].split("_")[0]
+        fields = {"layer": merge.name, "op": merge.op, "axis": merge.axis, "how": how,
+                  "centres": centres, "offset": apart, "length": merge.length,
+                  "inputs": len(merge.grids), "describe": "" if own == merge.op else merge.op,
+                  "cause": ""}
+        # an input that went through an align_corners=True interpolation: name the calls,
+        # and say whether align_corners=False would line the cells up
+        calls, plain = merge.corners, merge.without_corners()
+        if calls:
+            named = " and ".join(c.describe() for c in calls)
+            uses = "uses" if len(calls) == 1 else "use"
+            fields["corners"] = named
+            if len(plain) == 1:
+                fields.update(plain=plain[0].centre(), fix_variant="align_corners", cause=(
+                    f", because {named} {uses} align_corners=True (it keeps the first and last "
+                    "cell centres, which stretches the cells between them); with "
+                    f"align_corners=False all inputs would be centred at {plain[0].centre()}"))
+            else:
+                fields.update(fix_variant="align_corners_partly", cause=(
+                    f"; {named} {uses} align_corners=True, but with align_corners=False the cells "
+                    f"would still be centred at {' and '.join(g.centre() for g in plain)}"))
+        yield merge.name, merge.axis, merge.source, fields
 
 
 @model_check(CORE, "PAD108")

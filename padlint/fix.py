@@ -2,7 +2,7 @@
 
 The fixes are text edits of the literal call that built each flagged layer (found with
 :mod:`ast` at the finding's :class:`~padlint.sites.Source`); everything else in the file
-is kept byte for byte. Three rewrites are known:
+is kept byte for byte. Four rewrites are known:
 
 1. **Transposed conv, stride 2** (PAD104 checkerboard, PAD101 through
    ``output_padding``): ``kernel_size=4, stride=2, padding=1``, ``output_padding``
@@ -26,6 +26,14 @@ makes an odd stride-2 kernel even; an even kernel ``k+1`` (``n + 2p - (k+1)`` ev
 That only holds for the input lengths of the analysed parity, which is why
 ``--size-policy any`` (rewrites that are even at every input size) skips rewrite 3:
 there, pick an input size with ``padlint sizes`` instead.
+
+4. **align_corners=True interpolation before a merge** (PAD107, when the alignment
+   tracker finds that ``align_corners=False`` there lines the merged cells up):
+   ``align_corners=True`` -> ``False`` in the literal ``F.interpolate(...)`` or
+   ``nn.Upsample(...)`` call. The output length does not change; the cells move onto
+   the half-pixel grid ``S*r*j + O + S*(r-1)/2`` of the other branch. The edit is made
+   at the interpolation, not at the merge the finding names; a PAD107 finding with
+   another cause, or whose call cannot be read, is listed as not fixed.
 
 Every set of edits is verified before it is shown: the edited files are imported in
 place of the originals, the model is built and run on the CPU at the analysed size
@@ -53,7 +61,7 @@ from dataclasses import dataclass, field
 
 from .errors import PadlintError
 
-FIXABLE = ("PAD101", "PAD102", "PAD103", "PAD104")
+FIXABLE = ("PAD101", "PAD102", "PAD103", "PAD104", "PAD107")
 # Rules a rewrite must not make fire anew: an average-pool shortcut beside a 3x3 stride-2
 # main path is half a cell off it (PAD107), unless that path is rewritten to kernel 4 too.
 WATCHED = ("PAD107",)
@@ -573,7 +581,8 @@ def plan(target, input_size=None, size_policy: str = "input", select=None, ignor
     result = FixPlan(target_name, size)
     if not findings:
         return result
-    sites, unplaced = _sites(findings, trace.layers)
+    merges = [f for f in findings if f.rule == "PAD107"]       # rewritten at the interpolation
+    sites, unplaced = _sites([f for f in findings if f.rule != "PAD107"], trace.layers)
     for f in unplaced:
         result.not_fixed.append(NotFixed(Site(f"{f.layer}", [f], []),
                                          f"{NOT_LITERAL} (no construction site known)"))
@@ -583,12 +592,7 @@ def plan(target, input_size=None, size_policy: str = "input", select=None, ignor
         if not _under_cwd(path):
             result.not_fixed.append(NotFixed(site, OUTSIDE))
             continue
-        if path not in files:
-            try:
-                files[path] = _File(path)
-            except (OSError, SyntaxError, UnicodeDecodeError) as err:
-                files[path] = f"{NOT_LITERAL} (cannot read {rel_path(path)}: {err})"
-        file = files[path]
+        file = _open(files, path)
         if isinstance(file, str):
             result.not_fixed.append(NotFixed(site, file))
             continue
@@ -612,9 +616,128 @@ def plan(target, input_size=None, size_policy: str = "input", select=None, ignor
         result.originals.setdefault(path, file.text)
         result.edits.append(Edit(site, path, start, end, file.text[start:end], new, what, note,
                                  tuple(layer.name for layer in site.layers)))
+    _plan_corners(result, merges, trace, files)
     if result.edits and verify:
         _verify(result, prep, trace, every, rules, target, size, config)
     return result
+
+
+def _open(files: dict, path: str):
+    """The parsed file at ``path`` (read once per plan), or why it cannot be read."""
+    if path not in files:
+        try:
+            files[path] = _File(path)
+        except (OSError, SyntaxError, UnicodeDecodeError) as err:
+            files[path] = f"{NOT_LITERAL} (cannot read {rel_path(path)}: {err})"
+    return files[path]
+
+
+# -- rewrite 4: align_corners=True -> False (PAD107) -----------------------------------
+
+# where align_corners is passed positionally: F.interpolate(input, size, scale_factor,
+# mode, align_corners, ...), nn.Upsample(size, scale_factor, mode, align_corners, ...)
+_ALIGN_CORNERS_AT = {"interpolate": 4, "upsample": 4, "Upsample": 3}
+
+
+def _corner_causes(findings, trace) -> tuple[dict, list]:
+    """The PAD107 findings that ``align_corners=False`` would remove, by the interpolation
+    call to rewrite ({source: (CornersCall, [finding, ...])}: a helper that interpolates
+    for two merges is one call, edited once), and the others with the reason."""
+    merges = {(m.name, m.axis): m for m in (trace.alignment.merges if trace.alignment else ())}
+    calls, others = {}, []
+    for f in findings:
+        merge = merges.get((f.layer, f.axis))
+        if merge is None or not merge.corners:
+            others.append((f, f"{NO_REWRITE} (no align_corners=True interpolation puts these "
+                              "cells apart)"))
+        elif len(merge.without_corners()) > 1:
+            names = " and ".join(c.name for c in merge.corners)
+            others.append((f, f"{NO_REWRITE} (align_corners=False in {names} would not line the "
+                              "cells up)"))
+        else:
+            for call in merge.corners:
+                calls.setdefault(call.source or call.name, (call, []))[1].append(f)
+    return calls, others
+
+
+def _plan_corners(result: FixPlan, findings, trace, files: dict) -> None:
+    """Rewrite 4: an edit per interpolation whose align_corners=True puts a merge's cells
+    apart; every PAD107 finding it cannot fix is listed as not fixed."""
+    calls, others = _corner_causes(findings, trace)
+    merge_sites: dict = {}
+    for f, reason in others:                    # one line per merge call and reason
+        key = (f.layer, reason)
+        if key not in merge_sites:
+            merge_sites[key] = Site(f.source if f.source is not None else f.layer)
+            result.not_fixed.append(NotFixed(merge_sites[key], reason))
+        merge_sites[key].findings.append(f)
+    for call, found in calls.values():
+        site = Site(call.source if call.source is not None else call.name, found)
+        path = os.path.abspath(call.source.path) if call.source is not None else None
+        if path is None:
+            result.not_fixed.append(NotFixed(site, f"{NOT_LITERAL} (no call site known for {call.name})"))
+            continue
+        if not _under_cwd(path):
+            result.not_fixed.append(NotFixed(site, OUTSIDE))
+            continue
+        file = _open(files, path)
+        node = file.call_at(call.source) if not isinstance(file, str) else None
+        rewritten = file if isinstance(file, str) else (
+            _align_corners_false(file, node) if node is not None else NOT_LITERAL)
+        if isinstance(rewritten, str):
+            result.not_fixed.append(NotFixed(site, rewritten))
+            continue
+        start, end = file.offsets.span(node)
+        result.originals.setdefault(path, file.text)
+        result.edits.append(Edit(site, path, start, end, file.text[start:end], *rewritten,
+                                 tuple(dict.fromkeys(f.layer for f in found))))
+
+
+def _resampler(file: _File, node: ast.Call) -> str | None:
+    """'interpolate', 'upsample' or 'Upsample' when ``node`` calls torch.nn.functional's
+    interpolate/upsample or torch.nn.Upsample under a name the file imports, else None."""
+    name = _dotted(node.func)
+    if name is None:
+        return None
+    head, _, op = name.rpartition(".")
+    if not head:
+        op = file.bare.get(name, "")
+        return op if op in _ALIGN_CORNERS_AT else None
+    functional = ({f"{n}.functional" for n in file.nn_names} | _functional_aliases(file.tree)
+                  | {a for a, v in file.bare.items() if v == "functional"})
+    if op in ("interpolate", "upsample") and head in functional:
+        return op
+    return op if op == "Upsample" and head in file.nn_names else None
+
+
+def _functional_aliases(tree) -> set[str]:
+    """Names bound by ``import torch.nn.functional as F``."""
+    return {a.asname for node in ast.walk(tree) if isinstance(node, ast.Import)
+            for a in node.names if a.name == "torch.nn.functional" and a.asname}
+
+
+def _align_corners_false(file: _File, node: ast.Call) -> tuple | str:
+    """``(new call text, what, note)`` with align_corners=False, or why the call cannot be
+    rewritten."""
+    kind = _resampler(file, node)
+    if kind is None:
+        return f"{NOT_LITERAL} of F.interpolate or nn.Upsample ({file.segment(node.func)}(...))"
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        return f"{ARGS_NOT_LITERAL} (*args or **kwargs)"
+    value = next((k.value for k in node.keywords if k.arg == "align_corners"), None)
+    if value is None and len(node.args) > _ALIGN_CORNERS_AT[kind]:
+        value = node.args[_ALIGN_CORNERS_AT[kind]]
+    if value is None:
+        return f"{NO_REWRITE} (the call passes no align_corners)"
+    try:
+        literal = ast.literal_eval(value)
+    except ValueError:
+        return f"{ARGS_NOT_LITERAL} (align_corners={file.segment(value)})"
+    if literal is not True:
+        return f"{NO_REWRITE} (align_corners={file.segment(value)})"
+    start, end = file.offsets.span(node)
+    at, stop = file.offsets.span(value)
+    return file.text[start:at] + "False" + file.text[stop:end], "align_corners=False", ""
 
 
 # -- verification --------------------------------------------------------------------
@@ -677,7 +800,9 @@ def _check(plan_: FixPlan, edits, target, size, rules, config, expected_shape, b
     """None when ``edits`` keep the output shape and remove their findings, else why not."""
     try:
         with _edited_sources(plan_.texts(edits)):
-            prep, _, findings, _ = _analysis(target, size, rules + _watched(), config)
+            codes = {r.code for r in rules}
+            prep, _, findings, _ = _analysis(target, size, rules + [r for r in _watched()
+                                                                    if r.code not in codes], config)
             shape = _run_cpu(prep.model, expected_shape[0])
     except PadlintError as err:
         return f"the edited model fails ({err})"

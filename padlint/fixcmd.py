@@ -10,7 +10,9 @@ def add_fix_parser(sub, codes) -> None:
         description="Analyse one model and rewrite the literal construction calls of the layers "
         "it can fix: a stride-2 transposed conv to kernel 4, padding 1 (PAD104, PAD101); a 1x1 "
         "stride-2 shortcut to an average pool and a 1x1 conv (PAD102, PAD103); an odd stride-2 "
-        "kernel on an even input to kernel k+1 (PAD101, --size-policy input only). Each rewrite "
+        "kernel on an even input to kernel k+1 (PAD101, --size-policy input only); align_corners=True "
+        "to False in a literal F.interpolate or nn.Upsample call when that lines up a merge's cells "
+        "(PAD107). Each rewrite "
         "is checked on the real model (same output shape, the findings gone) before it is shown. "
         "Prints a unified diff (for patch -p1 or git apply) and exits 1 when there is one; "
         "--apply writes the files instead.")
@@ -24,7 +26,7 @@ def add_fix_parser(sub, codes) -> None:
     fix.add_argument("--apply", action="store_true",
                      help="write the edited files instead of printing the diff")
     fix.add_argument("--select", type=codes, default=None, metavar="CODES",
-                     help="rule codes or prefixes to fix (default: PAD101,PAD102,PAD103,PAD104)")
+                     help="rule codes or prefixes to fix (default: PAD101,PAD102,PAD103,PAD104,PAD107)")
     fix.add_argument("--config", default=None, metavar="PYPROJECT")
     fix.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     fix.add_argument("--debug", action="store_true", help="show tracebacks of errors")

@@ -475,6 +475,15 @@ def test_coverage_is_followed_only_when_pad108_is_selected():
     assert report.results[0].trace.alignment.deepest_map.layer == 2
 
 
+def _line_of(text: str) -> str:
+    """'tests/test_alignment.py:486': the line of this file that starts with ``text``, as
+    findings name it."""
+    from padlint.sites import display_path
+    with open(__file__, encoding="utf-8") as fh:
+        (line,) = [i for i, row in enumerate(fh, 1) if row.strip().startswith(text)]
+    return f"{display_path(__file__)}:{line}"
+
+
 def test_align_corners_upsampling_in_a_unet_drifts_from_plus_to_minus_half_a_pixel():
     """The popular U-Net layout: 2x2 max pool down (cells on 2j+0.5), bilinear
     align_corners=True up (cell 0 on the first coarse centre, the last on the last): the
@@ -490,10 +499,16 @@ def test_align_corners_upsampling_in_a_unet_drifts_from_plus_to_minus_half_a_pix
             return torch.cat([skip, self.up(self.pool(skip))], dim=1)
     report = padlint.analyze(Net(), input_size=32, select=["PAD107"])
     assert [(f.layer, f.axis) for f in report.findings] == [("cat", "H"), ("cat", "W")]
+    up = f"up (Upsample) at {_line_of('self.up = nn.Upsample(scale_factor=2')}"
     assert report.findings[0].message == (
         "merges feature maps whose cells on H have different strides (1 vs 0.967742 input pixels "
         "per cell), +0.5 input pixels apart at the first cell and -0.5 at the last: cell j is "
-        "centred at input j and 0.9677j+0.5")
+        f"centred at input j and 0.9677j+0.5, because {up} "
+        "uses align_corners=True (it keeps the first and last cell centres, which stretches the "
+        "cells between them); with align_corners=False all inputs would be centred at j")
+    assert report.findings[0].fix == (
+        f"use align_corners=False (the default) in {up}: the "
+        "cells of every input then sit at j (`padlint fix` rewrites a literal call)")
     assert report.findings[0].data["offset"] == 0.5
 
 

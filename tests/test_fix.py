@@ -392,7 +392,7 @@ def test_clean_model_has_nothing_to_fix(cli, tmp_path):
      ["padlint: error: --size-policy every: use input or any"]),
     ({"net.py": NET}, ["net.py", "--select", "PAD105"],
      ["padlint: error: --select PAD105: selects no rule padlint fix can fix (PAD101, PAD102, "
-      "PAD103, PAD104)"]),
+      "PAD103, PAD104, PAD107)"]),
     ({"net.py": NET}, ["net.py", "-s", "16,17"], ["--input-size 16,17: padlint fix analyses one "
                                                   "input size"]),
     ({"net.py": NET}, ["net.py:Nope"], ["net.py:Nope: 'Nope' not found"]),
