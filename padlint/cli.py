@@ -380,13 +380,13 @@ def cmd_rule(args) -> int:
         if body:
             console.print()
             console.print(Text(title, style="bold underline"))
-            console.print(" ".join(str(body).split()))
+            console.print(" ".join(str(body).split()), markup=False)   # "[x, y]" is code, not markup
     refs = rule.docs.get("references") or []
     if refs:
         console.print()
         console.print(Text("References", style="bold underline"))
         for ref in refs:
-            console.print(f"- {ref}")
+            console.print(f"- {ref}", markup=False)
     console.print()
     console.print(Text("Message", style="bold underline"))
     console.print(rule.summary, markup=False)

@@ -141,3 +141,12 @@ class Net(nn.Module):
         "that use them"]
     code, out, err = cli(tmp_path, "check", "blocks.py", "-q", "--timeout", "0")
     assert (code, out, err) == (0, "", "")
+
+
+def test_rule_docs_print_code_with_brackets_whole(cli):
+    code, out, _ = cli(ROOT, "rule", "PAD107")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[lines.index("Example") + 1] == (
+        "torch.cat([skip, nn.ConvTranspose2d(c, c, 2, stride=2)(nn.Conv2d(c, c, 3, stride=2, "
+        "padding=1)(skip))], 1)")
