@@ -220,7 +220,12 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
     (``{"PAD103": "warning"}``). A ``# noqa`` comment on a layer's construction line
     moves its findings to ``result.suppressed``; ``config`` (a
     :class:`padlint.config.Config`) adds its ``per-file-ignores``. Bad targets raise
-    :class:`PadlintError`; per-model failures are listed in ``report.errors``.
+    :class:`PadlintError`, and so does a call that analyses nothing (its one model, or
+    every model and size, failed: ``err.report`` holds the errors), so ``findings == []``
+    never passes on a model that was not analysed. Partial failures (some models or sizes
+    analysed) are listed in ``report.errors``. ``report.findings`` counts info findings;
+    ``report.failing()`` lists those at or above warning, as :func:`padlint.assert_clean`
+    fails on by default.
 
     ``verify=True`` adds the verify stage: the symmetric-kernel probe and real-weights
     ``baselines`` (default constant and random; zeros on request) on ``device`` (auto: CUDA when there
@@ -239,7 +244,19 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
         results, errors = lint_candidate(candidate, sizes, rules, train, options)
         report.results += results
         report.errors += errors
-    return Suppressor(config).apply(report)
+    report = Suppressor(config).apply(report)
+    if report.errors and not report.results:
+        raise nothing_analysed(report)
+    return report
+
+
+def nothing_analysed(report: Report) -> PadlintError:
+    """The error for a report with errors and no result: an empty ``findings`` would read
+    as clean. It carries the report (``err.report``) and the first failure's exception."""
+    err = PadlintError("; ".join(e["message"] for e in report.errors))
+    err.report = report
+    err.__cause__ = next((e["exception"] for e in report.errors if e.get("exception")), None)
+    return err
 
 
 def verify_options(device: str = "auto", baselines=None, images=None, batch_size: int = 8,

@@ -693,8 +693,10 @@ def test_images_of_the_wrong_kind_are_errors():
 
 def _image_error(images):
     """Images that do not fit the model are known only per model: the model gets an
-    error entry (as every per-model failure does) and no result."""
-    report = padlint.analyze(_ONE_CONV, 16, verify=True, device="cpu", images=images)
+    error entry (as every per-model failure does) and no result, so analyze raises."""
+    with pytest.raises(PadlintError) as info:
+        padlint.analyze(_ONE_CONV, 16, verify=True, device="cpu", images=images)
+    report = info.value.report
     assert report.results == []
     (entry,) = report.errors
     assert entry["target"] == "Sequential"
