@@ -731,9 +731,6 @@ class StemRegisteredLast(nn.Module):
         return self.down(self.stem(x))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: analyze(m, (1, 3, 16, 16)) refuses a correct full shape "
-                   "('gives 3 channels, but the model's first convolution takes 4') when the first "
-                   "*registered* conv is not the first one called")
 def test_explicit_shape_of_a_model_whose_first_registered_conv_runs_later():
     torch.manual_seed(0)
     report = padlint.analyze(StemRegisteredLast(), (1, 3, 16, 16), verify=True, device="cpu", baselines=[])
