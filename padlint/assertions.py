@@ -24,8 +24,7 @@ def finding_text(finding: Finding, target: str = "") -> str:
 
 def failure_message(report: Report, fail_on: str) -> str | None:
     """The assertion message for ``report``, or None when nothing fails at ``fail_on``."""
-    failing = [(r, f) for r in report.results for f in r.findings
-               if fail_on != "never" and f.at_least(fail_on)]
+    failing = [(r, f) for r in report.results for f in Report([r]).failing(fail_on)]
     if not failing:
         return None
     runs = sorted({f"{r.target} @ {'x'.join(map(str, r.input_shape))}" for r, _ in failing})
@@ -63,8 +62,10 @@ def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str =
     ``model`` is what :func:`padlint.analyze` takes: an ``nn.Module``, a model class or
     factory, a file or a ``module:attr`` spec. ``# noqa`` comments on construction
     lines apply. ``verify=True`` adds the verify stage (PAD201/PAD202 can fail too).
-    A model that cannot be analysed raises :class:`PadlintError`. Returns the report
-    when the model is clean."""
+    A model that cannot be analysed, at any of the sizes, raises :class:`PadlintError`.
+    Returns the report when the model is clean. Info findings fail only with
+    ``fail_on="info"``: as data, ``report.failing(fail_on)`` is the same test, and
+    ``report.findings == []`` the stricter one (it counts info findings too)."""
     __tracebackhide__ = True
     from .api import analyze
     _check_fail_on(fail_on)

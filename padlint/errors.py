@@ -4,5 +4,9 @@
 class PadlintError(Exception):
     """A user-facing error: bad target, bad input size, a model that cannot run.
 
-    ``str(err)`` is one line that names the file or model and what to do.
+    ``str(err)`` is one line that names the file or model and what to do. When
+    :func:`padlint.analyze` analysed nothing, ``err.report`` is the report whose
+    ``errors`` say why (else None).
     """
+
+    report = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from .errors import PadlintError
 from .ir import Layer, Trace
 from .sites import Source
 
@@ -159,10 +160,20 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
+    def failing(self, fail_on: str = "warning") -> list[Finding]:
+        """The findings at or above ``fail_on`` (none for ``'never'``): what
+        ``padlint.assert_clean`` and the exit code fail on. ``findings`` also holds the
+        info findings, so ``findings == []`` is the stricter test."""
+        if fail_on == "never":
+            return []
+        if fail_on not in _RANK:
+            raise PadlintError(f"fail_on must be one of error, warning, info, never, got {fail_on!r}")
+        return [f for f in self.findings if f.at_least(fail_on)]
+
     def exit_code(self, fail_on: str = "warning") -> int:
         if self.errors:
             return 2
         if fail_on == "never":
             return 0
         unused = bool(self.unused_noqa) and _RANK["warning"] >= _RANK[fail_on]
-        return int(unused or any(f.at_least(fail_on) for f in self.findings))
+        return int(unused or bool(self.failing(fail_on)))

@@ -77,7 +77,9 @@ def declared_channels(model: nn.Module) -> int | None:
 
 def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int, ...] | None:
     """``(1, C, *spatial)`` for ``size``: one number is used on every spatial axis,
-    ``nd`` numbers are the spatial sizes, ``nd+1`` add the channels, ``nd+2`` the batch."""
+    ``nd`` numbers are the spatial sizes, ``nd+1`` add the channels, ``nd+2`` the batch.
+    Channels the user gives win over the first convolution's: that is only a guess (a
+    hand-written stem may expand 1 channel to 10 before it)."""
     try:
         nd, channels = model_layout(model)
     except PadlintError:
@@ -89,19 +91,17 @@ def full_shape(size: tuple[int, ...], model: nn.Module, label: str) -> tuple[int
     if len(size) == nd:
         return (1, channels or 3) + size
     if len(size) == nd + 1:
-        if channels is not None and size[0] != channels:
-            raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} gives {size[0]} "
-                               f"channel{'s' * (size[0] != 1)}, but the model's first convolution takes {channels}; "
-                               f"give {'x'.join(['N'] * nd)} or {channels}x{'x'.join(['N'] * nd)}")
         return (1,) + size
     if len(size) == nd + 2:
-        if channels is not None and size[1] != channels:
-            raise PadlintError(f"{label}: input shape {'x'.join(map(str, size))} gives {size[1]} "
-                               f"channel{'s' * (size[1] != 1)}, but the model's first convolution takes {channels}")
         return size
     want = {1: "L or CxL", 2: "HxW or CxHxW", 3: "DxHxW or CxDxHxW"}[nd]
     raise PadlintError(f"{label}: input size {'x'.join(map(str, size))} does not fit a "
                        f"{nd}-D model: give one number or {want}")
+
+
+def gives_channels(size: tuple[int, ...], nd: int) -> bool:
+    """Whether an input size as given (``3x224x224``, ``1x3x224x224``) states the channels."""
+    return len(size) > nd
 
 
 def shape_str(shape) -> str:

@@ -186,13 +186,14 @@ def test_a_4096_input_is_shape_only():
 
 def test_too_small_names_the_layer_and_the_smallest_size_that_works():
     model = nn.Sequential(nn.Conv3d(1, 2, 1), nn.MaxPool3d((1, 4, 4)), nn.MaxPool3d((1, 4, 4)))
-    report = padlint.analyze(model, "4x8x8")
-    assert report.results == []
-    assert report.errors[0]["message"] == (
+    with pytest.raises(PadlintError) as info:      # nothing analysed: it raises, never a false green
+        padlint.analyze(model, "4x8x8")
+    assert str(info.value) == (
         "Sequential: input 4x8x8 is too small: 2 (MaxPool3d) would get 2 on H and needs at least 4; "
         "the smallest HxW that works is 16")
-    report = padlint.analyze(nn.Sequential(nn.Conv2d(3, 4, 5), nn.Conv2d(4, 4, 5)), 6)
-    assert report.errors[0]["message"].endswith("the smallest input that works is 9")
+    assert info.value.report.results == [] and len(info.value.report.errors) == 1
+    with pytest.raises(PadlintError, match="the smallest input that works is 9$"):
+        padlint.analyze(nn.Sequential(nn.Conv2d(3, 4, 5), nn.Conv2d(4, 4, 5)), 6)
 
 
 def test_a_module_spec_is_found_in_the_working_directory(tmp_path, monkeypatch):

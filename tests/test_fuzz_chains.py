@@ -415,6 +415,10 @@ def _analyze(chain: Chain, model: nn.Module):
     start = time.perf_counter()
     try:
         return padlint.analyze(model, input_size=chain.input_shape)
+    except padlint.PadlintError as err:
+        if err.report is None:           # analysed nothing: the report says why
+            raise AssertionError(f"padlint.analyze raised PadlintError: {err}\n{chain.code()}") from err
+        return err.report
     except Exception as err:  # noqa: BLE001
         raise AssertionError(f"padlint.analyze raised {type(err).__name__}: {err}\n{chain.code()}") from err
     finally:

@@ -178,8 +178,11 @@ BAD = [
                  "invalid --input-size '0': sizes must be positive; use 224, 224x320, 3x224x224, "
                  "16x112x112 or a comma list such as 224,225", id="input-size-0"),
     pytest.param(["net.py", "--input-size", "1x32x32"], "out.html",
-                 "net.py:Net: input size 1x32x32 gives 1 channel, but the model's first "
-                 "convolution takes 3; give NxN or 3xNxN", id="input-size-channels"),
+                 "net.py:Net: its forward fails at input 1x32x32 on the meta device (RuntimeError: "
+                 "Invalid channel dimensions) and on the CPU (RuntimeError: Given groups=1, weight of "
+                 "size [8, 3, 3, 3], expected input[1, 1, 32, 32] to have 3 channels, but got 1 "
+                 "channels instead); the model's first convolution takes 3 channels: give 32x32 or "
+                 "3x32x32 (run with --debug for the traceback)", id="input-size-channels"),
     pytest.param(["net.py", "-s", "32"], "nowhere/r.html",
                  "--output nowhere/r.html: folder {root}/nowhere does not exist",
                  id="output-folder-missing"),
