@@ -284,16 +284,7 @@ def test_wrong_stated_channels_name_the_channels_it_runs_with():
                                     "3x32x32 (run with --debug for the traceback)"), str(info.value)
 
 
-class StemRegisteredLast(nn.Module):
-    """The first registered conv takes 4 channels, but the stem (3 channels) runs first."""
-
-    def __init__(self):
-        super().__init__()
-        self.down = nn.Conv2d(4, 4, 3, stride=2, padding=1)
-        self.stem = nn.Conv2d(3, 4, 3, padding=1)
-
-    def forward(self, x):
-        return self.down(self.stem(x))
+from test_verify import StemRegisteredLast  # noqa: E402  (down registered first, stem runs first)
 
 
 def test_an_explicit_shape_wins_over_the_first_registered_conv():
