@@ -11,7 +11,6 @@ AssertionError: padlint: 2 findings at or above warning in Sequential @ 1x3x224x
 """
 from __future__ import annotations
 
-from .axisgroups import merge_axes
 from .config import FAIL_ON, Config
 from .errors import PadlintError
 from .report import Finding, Report
@@ -31,8 +30,7 @@ def failure_message(report: Report, fail_on: str) -> str | None:
     runs = sorted({f"{r.target} @ {'x'.join(map(str, r.input_shape))}" for r, _ in failing})
     n = len(failing)
     lines = [f"padlint: {n} finding{'s' if n != 1 else ''} at or above {fail_on} in {', '.join(runs)}:"]
-    for r in report.results:        # as the text format prints them: H and W on one line
-        lines += [f"  {finding_text(f, r.target)}" for f in merge_axes(Report([r]).failing(fail_on))]
+    lines += [f"  {finding_text(f, r.target)}" for r, f in failing]
     below = len(report.findings) - n
     if below:
         lines.append(f"  (and {below} less severe finding{'s' if below != 1 else ''})")

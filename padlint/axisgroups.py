@@ -50,8 +50,29 @@ def _merge_verification(group: list[Finding]) -> dict | None:
     if len(set(texts)) == 1:
         return vs[0]
     statuses = {v["status"] if v else "not-checked" for v in vs}
+    if len(statuses) == 1 and None not in vs and all("asymmetry" in v for v in vs) and \
+            len({(v.get("probe"), tuple(v["input_shape"]), tuple(v.get("clean_shape") or ())) for v in vs}) == 1:
+        return {"status": statuses.pop(), "text": _per_axis_text(group)}
     return {"status": statuses.pop() if len(statuses) == 1 else "mixed",
             "text": "; ".join(f"{f.axis} {t}" for f, t in zip(group, texts))}
+
+
+def _per_axis_text(group: list[Finding]) -> str:
+    """'confirmed: asymmetry 1.06 on H, 1.01 on W at 32x32, 0 at 33x33': one status,
+    one probe and one pair of shapes, the figures per axis."""
+    from .shapes import shape_str
+    v = group[0].verification
+    values = {f"{f.verification['asymmetry']:.3g}" for f in group}
+    asym = values.pop() if len(values) == 1 else ", ".join(
+        f"{f.verification['asymmetry']:.3g} on {f.axis}" for f in group)
+    how = " (layer alone, on a symmetric input)" if v.get("probe") == "layer" else ""
+    text = f"{v['status'].replace('-', ' ')}: asymmetry {asym}{how} at {shape_str(v['input_shape'])}"
+    if all("clean_asymmetry" in f.verification for f in group):
+        clean = {f"{f.verification['clean_asymmetry']:.2g}" for f in group}
+        text += ", " + (clean.pop() if len(clean) == 1 else ", ".join(
+            f"{f.verification['clean_asymmetry']:.2g} on {f.axis}" for f in group))
+        text += f" at {shape_str(v['clean_shape'])}"
+    return text
 
 
 def _merge(group: list[Finding]) -> list[Finding]:

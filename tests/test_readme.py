@@ -47,7 +47,7 @@ def test_api_comment_matches_the_verify_example():
     """The Python API's verification comment is resnet18's conv1, as the `--verify`
     example (a fresh run, checked above) prints it."""
     block = next(b for b in readme_examples.examples(README) if b.command.endswith("resnet18 --verify"))
-    printed = re.search(r"conv1 \(Conv2d k=7 s=2 p=3\).*\[confirmed: asymmetry ([0-9.]+) at 224x224", block.body)
+    printed = re.search(r"conv1 \(Conv2d k=7 s=2 p=3\).*\[confirmed: asymmetry ([0-9.]+) on H", block.body)
     api = README[README.index("## Python API"):README.index("## How it works")]
     assert 'padlint.analyze(resnet18(), 224, verify=True, device="cpu")' in api
     claimed = re.search(r"\{'status': 'confirmed', 'asymmetry': ([0-9.]+),", api)

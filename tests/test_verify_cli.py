@@ -95,12 +95,12 @@ def test_text_output_confirms_pad101_prints_probe_summary_and_plain_heatmap(stri
     lines = out.splitlines()
 
     pad101 = [line for line in lines if " PAD101 [warning] " in line]
-    assert [line.split(" on ")[1][:1] for line in pad101] == ["H", "W"]
+    assert [line.split(" on ")[1][:4] for line in pad101] == ["H, W"]      # one line for both
     for line in pad101:
         assert line.startswith("strided.py:7:21: PAD101 [warning] conv (Conv2d k=3 s=2 p=1) ")
-        m = re.search(rf" \[confirmed: asymmetry ({NUM}) at 32x32, ({NUM}) at 33x33\]$", line)
+        m = re.search(rf" \[confirmed: asymmetry ({NUM}) on H, ({NUM}) on W at 32x32, ({NUM}) at 33x33\]$", line)
         assert m, line
-        assert float(m.group(1)) > 1e-3 and float(m.group(2)) == 0.0
+        assert float(m.group(1)) > 1e-3 and float(m.group(2)) > 1e-3 and float(m.group(3)) == 0.0
 
     summary = [line for line in lines if "symmetric-kernel probe" in line]
     assert len(summary) == 1
