@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .report import Finding
+from .shapes import shape_str
 
 _SIDE_WORDS = {"top", "bottom", "row", "rows", "left", "right", "column", "columns",
                "front", "back", "slice", "slices", "start", "end", "cell", "cells"}
@@ -41,26 +42,26 @@ def _merge_texts(texts: list[str], axes: list[str]) -> str | None:
     return " ".join(merged)
 
 
-def _merge_verification(group: list[Finding]) -> dict | None:
-    from .render import verification_text
+_APART = object()        # verifications that one line cannot carry: keep the lines apart
+
+
+def _merge_verification(group: list[Finding]):
+    """One verification for the merged line: the shared one, one with the figures per
+    axis, or ``_APART`` when the axes' statuses, probes or shapes differ."""
     vs = [f.verification for f in group]
     if all(v is None for v in vs):
         return None
-    texts = [verification_text(v) if v is not None else "not checked" for v in vs]
-    if len(set(texts)) == 1:
+    if all(v == vs[0] for v in vs):
         return vs[0]
-    statuses = {v["status"] if v else "not-checked" for v in vs}
-    if len(statuses) == 1 and None not in vs and all("asymmetry" in v for v in vs) and \
+    if None not in vs and len({v["status"] for v in vs}) == 1 and all("asymmetry" in v for v in vs) and \
             len({(v.get("probe"), tuple(v["input_shape"]), tuple(v.get("clean_shape") or ())) for v in vs}) == 1:
-        return {"status": statuses.pop(), "text": _per_axis_text(group)}
-    return {"status": statuses.pop() if len(statuses) == 1 else "mixed",
-            "text": "; ".join(f"{f.axis} {t}" for f, t in zip(group, texts))}
+        return {"status": vs[0]["status"], "text": _per_axis_text(group)}
+    return _APART
 
 
 def _per_axis_text(group: list[Finding]) -> str:
     """'confirmed: asymmetry 1.06 on H, 1.01 on W at 32x32, 0 at 33x33': one status,
     one probe and one pair of shapes, the figures per axis."""
-    from .shapes import shape_str
     v = group[0].verification
     values = {f"{f.verification['asymmetry']:.3g}" for f in group}
     asym = values.pop() if len(values) == 1 else ", ".join(
@@ -81,10 +82,11 @@ def _merge(group: list[Finding]) -> list[Finding]:
     axes = [f.axis for f in group]
     message = _merge_texts([f.message for f in group], axes)
     fix = _merge_texts([f.fix for f in group], axes)
-    if message is None or fix is None:
+    verification = _merge_verification(group)
+    if message is None or fix is None or verification is _APART:
         return group
     return [replace(group[0], axis=", ".join(axes), message=message, fix=fix,
-                    verification=_merge_verification(group))]
+                    verification=verification)]
 
 
 def merge_axes(findings: list[Finding]) -> list[Finding]:
