@@ -150,3 +150,16 @@ def test_rule_docs_print_code_with_brackets_whole(cli):
     assert lines[lines.index("Example") + 1] == (
         "torch.cat([skip, nn.ConvTranspose2d(c, c, 2, stride=2)(nn.Conv2d(c, c, 3, stride=2, "
         "padding=1)(skip))], 1)")
+
+
+def test_axes_whose_verifications_differ_keep_their_lines():
+    from dataclasses import replace
+    h = _finding("H", "uneven on H at input 224: 1 top but 0 bottom")
+    w = _finding("W", "uneven on W at input 224: 1 left but 0 right")
+    shape = [1, 3, 224, 224]
+    h = replace(h, verification={"status": "confirmed", "asymmetry": 0.5, "input_shape": shape})
+    w_same = replace(w, verification={"status": "confirmed", "asymmetry": 0.25, "input_shape": shape})
+    (merged,) = merge_axes([h, w_same])
+    assert merged.verification["text"] == "confirmed: asymmetry 0.5 on H, 0.25 on W at 1x3x224x224"
+    w_other = replace(w, verification={"status": "not-observed", "asymmetry": 0.0, "input_shape": shape})
+    assert merge_axes([h, w_other]) == [h, w_other]
