@@ -63,7 +63,8 @@ def test_quick_start_says_what_a_fresh_machine_needs():
     assert second.strip() in (ROOT / ".ci" / "run").read_text()        # what CI runs
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert requires == ">=3.11" and "Python 3.11 or newer" in quick
-    assert cpu.strip() == "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+    assert cpu.strip() == ("python3 -m venv .venv && . .venv/bin/activate && "
+                           "pip install torch --index-url https://download.pytorch.org/whl/cpu")
 
 
 def test_pre_commit_offers_the_recipe_that_works_today_first():
