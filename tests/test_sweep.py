@@ -145,9 +145,11 @@ def _agree(build, ref):
         assert fast.clean == exact.clean
         assert fast.first_uneven == exact.first_uneven
         assert fast.invalid.keys() == exact.invalid.keys()
-        for n, reason in exact.invalid.items():    # a too-small input is worded alike
-            if " would get " in reason:
-                assert fast.invalid[n] == reason
+        for n, reason in exact.invalid.items():    # a too-small input is worded alike,
+            if " would get " in reason:            # unless a merge earlier in the forward
+                # broke first: torch broadcast through it (dla34's level2 add) and failed later
+                assert fast.invalid[n] == reason or "merged branches disagree" in fast.invalid[n], \
+                    (n, fast.invalid[n], reason)
     return None
 
 
