@@ -17,8 +17,8 @@ import torch
 from torchvision.models import efficientnet_b0, resnet50
 
 import padlint
-import padlint.trace as trace_module
-from padlint.alignment import Alignment, AlignmentTracker
+import padlint.trace.frontend as trace_module
+from padlint.trace.alignment import Alignment, AlignmentTracker
 
 
 class Silent:

@@ -39,7 +39,7 @@ def bench(name: str, rounds: int, n_batches: int, batch: int, device: str) -> di
     import torch
     import torchvision
 
-    from padlint.stats import mean_patches
+    from padlint.stats.facts import mean_patches
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)().eval().to(device)
     batches = [torch.randn(batch, 3, 224, 224, device=device) for _ in range(n_batches)]

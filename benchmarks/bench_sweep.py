@@ -19,8 +19,8 @@ import warnings
 import numpy as np
 
 from padlint.api import Candidate, prepare, trace_at
-from padlint.rules import select_rules
-from padlint.sweep import exact_axis, fast_path_problem, sweep_trace
+from padlint.engine.rules import select_rules
+from padlint.sizes.sweep import exact_axis, fast_path_problem, sweep_trace
 
 SIZES = np.arange(32, 1025)
 SAMPLE = np.linspace(32, 1024, 20).astype(int)

@@ -45,8 +45,8 @@ def _setup(device: str, batch: int, size: int):
 
 
 def _verify(prep, result, options):
-    from padlint.rules import select_rules
-    from padlint.verification import verify_result
+    from padlint.engine.rules import select_rules
+    from padlint.verification.stage import verify_result
     return verify_result(prep, result, options, select_rules())
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torchvision
 
-import padlint.stats as stats
+import padlint.stats.facts as stats
 
 
 def main() -> int:

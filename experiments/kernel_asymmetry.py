@@ -36,8 +36,8 @@ import torch
 from torch import nn
 
 import padlint
-from padlint.measures import flip_asymmetry
-from padlint.stats import heavier_side, kernel_stats, significance, tilt
+from padlint.geometry.measures import flip_asymmetry
+from padlint.stats.facts import heavier_side, kernel_stats, significance, tilt
 
 CLASSES = ("square", "circle", "cross", "triangle", "ring", "x")
 AXES = (("H", 0), ("W", 1))

@@ -9,42 +9,25 @@ The names below are imported on first use, so that ``padlint`` itself (its comma
 line, its configuration, the pre-commit hook on files with no model) starts without
 importing torch.
 """
-import sys
-import types
-
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "analyze": ".api", "assert_clean": ".assertions", "Checker": ".assertions",
-    "PadlintError": ".errors", "Finding": ".report", "ModelResult": ".report", "Report": ".report",
-    "html_report": ".page", "AxisResult": ".sweep", "SweepResult": ".sweep", "sweep": ".sweep", "verify": ".verification",
+    "analyze": "padlint.api", "assert_clean": "padlint.assertions", "Checker": "padlint.assertions",
+    "PadlintError": "padlint.errors", "Finding": "padlint.ir.report",
+    "ModelResult": "padlint.ir.report", "Report": "padlint.ir.report",
+    "html_report": "padlint.page.layout", "AxisResult": "padlint.sizes.sweep",
+    "SweepResult": "padlint.sizes.sweep", "sweep": "padlint.sizes.sweep",
+    "verify": "padlint.verification.stage",
 }
 __all__ = sorted(_EXPORTS) + ["__version__", "stats"]
 
 
-class _Package(types.ModuleType):
-    """``padlint.sweep`` is the function, though ``padlint/sweep.py`` shares its name:
-    importing that submodule binds it on the package, and this keeps the function."""
-
-    def __setattr__(self, name, value):
-        if name == "sweep" and isinstance(value, types.ModuleType):
-            value = value.sweep
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-_SUBMODULES = ("stats",)      # padlint.stats.mean_kernels … without importing it first
-
-
 def __getattr__(name: str):
-    if name in _SUBMODULES:
-        import importlib
-        return importlib.import_module(f".{name}", __name__)
+    import importlib        # lazy exports: ``import padlint`` stays torch-free
+    if name == "stats":     # padlint.stats.mean_kernels … without importing it first
+        return importlib.import_module("padlint.stats")
     if name in _EXPORTS:
-        import importlib
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'padlint' has no attribute {name!r}")

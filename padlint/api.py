@@ -9,16 +9,15 @@ from typing import Iterable
 
 from torch import nn
 
-from .adapters import adapt
-from .errors import PadlintError
-from .geometry import AXIS_NAMES
-from .load import Candidate, candidates_in_module, import_file, load_target
-from .ir import Trace
-from .report import ModelResult, Report
-from .rules import Rule, run_rules, select_rules
-from .shapes import (declared_channels, full_shape, gives_channels, model_layout, normalize_sizes,
-                     shape_str)
-from .trace import FrontEnd, ForwardFailed, GeometryMismatch, InputTooSmall, smallest_working_size
+from padlint.trace.adapters import adapt
+from padlint.errors import PadlintError
+from padlint.geometry.axis import AXIS_NAMES
+from padlint.load.target import Candidate, candidates_in_module, import_file, load_target
+from padlint.ir.trace import Trace
+from padlint.ir.report import ModelResult, Report
+from padlint.engine.rules import Rule, run_rules, select_rules
+from padlint.ir.shapes import (declared_channels, full_shape, gives_channels, model_layout, normalize_sizes, shape_str)
+from padlint.trace.frontend import (FrontEnd, ForwardFailed, GeometryMismatch, InputTooSmall, smallest_working_size)
 
 DEFAULT_SIZE = 224
 
@@ -295,7 +294,7 @@ def clean_example(probe: SizeProbe, sizes: list[int], s0: int) -> int:
     """The runnable size nearest ``s0`` that padlint finds clean (nothing at or above warning
     under the default rules): of the EXAMPLES_LINTED nearest, the first that is clean, or
     the nearer of its nearest clean sizes (the fast sweep's) that runs; else the nearest."""
-    from .sweep import suggest_sizes
+    from padlint.sizes.sweep import suggest_sizes
     nearest = sorted(sizes, key=lambda s: (abs(s - s0), s))
     rules = select_rules()
     for s in nearest[:EXAMPLES_LINTED]:
@@ -363,10 +362,10 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
 
 def lint_trace(prep: Prepared, trace: Trace, rules: list[Rule]) -> ModelResult:
     """The static findings of one traced size, with the nearest clean sizes."""
-    from .sweep import suggest_sizes
+    from padlint.sizes.sweep import suggest_sizes
     suggested = suggest_sizes(prep.front, trace, rules)
     if prep.adapted is not None and any(r.code == "PAD109" for r in rules):
-        from .adapters import preprocess_facts
+        from padlint.trace.adapters import preprocess_facts
         trace = replace(trace, preprocess=preprocess_facts(prep, trace))
     return ModelResult(prep.candidate.target, trace, run_rules(trace, rules, suggested), suggested)
 
@@ -385,7 +384,7 @@ def _first(err: Exception) -> str:
 
 
 def _verified(prep: Prepared, result: ModelResult, options, rules) -> ModelResult:
-    from .verification import verify_result
+    from padlint.verification.stage import verify_result
     return verify_result(prep, result, options, rules)
 
 
@@ -459,7 +458,7 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
     (N, C, H, W) array or tensor). PAD101/PAD102 findings then carry ``verification``,
     PAD201/PAD202 can fire, and each result carries ``verification`` facts.
     """
-    from .noqa import Suppressor
+    from padlint.engine.noqa import Suppressor
     rules = select_rules(select, ignore, severity)
     options = verify_options(device, baselines, images, batch_size) if verify else None
     sizes = normalize_sizes(input_size) if input_size is not None else None
@@ -491,8 +490,8 @@ def verify_options(device: str = "auto", baselines=None, images=None, batch_size
     names the setting the device came from in an error."""
     import numpy as np
     import torch
-    from .baselines import Images, _checked, load_images
-    from .verification import BASELINES, DEFAULT_BASELINES, VerifyOptions, resolve_device
+    from padlint.verification.baselines import Images, _checked, load_images
+    from padlint.verification.stage import BASELINES, DEFAULT_BASELINES, VerifyOptions, resolve_device
     resolve_device(device, where)
     if isinstance(baselines, str):
         baselines = [b.strip() for b in baselines.split(",") if b.strip()]

@@ -11,14 +11,14 @@ AssertionError: padlint: 2 findings at or above warning in Sequential @ 1x3x224x
 """
 from __future__ import annotations
 
-from .config import FAIL_ON, Config
-from .errors import PadlintError
-from .report import Finding, Report
+from padlint.config import FAIL_ON, Config
+from padlint.errors import PadlintError
+from padlint.ir.report import Finding, Report
 
 
 def finding_text(finding: Finding, target: str = "") -> str:
     """One finding as the text format prints it (without colour)."""
-    from .render import finding_line
+    from padlint.output.text import finding_line
     return finding_line(finding, target).plain
 
 
@@ -67,7 +67,7 @@ def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str =
     ``fail_on="info"``: as data, ``report.failing(fail_on)`` is the same test, and
     ``report.findings == []`` the stricter one (it counts info findings too)."""
     __tracebackhide__ = True
-    from .api import analyze
+    from padlint.api import analyze
     _check_fail_on(fail_on)
     return _assert(analyze(model, input_size, select=select, ignore=ignore, verify=verify), fail_on)
 
@@ -95,7 +95,7 @@ class Checker:
         ``result.suppressed``)."""
         import os
 
-        from .api import analyze
+        from padlint.api import analyze
         table = self.config.verify
         images = table.get("images")
         return analyze(model, input_size if input_size is not None else self.input_size,

@@ -13,7 +13,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
-from .errors import PadlintError
+from padlint.errors import PadlintError
 
 FAIL_ON = ("error", "warning", "info", "never")
 SEVERITIES = ("info", "warning", "error")
@@ -181,7 +181,7 @@ def _codes(value, where: str) -> list[str]:
 
 
 def _check_codes(codes, where: str, exact: bool = False) -> None:
-    from .rules import all_rules
+    from padlint.engine.rules import all_rules
     known = all_rules()
     for code in codes:
         c = code.strip().upper()
@@ -197,7 +197,7 @@ def _choice(value, choices, where: str) -> str:
 
 
 def _sizes(value, where: str) -> list[tuple[int, ...]]:
-    from .shapes import HELP, normalize_sizes
+    from padlint.ir.shapes import HELP, normalize_sizes
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in items):
         raise PadlintError(f"{where} input-size must be a size or a list of sizes "

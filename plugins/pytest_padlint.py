@@ -52,7 +52,7 @@ def padlint_checker(request):
 def _findings(value) -> bool:
     if not isinstance(value, (list, tuple)):
         return False
-    from padlint.report import Finding
+    from padlint.ir.report import Finding
     return bool(value) and all(isinstance(v, Finding) for v in value)
 
 

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))            # padlint from this checkout, installed or not
 
 import padlint  # noqa: E402
-from padlint.geometry import axis_facts  # noqa: E402
-from padlint.measures import flip_asymmetry  # noqa: E402
-from padlint.sweep import sweep  # noqa: E402
+from padlint.geometry.axis import axis_facts  # noqa: E402
+from padlint.geometry.measures import flip_asymmetry  # noqa: E402
+from padlint.sizes.sweep import sweep  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Using padding='same'")
 DOC = ROOT / "docs" / "science.md"
@@ -321,7 +321,7 @@ PATCH_LAYERS = ("conv1", "layer1.0.conv1", "layer1.1.conv2", "layer2.0.conv1")
 def patches() -> str:
     """``padlint.stats.analyze`` of resnet18 (random initial weights) on 4 seeded uniform
     random images at 224 and at 225: the §4 facts on H of a few convolutions."""
-    from padlint.stats import analyze as stats
+    from padlint.stats.facts import analyze as stats
     rows = []
     for n in (224, 225):
         data = torch.rand(4, 3, n, n, generator=torch.Generator().manual_seed(0))

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from padlint.cli import main
+from padlint.cli.main import main
 
 ERROR_PREFIX = "padlint: error: "
 

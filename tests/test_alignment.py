@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
-from padlint.trace import FrontEnd
+from padlint.trace.frontend import FrontEnd
 
 
 def output_grid(model: nn.Module, shape) -> tuple:
@@ -359,7 +359,7 @@ def test_vgg_pool_at_a_non_square_size():
 
 
 def test_adaptive_bins_follow_pytorch():
-    from padlint.checks import adaptive_bins
+    from padlint.engine.checks import adaptive_bins
     for n, m in [(30, 7), (6, 7), (8, 7), (224, 7), (5, 3)]:
         x = torch.arange(n, dtype=torch.float64)[None, None]
         starts = F.adaptive_max_pool1d(x, m)[0, 0]          # the max of a bin is its last cell
@@ -478,7 +478,7 @@ def test_coverage_is_followed_only_when_pad108_is_selected():
 def _line_of(text: str) -> str:
     """'tests/test_alignment.py:486': the line of this file that starts with ``text``, as
     findings name it."""
-    from padlint.sites import display_path
+    from padlint.ir.source import display_path
     with open(__file__, encoding="utf-8") as fh:
         (line,) = [i for i, row in enumerate(fh, 1) if row.strip().startswith(text)]
     return f"{display_path(__file__)}:{line}"
@@ -515,7 +515,7 @@ def test_align_corners_upsampling_in_a_unet_drifts_from_plus_to_minus_half_a_pix
 def test_a_tracker_failure_is_reported_and_the_other_facts_kept(monkeypatch):
     """An error inside padlint's alignment tracker costs only the facts after it, and
     PAD901 says so (it was silent: PAD106-PAD108 just came out short)."""
-    from padlint.alignment import AlignmentTracker
+    from padlint.trace.alignment import AlignmentTracker
 
     def broken(self, name, inputs, out):
         raise RuntimeError("boom")

@@ -394,7 +394,7 @@ FIRST_PHASE = ("hang_text", "hang_json")
 ZYGOTE = textwrap.dedent("""\
     import json, os, runpy, signal, sys, time
 
-    import padlint.cli  # noqa: F401 - what `python -m padlint` imports before main()
+    import padlint.cli.main  # noqa: F401 - what `python -m padlint` imports before main()
 
     spec = json.load(open(sys.argv[1]))
 

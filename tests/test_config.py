@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from padlint.cli import main
+from padlint.cli.main import main
 from padlint.config import Config, find_pyproject, load_config, parse_table
 from padlint.errors import PadlintError
 from model_sources import stem_head

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from padlint.discover import may_define_model
+from padlint.load.discover import may_define_model
 
 NO_MODEL = {
     "script": "import torch\nx = torch.zeros(3)\nprint(x.sum())\n",
@@ -62,7 +62,7 @@ def test_skip_no_model_never_imports_torch(tmp_path):
         (tmp_path / f"{name}.py").write_text(text)
     proc = _run("""
         import sys
-        from padlint.cli import main
+        from padlint.cli.main import main
         code = main(["check", "--skip-no-model", *sorted(__import__("glob").glob("*.py"))])
         print(code, "torch" in sys.modules)
     """, tmp_path)
@@ -102,11 +102,11 @@ def test_folder_walk_passes_over_files_without_models(tmp_path):
 def test_package_import_is_torch_free_and_sweep_stays_the_function(tmp_path):
     proc = _run("""
         import sys
-        import padlint, padlint.cli, padlint.config, padlint.noqa, padlint.formats
+        import padlint, padlint.cli.main, padlint.config, padlint.engine.noqa, padlint.output.formats
         import padlint._plugins.pytest_padlint
         print("torch" in sys.modules)
-        import padlint.api                     # imports the padlint.sweep submodule
-        from padlint.sweep import sweep_trace
+        import padlint.api                     # imports padlint.sizes.sweep
+        from padlint.sizes.sweep import sweep_trace
         print("torch" in sys.modules, callable(padlint.sweep), padlint.sweep.__name__)
         print(sorted(padlint.__all__))
     """, tmp_path)

@@ -175,7 +175,7 @@ def test_the_python_installation_under_the_working_directory_is_not_reimported(t
     """A conda environment inside the project: its standard library sits under the working
     directory without 'site-packages' in its path, and must not be imported afresh."""
     import sysconfig
-    from padlint.fix import _users_modules
+    from padlint.fix.rewrite import _users_modules
     stdlib = tmp_path / "env" / "lib" / "python3.11"
     monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib)})
     monkeypatch.chdir(tmp_path)

@@ -19,9 +19,9 @@ import jsonschema
 import pytest
 import yaml
 
-from padlint.cli import main
-from padlint.formats import github_command
-from padlint.sites import Source
+from padlint.cli.main import main
+from padlint.output.formats import github_command
+from padlint.ir.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"

@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import torch
 
-from padlint.measures import flip_asymmetry
-from padlint.stats import conv_modules, mean_kernels, mean_patches
+from padlint.geometry.measures import flip_asymmetry
+from padlint.stats.facts import conv_modules, mean_kernels, mean_patches
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRINTER = os.path.join(HERE, "frontdoor", "printer.py")

@@ -9,7 +9,7 @@ import pytest
 from torch import nn
 
 import padlint
-from padlint.geometry import axis_facts
+from padlint.geometry.axis import axis_facts
 
 FRONTDOOR = Path(__file__).parent / "frontdoor"
 

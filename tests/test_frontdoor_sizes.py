@@ -16,11 +16,11 @@ from torch import nn
 
 import padlint
 from padlint.api import Candidate, prepare, trace_at
-from padlint.checks import _kernel_change
-from padlint.cli import main
-from padlint.geometry import axis_facts
-from padlint.rules import select_rules
-from padlint.sweep import exact_axis, fast_axis, fast_path_problem, size_set
+from padlint.engine.checks import _kernel_change
+from padlint.cli.main import main
+from padlint.geometry.axis import axis_facts
+from padlint.engine.rules import select_rules
+from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem, size_set
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 HERE = os.path.dirname(__file__)

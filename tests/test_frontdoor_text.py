@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cli_helpers import cli, write  # noqa: F401  (the fixture)
 
-from padlint.axisgroups import merge_axes
-from padlint.report import Finding
+from padlint.output.axisgroups import merge_axes
+from padlint.ir.report import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,8 +2,8 @@
 shape path must not change any shape."""
 import pytest
 
-import padlint.record as record_mod
-from padlint.trace import FrontEnd
+import padlint.trace.record as record_mod
+from padlint.trace.frontend import FrontEnd
 
 torchvision = pytest.importorskip("torchvision")
 

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from padlint.api import Candidate, prepare, trace_at
-from padlint.rules import select_rules
-from padlint.sweep import exact_axis, fast_axis, fast_path_problem
+from padlint.engine.rules import select_rules
+from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem
 
 RULES = select_rules(["PAD101", "PAD102", "PAD104", "PAD105"])
 SIZES = np.arange(1, 49)

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 import padlint
-from padlint.noqa import parse_directives
+from padlint.engine.noqa import parse_directives
 
 from model_sources import STEM_HEAD
 

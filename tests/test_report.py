@@ -13,7 +13,7 @@ from matplotlib import colormaps  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import padlint  # noqa: E402
-from padlint.page import SECTIONS  # noqa: E402
+from padlint.page.layout import SECTIONS  # noqa: E402
 from cli_helpers import write  # noqa: E402
 
 RESNET = "examples/resnet.py"
@@ -183,7 +183,7 @@ def test_probe_captions_and_origins(uneven):
 
 
 def test_findings_carry_their_rule_docs(uneven):
-    from padlint.rules import all_rules
+    from padlint.engine.rules import all_rules
     findings = section(uneven, "findings")
     static = padlint.analyze(RESNET).findings
     for f in static:

@@ -15,7 +15,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
                                "pip install -e '.[test]'")
 
 import padlint  # noqa: E402
-from padlint.page import SECTIONS  # noqa: E402
+from padlint.page.layout import SECTIONS  # noqa: E402
 
 # What Chromium needs to start as root in a container without a display or a network:
 # no sandbox, no GPU, and none of its own background connections.

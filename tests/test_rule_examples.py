@@ -10,7 +10,7 @@ import yaml
 from torch import nn
 
 import padlint
-from padlint.rules import all_rules, core_rules_dir
+from padlint.engine.rules import all_rules, core_rules_dir
 
 RULES = all_rules()
 

@@ -18,10 +18,10 @@ from torch import nn
 
 import padlint
 from padlint.api import Candidate, prepare, trace_at
-from padlint.cli import main
-from padlint.lengths import LengthProgram, Sym, WindowAxis
-from padlint.rules import select_rules
-from padlint.sweep import exact_axis, fast_axis, fast_path_problem
+from padlint.cli.main import main
+from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis
+from padlint.engine.rules import select_rules
+from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from corpus_models import CORPUS  # noqa: E402
@@ -162,7 +162,7 @@ EXACT_ONLY = {"tv.swin_t", "tv.maxvit_t", "timm.tresnet_m", "timm.efficientvit_b
 
 def _corpus_case(model_id):
     entry = next(e for e in CORPUS if e[0] == model_id)
-    from padlint.shapes import normalize_sizes
+    from padlint.ir.shapes import normalize_sizes
     return entry[1], normalize_sizes(entry[2][0])[0]
 
 
@@ -284,7 +284,7 @@ def test_an_unmodelled_view_falls_back_to_the_exact_path():
 def test_vector_rules_match_their_checks(transposed):
     """The vector forms of PAD101, PAD102, PAD104 and PAD105 fire exactly where their
     checks do, over a grid of geometries and sizes."""
-    from padlint.sweep import _scalar_facts
+    from padlint.sizes.sweep import _scalar_facts
     rules = {r.code: r for r in VECTOR_RULES}
     assert all(r.vector is not None for r in rules.values())
     sizes = np.arange(1, 70)
@@ -398,7 +398,7 @@ def test_check_suggests_the_nearest_clean_sizes(capsys):
 def test_check_suggestion_line_and_clean_inputs():
     report = padlint.analyze(tv("vgg16"), [224, 225, "224x225"])
     assert [r.suggested_sizes for r in report.results] == [[224], [224, 256], [[224, 224], [224, 256]]]
-    from padlint.render import finding_lines
+    from padlint.output.text import finding_lines
     lines = [str(line) for line in finding_lines(report)]
     assert any(line.endswith("; the nearest clean sizes are 224 and 256") for line in lines)
     # 224x225: H is clean, W is not: keep H, move W

@@ -19,11 +19,11 @@ from torch import nn
 import padlint
 from padlint import PadlintError
 from padlint.api import verify_options
-from padlint.baselines import run_maps
-from padlint.measures import downsample, flip_asymmetry, measure_map, round_sig
-from padlint.probe import TOLERANCE, asymmetry, symmetrise
-from padlint.rules import all_rules
-from padlint.verification import Verification, clean_shape, resolve_device, summary
+from padlint.verification.baselines import run_maps
+from padlint.geometry.measures import downsample, flip_asymmetry, measure_map, round_sig
+from padlint.verification.probe import TOLERANCE, asymmetry, symmetrise
+from padlint.engine.rules import all_rules
+from padlint.verification.stage import Verification, clean_shape, resolve_device, summary
 
 torchvision = pytest.importorskip("torchvision")
 
@@ -489,7 +489,7 @@ def test_images_constant_one_equal_the_constant_baseline():
 
 
 def test_run_maps_keeps_one_float64_map_per_node_and_no_activation(monkeypatch):
-    import padlint.baselines as baselines
+    import padlint.verification.baselines as baselines
     seen = []
 
     class Recording(baselines.MapObserver):
@@ -748,7 +748,7 @@ def test_explicit_shape_of_a_model_whose_first_registered_conv_runs_later():
 # --------------------------------------------------------------------------- heatmaps
 
 def test_plain_heatmap_is_one_shade_pair_per_cell():
-    from padlint.heatmap import SHADES, heatmap
+    from padlint.output.heatmap import SHADES, heatmap
     m = np.array([[0.0, 1.0], [1.0, 2.0]])           # median 1: one cell below, one above
     text = heatmap(m, "t 2x2", color=False).plain
     low, mid, high = SHADES[0], SHADES[round(0.5 * (len(SHADES) - 1))], SHADES[-1]
@@ -757,7 +757,7 @@ def test_plain_heatmap_is_one_shade_pair_per_cell():
 
 def test_colour_heatmap_packs_two_rows_per_line_with_half_blocks():
     from rich.console import Console
-    from padlint.heatmap import heatmap
+    from padlint.output.heatmap import heatmap
     m = np.arange(12.0).reshape(3, 4)                 # 3 rows -> 2 text lines, the last half empty
     text = heatmap(m, "t", color=True)
     lines = text.plain.split("\n")

@@ -20,8 +20,8 @@ import torch
 from cli_helpers import ERROR_PREFIX, assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
 from model_sources import ROLL_LINE, rolled
 
-from padlint.baselines import check_images, load_images
-from padlint.heatmap import SHADES
+from padlint.verification.baselines import check_images, load_images
+from padlint.output.heatmap import SHADES
 
 NUM = r"[0-9][0-9.e+-]*"
 

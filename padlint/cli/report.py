@@ -1,0 +1,103 @@
+"""``padlint report``: its options, and writing the page (the model work is in
+:mod:`padlint.visual`, the HTML in :mod:`padlint.page`)."""
+from __future__ import annotations
+
+import os
+import sys
+
+from padlint.errors import PadlintError
+from padlint.cli.stats import add_model_arguments
+
+DEFAULT_OUTPUT = "padlint-report.html"
+
+
+def add_report_parser(sub, codes) -> None:
+    report = sub.add_parser(
+        "report", help="one self-contained HTML page of a model's internals",
+        description="Write one HTML file (images and styles embedded, no network) that shows a "
+        "model at a glance: its findings, the geometry of every layer, the aggregated feature "
+        "map of every layer on constant and random inputs (and --data) beside the same layers "
+        "at the nearest clean input size, mean kernels and input patches (with --weights or "
+        "--data), and which input sizes around the analysed one are clean. Needs matplotlib: "
+        "pip install 'padlint[report]'.")
+    add_model_arguments(report, codes, "samples of --data to run (default 64)",
+                        "where the model runs (auto: CUDA when available)")
+    report.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="FILE",
+                        help=f"the HTML file to write (default {DEFAULT_OUTPUT}); written even "
+                             "when there are findings")
+    report.add_argument("--baselines", type=codes, default=None, metavar="LIST",
+                        help="baseline inputs: constant, random, zeros (default: constant,random)")
+    report.add_argument("--range", "-r", dest="size_range", default=None, metavar="A:B[:S]",
+                        help="the input sizes of the size strip (default: 32 either side)")
+
+
+def _output_path(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise PadlintError(f"--output {path}: ends in a slash, so it names a folder; give a file "
+                           f"name such as {os.path.join(path, DEFAULT_OUTPUT)}")
+    if os.path.isdir(path):
+        raise PadlintError(f"--output {path}: is a folder; give a file name such as "
+                           f"{os.path.join(path, DEFAULT_OUTPUT)}")
+    if not os.path.isdir(folder):
+        raise PadlintError(f"--output {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PadlintError(f"--output {path}: folder {folder} is not writable")
+    return path
+
+
+def _status():
+    """A transient spinner on stderr naming the step that runs (a terminal only)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    status = Console(file=sys.stderr).status("loading the model")
+    status.start()
+    return status
+
+
+def cmd_report(args) -> int:
+    from padlint.cli.main import _console, _load_config, _selection
+    from padlint.page.figures import require_matplotlib
+    from padlint.output.text import _counts
+    require_matplotlib()
+    config = _load_config(args)
+    path = _output_path(args.output)
+    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise PadlintError(f"{flag} {value}: give a positive number")
+    args.extend_select = None
+    select, ignore = _selection(args, config)
+    sizes = None
+    if args.size_range:
+        from padlint.ir.shapes import parse_range
+        sizes = parse_range(args.size_range)
+    from padlint.cli.isolate import prints_to_stderr
+    from padlint.page.layout import render_html, write_page
+    from padlint.page.gather import gather
+    status = _status()
+    try:
+        with prints_to_stderr():          # the model file's prints: stdout is padlint's
+            visual = gather(args.target, args.input_size, args.weights, args.data, args.limit,
+                            args.device, args.baselines, args.batch_size, sizes, select, ignore,
+                            config.severity, config, args.strict, args.train,
+                            step=status.update if status else None)
+        if status is not None:
+            status.update("drawing the page")
+        text = render_html(visual)
+    finally:
+        if status is not None:
+            status.stop()
+    try:
+        write_page(text, path)
+    except OSError as err:
+        raise PadlintError(f"--output {path}: cannot write it ({err.strerror or err})") from err
+    r = visual.result
+    findings = r.findings
+    size = "x".join(map(str, r.input_shape[2:]))
+    text = (f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB): {r.target} at {size}, "
+            f"{len(findings)} finding{'s' if len(findings) != 1 else ''}{_counts(findings)}")
+    _console(sys.stdout).print(text, markup=False, highlight=False)
+    fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
+    from padlint.ir.report import Report
+    return Report([r]).exit_code(fail_on)

@@ -1,0 +1,74 @@
+"""The padlint IR: the windowed ops of one forward pass, in execution order."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from padlint.geometry.axis import AxisFacts
+from padlint.ir.source import Source
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One call of a windowed op (conv, transposed conv or pool) with its per-axis facts."""
+
+    name: str                         # qualified module name, or FX node name; '#2' for repeat calls
+    op: str                           # module class ('Conv2d') or function ('F.conv2d')
+    family: str                       # conv | conv_transpose | max_pool | avg_pool | lp_pool
+    axes: tuple[AxisFacts, ...]
+    input_shape: tuple[int, ...]      # real input, before any explicit pad
+    output_shape: tuple[int, ...]
+    source: Source | None = None
+    padding_mode: str | None = None   # of an explicit pad that feeds the op (reflect, …)
+    node: str | None = None           # FX node, when traced with FX
+
+    def axis(self, name: str) -> AxisFacts:
+        return next(a for a in self.axes if a.axis == name)
+
+    def describe(self, axis: str | None = None) -> str:
+        """``Conv2d k=3 s=2 p=1``: the geometry of one axis (or of all, when they agree)."""
+        facts = [self.axis(axis)] if axis else list(self.axes)
+
+        def show(values):
+            values = list(dict.fromkeys(values))
+            return "x".join(str(v) for v in values) if len(values) > 1 else str(values[0])
+
+        parts = [self.op, f"k={show(f.kernel for f in facts)}", f"s={show(f.stride for f in facts)}",
+                 "p=" + show(f"{f.pad_begin}" if f.pad_begin == f.pad_end else
+                             f"({f.pad_begin},{f.pad_end})" for f in facts)]
+        if any(f.dilation != 1 for f in facts):
+            parts.append(f"d={show(f.dilation for f in facts)}")
+        if any(f.ceil_mode for f in facts):
+            parts.append("ceil_mode")
+        if any(f.output_padding for f in facts):
+            parts.append(f"output_padding={show(f.output_padding for f in facts)}")
+        return " ".join(parts)
+
+    def to_json(self) -> dict:
+        d = {"name": self.name, "op": self.op,
+             "source": self.source.to_json() if self.source else None,
+             "axes": [a.to_json() for a in self.axes],
+             "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
+        if self.padding_mode:
+            d["padding_mode"] = self.padding_mode
+        return d
+
+
+@dataclass(frozen=True)
+class TraceNote:
+    """Something the front end could not do the normal way (read by PAD9xx rules)."""
+
+    kind: str                         # 'fx-fallback' | 'partial' | 'facts'
+    layer: str
+    reason: str
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    layers: tuple[Layer, ...]
+    method: str                       # 'fx', 'hooks', 'cpu' or 'none'
+    input_shape: tuple[int, ...]
+    notes: tuple[TraceNote, ...] = field(default=())
+    program: object = field(default=None, compare=False, repr=False)   # a LengthProgram
+    alignment: object = field(default=None, compare=False, repr=False)  # an Alignment
+    preprocess: object = field(default=None, compare=False, repr=False)  # adapters.Preprocess

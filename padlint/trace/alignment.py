@@ -1,0 +1,513 @@
+"""Where every feature-map cell sits in the input, and the calls that mix cells (SCIENCE.md §2).
+
+Each spatial dimension of each tensor of a forward pass gets a :class:`Grid`: cell ``j``
+is centred at input coordinate ``centre(j) = S*j + O`` (input pixel ``i`` is centred at
+``i``). The model input has ``S = 1, O = 0``; the rules of the calls are
+
+- windowed op (``k_e = d*(k-1)+1``, ``p_b`` including any explicit pad feeding it):
+  ``S' = S*s``, ``O' = O + S*((k_e-1)/2 - p_b)``;
+- transposed conv: ``S' = S/s``, ``O' = O + S*(p_b - (k_e-1)/2)/s``;
+- explicit pad ``(b, e)`` (a crop when negative) and slices ``[a::t]``: ``O' = O - S*b``,
+  ``O' = O + S*a``, ``S' = S*t``;
+- interpolation from ``n`` to ``m`` cells, ``r = n/m``: ``S' = S*r``, ``O' = O + S*(r-1)/2``
+  (half-pixel centres; with ``align_corners=True`` ``S' = S*(n-1)/(m-1)``, ``O' = O``);
+  adaptive pooling the same, exact when ``n mod m == 0``.
+
+A grid that went through an ``align_corners=True`` interpolation remembers that call
+(:class:`CornersCall`) and the place its cells would have with ``align_corners=False``
+there (the later calls move that place as they move the grid), so that PAD107 can tell
+when align_corners is what puts a merge's inputs apart, and ``padlint fix`` can flip it.
+
+Elementwise calls keep the grid; calls the tracker does not know lose it (``None``), and
+nothing is concluded about a grid that is lost. A broadcast dimension (length 1) carries
+no position. When an elementwise merge (add, mul, …) or a concatenation combines inputs
+whose grids differ on an axis, that is a :class:`Merge`: the network mixes features from
+different places (PAD107). Adaptive pools are recorded as :class:`AdaptivePool` (PAD106).
+
+The :class:`AlignmentTracker` is told every call by the front end's
+:class:`~padlint.record.Recorder`, as the length-program builder is. Nothing here runs a
+torch op.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Callable
+
+import torch
+
+from padlint.trace.program import (_ADAPTIVE, _INTERPOLATE, _MERGE, _UNARY, REARRANGE, _dim, _name, _tensors, expand_index, rearrange)
+from padlint.ir.source import Source
+
+
+@dataclass(frozen=True)
+class CornersCall:
+    """An interpolation with ``align_corners=True``: it keeps the first and last cell centres,
+    so its cells are spaced ``(n-1)/(m-1)`` input cells apart instead of ``n/m``."""
+
+    name: str                 # 'interpolate', 'decoder.up', as the front end names calls
+    op: str                   # 'interpolate', 'Upsample', …
+    source: Source | None
+
+    def describe(self) -> str:
+        """'interpolate at net.py:29', 'up (Upsample) at net.py:12'."""
+        own = re.sub(r"(_\d+)?(#\d+)?$", "", self.name.rsplit(".", 1)[-1])
+        text = self.name if own == self.op else f"{self.name} ({self.op})"
+        return text + (f" at {self.source.path}:{self.source.line}" if self.source else "")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One spatial dimension of a tensor: cell ``j`` is centred at input ``stride*j + offset``."""
+
+    axis: str
+    stride: Fraction
+    offset: Fraction
+    tiled: bool = False       # a strided slice: one phase of a space-to-depth rearrangement
+    profile: object = field(default=None, compare=False, repr=False)   # padlint.coverage
+    # the align_corners=True interpolations on the way here, and the (stride, offset) the
+    # cells would have with align_corners=False at each of them (None: no such call)
+    corners: tuple[CornersCall, ...] = field(default=(), compare=False, repr=False)
+    half_pixel: tuple[Fraction, Fraction] | None = field(default=None, compare=False, repr=False)
+
+    def centre(self) -> str:
+        """``2j+0.5``: the centre of cell j, in input pixels."""
+        s = "j" if self.stride == 1 else f"{_num(self.stride)}j"
+        if self.offset == 0:
+            return s
+        return f"{s}{'+' if self.offset > 0 else '-'}{_num(abs(self.offset))}"
+
+    def without_corners(self) -> "Grid":
+        """The grid these cells would have with ``align_corners=False`` in every
+        interpolation of :attr:`corners`."""
+        if self.half_pixel is None:
+            return Grid(self.axis, self.stride, self.offset)
+        return Grid(self.axis, *self.half_pixel)
+
+    def moved(self, new: "Grid") -> "Grid":
+        """``new``, made from this grid by one call, with this grid's align_corners facts
+        carried through it: the call's step ``S' = S*a``, ``O' = O + S*b`` is applied to the
+        half-pixel place as well."""
+        if self.half_pixel is None:
+            return replace(new, corners=self.corners, half_pixel=None)
+        a = new.stride / self.stride
+        b = (new.offset - self.offset) / self.stride
+        stride, offset = self.half_pixel
+        return replace(new, corners=self.corners, half_pixel=(stride * a, offset + stride * b))
+
+
+def _num(x: Fraction) -> str:
+    return str(x.numerator) if x.denominator == 1 else f"{float(x):.4g}"
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One axis of a call that combines tensors whose cells sit at different places."""
+
+    name: str                 # 'layer1.0.add', as the front end names calls
+    op: str                   # 'add', 'cat', …
+    source: Source | None
+    axis: str
+    grids: tuple[Grid, ...]   # one per distinct grid among the inputs, in input order
+    length: int               # the merged length on this axis
+
+    def rename(self, prefix: str) -> "Merge":
+        grids = tuple(replace(g, corners=tuple(replace(c, name=f"{prefix}.{c.name}") for c in g.corners))
+                      for g in self.grids)
+        return replace(self, name=f"{prefix}.{self.name}", grids=grids)
+
+    @property
+    def corners(self) -> tuple[CornersCall, ...]:
+        """The align_corners=True interpolations on the inputs' paths, each once."""
+        return tuple(dict.fromkeys(c for g in self.grids for c in g.corners))
+
+    def without_corners(self) -> tuple[Grid, ...]:
+        """The inputs' distinct grids with align_corners=False in :attr:`corners`: one grid
+        when align_corners is the whole cause of the misalignment."""
+        return tuple(dict.fromkeys(g.without_corners() for g in self.grids))
+
+
+@dataclass(frozen=True)
+class AdaptivePool:
+    """One axis of an adaptive pool: ``n`` input cells into ``m`` bins."""
+
+    name: str
+    op: str                   # 'AdaptiveAvgPool2d' or 'F.adaptive_avg_pool2d'
+    source: Source | None
+    axis: str
+    n: int
+    m: int
+
+    def rename(self, prefix: str) -> "AdaptivePool":
+        return replace(self, name=f"{prefix}.{self.name}")
+
+
+@dataclass
+class Alignment:
+    """The alignment facts of one trace."""
+
+    merges: list[Merge] = field(default_factory=list)
+    pools: list[AdaptivePool] = field(default_factory=list)
+    outputs: list = field(default_factory=list)     # the grids of each output tensor
+    failed: str | None = None       # why the tracker stopped (the facts are then partial)
+    # the deepest map of more than one cell per axis (the coarsest grid, the last windowed
+    # layer on it): (layer index, stride, ((axis, coverage profile), ...)), or None
+    deepest: tuple | None = field(default=None, repr=False)
+
+    def rename(self, prefix: str) -> "Alignment":
+        return Alignment([m.rename(prefix) for m in self.merges],
+                         [p.rename(prefix) for p in self.pools], self.outputs, self.failed,
+                         self.deepest)
+
+    @property
+    def deepest_map(self):
+        """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108 and the report's
+        coverage section) if it has more than one cell on every axis, else None."""
+        if self.deepest is None:
+            return None
+        from padlint.geometry.coverage import MapCoverage, summarize
+        layer, stride, profiles = self.deepest
+        deep = MapCoverage(layer, stride, tuple(summarize(axis, p) for axis, p in profiles))
+        return deep if all(len(a.padding) > 1 for a in deep.axes) else None
+
+
+# A site names the call being made: (function name) -> (name, op, source).
+Site = Callable[[str], tuple[str, str, Source | None]]
+
+_CAT = frozenset(("cat", "concat", "concatenate"))
+
+
+class AlignmentTracker:
+    def __init__(self, site: Site, profiles: bool = False):
+        self.site = site
+        self.profiles = profiles          # follow coverage profiles too (PAD108)
+        self.facts = Alignment()
+        self._profiles: dict = {}         # (input profile, window) -> output profile: H = W
+        self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
+        self._calls: Counter = Counter()  # merges and pools per name: the second is 'name#2'
+
+    def of(self, t: torch.Tensor) -> tuple[Grid | None, ...]:
+        entry = self._grids.get(id(t))
+        if entry is not None and entry[0] is t:
+            return entry[1]
+        return (None,) * t.dim()
+
+    def _named(self, op: str) -> tuple[str, str, Source | None]:
+        """The site of the merge or pool being made, its name made distinct as repeated
+        module calls are: two ``torch.cat`` of one forward, which the module hooks both
+        name ``up.cat``, are ``up.cat`` and ``up.cat#2``."""
+        name, op, source = self.site(op)
+        self._calls[name] += 1
+        count = self._calls[name]
+        return (name if count == 1 else f"{name}#{count}"), op, source
+
+    def _set(self, t: torch.Tensor, grids) -> None:
+        grids = tuple(grids)
+        if any(g is not None for g in grids):
+            self._grids[id(t)] = (t, grids)
+        else:
+            self._grids.pop(id(t), None)
+
+    # -- the calls the recorder passes on ------------------------------------------
+    def register_input(self, x: torch.Tensor, nd: int) -> None:
+        from padlint.geometry.axis import AXIS_NAMES
+        from padlint.geometry import coverage
+        if nd not in AXIS_NAMES:                 # no spatial axis (an MLP): nothing to follow
+            return
+        lengths = [int(v) for v in x.shape[x.dim() - nd:]]
+        self.profiles = self.profiles and 0 < max(lengths, default=0) <= coverage.MAX_LENGTH
+        # one profile per length: axes of the same length then share every later step (H = W)
+        identity = {n: coverage.identity(n) for n in set(lengths)} if self.profiles else {}
+        self._set(x, (None,) * (x.dim() - nd) + tuple(
+            Grid(a, Fraction(1), Fraction(0), profile=identity.get(n)) for a, n in zip(AXIS_NAMES[nd], lengths)))
+
+    def alias(self, out: torch.Tensor, x: torch.Tensor) -> None:
+        self._set(out, self.of(x))
+
+    def window(self, layer: int, real: torch.Tensor, x: torch.Tensor, nd: int, transposed: bool,
+               explicit, axes, outs) -> None:
+        src = self.of(real)
+        spatial = []
+        for i, f in enumerate(axes):
+            g = src[len(src) - nd + i]
+            if g is None:
+                spatial.append(None)
+            elif f.k_e == 1 and f.stride == 1 and f.pad_begin == 0 and not transposed:
+                spatial.append(g)                      # a 1x1 conv: the same cells
+            else:
+                spatial.append(self._window_axis(g, f, transposed))
+        if self.profiles and all(g is not None and g.profile is not None and g.profile.shape[0] > 1
+                                 for g in spatial):
+            stride = 1.0
+            for g in spatial:
+                stride *= float(g.stride)
+            deepest = self.facts.deepest
+            if deepest is None or stride >= deepest[1]:
+                self.facts.deepest = (layer, stride, tuple((g.axis, g.profile) for g in spatial))
+        for y in outs:
+            if isinstance(y, torch.Tensor) and y.dim() >= nd:
+                self._set(y, (None,) * (y.dim() - nd) + tuple(spatial))
+
+    def _window_axis(self, g: Grid, f, transposed: bool) -> Grid:
+        half = Fraction(f.dilation * (f.kernel - 1), 2)
+        profile = None
+        if g.profile is not None:                     # the same map through the same window
+            key = (id(g.profile), f.kernel, f.stride, f.dilation, f.pad_begin, f.out, transposed)
+            hit = self._profiles.get(key)
+            if hit is None or hit[0] is not g.profile:
+                from padlint.geometry import coverage
+                hit = self._profiles[key] = (g.profile, coverage.window(g.profile, f, transposed))
+            profile = hit[1]
+        if transposed:
+            return g.moved(Grid(g.axis, g.stride / f.stride,
+                                g.offset + g.stride * (f.pad_begin - half) / f.stride, profile=profile))
+        return g.moved(Grid(g.axis, g.stride * f.stride, g.offset + g.stride * (half - f.pad_begin),
+                            profile=profile))
+
+    def observe(self, func, args, kwargs, out) -> None:
+        name = _name(func)
+        outs = _tensors(out) if isinstance(out, (tuple, list)) else (
+            [out] if isinstance(out, torch.Tensor) else [])
+        if not outs or name.startswith("."):
+            return
+        inputs = _tensors(args) + _tensors(kwargs)
+        if name not in _MERGE and name not in _CAT and name != "stack" and (
+                len(outs) == 1 and inputs and outs[0] is inputs[0]):
+            return                                      # in place: same tensor, same cells
+        try:                                            # arguments it cannot read: cells lost
+            if name in _MERGE:
+                grids = self._merge(name, [t for t in inputs if t.dim()], outs[0])
+            elif name in _CAT or name == "stack":
+                grids = self._cat(name, args, kwargs, outs[0])
+            else:
+                grids = self._rule(name, args, kwargs, inputs, outs[0])
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            grids = None
+        for o in outs:
+            if grids is not None and len(grids) == o.dim():
+                self._set(o, grids)
+            else:
+                self._grids.pop(id(o), None)
+
+    # -- merges ---------------------------------------------------------------------
+    def _check(self, op: str, columns: list[list[Grid]], lengths: list[int]) -> None:
+        """Record the axes on which the inputs' grids differ. Every call that compares
+        grids is named, aligned or not, so that ``cat#2`` is the second such call."""
+        if not columns:
+            return
+        site = None
+        for grids, length in zip(columns, lengths):
+            places = {(g.axis, g.stride, g.offset) for g in grids}
+            if len(places) < 2 or len({axis for axis, _, _ in places}) > 1:
+                continue
+            if all(g.tiled for g in grids):             # space-to-depth: phases side by side
+                continue
+            # the first grid of each place, with its align_corners facts (the cause, PAD107)
+            distinct = list(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
+            site = site or self._named(op)
+            name, _, source = site
+            self.facts.merges.append(Merge(name, op, source, distinct[0].axis, tuple(distinct), length))
+        if site is None:
+            self._named(op)
+
+    def _merge(self, name, inputs, out) -> tuple:
+        columns, lengths, result = [], [], []
+        for i in range(1, out.dim() + 1):
+            grids = [self.of(t)[-i] for t in inputs
+                     if t.dim() >= i and t.shape[-i] == out.shape[-i] and t.shape[-i] > 1]
+            known = [g for g in grids if g is not None]
+            if len(known) >= 2:
+                columns.append(known)
+                lengths.append(int(out.shape[-i]))
+            result.append(_merged(known) if known and out.shape[-i] > 1 else None)
+        op = name.strip("_")
+        if op[:1] in "ir" and op[1:] in ("add", "sub", "mul", "truediv"):
+            op = op[1:]                                 # __iadd__, __radd__: an add
+        self._check(op, list(reversed(columns)), list(reversed(lengths)))
+        return tuple(reversed(result))
+
+    def _cat(self, name, args, kwargs, out) -> tuple | None:
+        tensors = [t for t in (args[0] if args else kwargs.get("tensors", ())) if isinstance(t, torch.Tensor)]
+        if not tensors:
+            return None
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        ndim = tensors[0].dim()
+        dim = _dim(int(dim), ndim + (name == "stack"))
+        columns, lengths, result = [], [], []
+        for i in range(ndim):
+            known = [self.of(t)[i] for t in tensors if t.shape[i] > 1]
+            known = [g for g in known if g is not None]
+            if name != "stack" and i == dim:
+                result.append(None)                     # cells side by side: no one grid
+                continue
+            if len(known) >= 2:
+                columns.append(known)
+                lengths.append(int(tensors[0].shape[i]))
+            result.append(_merged(known) if known else None)
+        self._check(name, columns, lengths)
+        if name == "stack":
+            result.insert(dim, None)
+        return tuple(result)
+
+    # -- everything else ------------------------------------------------------------
+    def _rule(self, name, args, kwargs, inputs, out) -> tuple | None:
+        x = args[0] if args and isinstance(args[0], torch.Tensor) else (inputs[0] if inputs else None)
+        if x is None:
+            return None
+        g = self.of(x)
+        if name in _ADAPTIVE:        # PAD106 counts every pool, followed cells or not
+            return self._adaptive(name, x, g, out)
+        if all(v is None for v in g):
+            return None
+        if name in _UNARY or name in ("dropout", "batch_norm", "layer_norm", "group_norm",
+                                      "instance_norm"):
+            return g if tuple(out.shape) == tuple(x.shape) else None
+        if name == "pad":
+            return self._pad(args, kwargs, x, g)
+        if name == "__getitem__":
+            return self._getitem(args[1], x, g)
+        if name in _INTERPOLATE:
+            mode, corners, scale = _interpolation(name, args, kwargs)
+            call = CornersCall(*self.site(name)) if corners else None
+            return self._resample(x, g, out, mode, call, scale)
+        if name in REARRANGE:
+            return rearrange(name, args, kwargs, g, None)
+        if name == "linear":
+            return g[:-1] + (None,)
+        if name == "flatten":
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+            start, end = _dim(start, len(g)), _dim(end, len(g))
+            return g if start == end else g[:start] + (None,) + g[end + 1:]
+        return None
+
+    def _pad(self, args, kwargs, x, g) -> tuple:
+        pad = args[1] if len(args) > 1 else kwargs["pad"]
+        out = list(g)
+        for i in range(len(pad) // 2):
+            d = len(g) - 1 - i
+            if out[d] is not None:
+                b, e = int(pad[2 * i]), int(pad[2 * i + 1])
+                out[d] = out[d].moved(replace(out[d], offset=out[d].offset - out[d].stride * b,
+                                              profile=_apply(out[d], "pad", b, e)))
+        return tuple(out)
+
+    def _getitem(self, index, x, g) -> tuple | None:
+        index = expand_index(index, len(g))
+        if index is None:
+            return None
+        out, d = [], 0
+        for i in index:
+            if i is None:
+                out.append(None)
+                continue
+            grid, n = g[d], int(x.shape[d])
+            d += 1
+            if isinstance(i, int):
+                continue
+            if any(isinstance(v, torch.Tensor) for v in (i.start, i.stop, i.step)):
+                return None
+            start, stop, step = i.indices(n)
+            if step <= 0:
+                return None
+            if grid is not None and (start or step != 1 or len(range(start, stop, step)) != n):
+                grid = grid.moved(Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
+                                       tiled=step > 1, profile=_apply(grid, "take", start, step,
+                                                                      len(range(start, stop, step)))))
+            out.append(grid)
+        return tuple(out) + g[d:]
+
+    def _resample(self, x, g, out, mode: str, corners: CornersCall | None, scale) -> tuple:
+        """Interpolation (and, as mode 'area', adaptive pooling): the source cell of output
+        cell j is ``(j + 1/2)*r - 1/2`` (half-pixel), ``floor(j*r)`` ('nearest'),
+        ``floor((j + 1/2)*r)`` ('nearest-exact'), or ``j*(n - 1)/(m - 1)`` with align_corners
+        (``corners``, the call), where ``r`` is 1/scale_factor when one is given (as PyTorch
+        computes it) else n/m. With align_corners the grid also keeps the half-pixel place."""
+        nd = x.dim() - 2
+        scales = scale if isinstance(scale, (tuple, list)) else [scale] * nd
+        result = list(g[:2])
+        for i in range(nd):
+            grid, n, m = g[2 + i], int(x.shape[2 + i]), int(out.shape[2 + i])
+            if grid is None or m <= 1:
+                result.append(None)
+                continue
+            r = (Fraction(1 / float(scales[i])).limit_denominator(1 << 16) if scales[i]
+                 else Fraction(n, m))
+            shift = _nearest_shift(r, mode == "nearest-exact", m) if mode.startswith("nearest") \
+                else (r - 1) / 2
+            half = grid.moved(Grid(grid.axis, grid.stride * r, grid.offset + grid.stride * shift))
+            if corners is None:
+                profile = (_apply(grid, "adaptive", m) if mode == "area"
+                           else _apply(grid, "resample", m, False, mode, r))
+                result.append(replace(half, tiled=False, profile=profile))
+                continue
+            r = Fraction(n - 1, m - 1)
+            result.append(Grid(grid.axis, grid.stride * r, grid.offset,
+                               profile=_apply(grid, "resample", m, True, mode, r),
+                               corners=(*grid.corners, corners),
+                               half_pixel=(half.without_corners().stride, half.without_corners().offset)))
+        return tuple(result)
+
+    def _adaptive(self, name, x, g, out) -> tuple:
+        from padlint.geometry.axis import AXIS_NAMES
+        nd = int(name.split("pool")[1][0])
+        site_name, op, source = self._named(name)
+        for i, own in enumerate(AXIS_NAMES[nd]):
+            d = x.dim() - nd + i
+            # the input axis the cells come from (a 1-d pool over H is on H); the pool's
+            # own name where the cells are not followed (after a reshape)
+            axis = g[d].axis if g[d] is not None else own
+            n, m = int(x.shape[d]), int(out.shape[out.dim() - nd + i])
+            self.facts.pools.append(AdaptivePool(site_name, op, source, axis, n, m))
+        if all(v is None for v in g):
+            return None
+        return self._resample(x, g, out, "area", None, None) if x.dim() == nd + 2 else (None,) * out.dim()
+
+
+def _interpolation(name: str, args, kwargs) -> tuple[str, bool, object]:
+    """The mode, align_corners and scale factor of an interpolate call, as PyTorch reads
+    them (the scale factor only where it sets the half-pixel source positions: with
+    align_corners it sets them for the same call without align_corners)."""
+    def arg(i, key, default=None):
+        return args[i] if len(args) > i else kwargs.get(key, default)
+    if name == "upsample_nearest":
+        mode, corners = "nearest", False
+    elif name == "upsample_bilinear":
+        mode, corners = "bilinear", True
+    else:
+        mode, corners = str(arg(3, "mode", "nearest")), bool(arg(4, "align_corners"))
+    scale = arg(2, "scale_factor")
+    if mode == "area" or arg(5, "recompute_scale_factor"):
+        scale = None
+    return mode, corners, scale
+
+
+def _nearest_shift(r: Fraction, exact: bool, m: int) -> Fraction:
+    """The mean of ``src(j) - r*j`` over one period of nearest-neighbour sampling, where
+    ``src(j)`` is ``floor(j*r)`` or, for 'nearest-exact', ``floor((j + 1/2)*r)``: 0 when
+    downsampling by a whole factor, -(q-1)/2q when upsampling by a whole factor q."""
+    p, q = r.numerator, r.denominator
+    cells = range(min(2 * q if exact else q, max(m, 1)))
+    sources = [((2 * j + 1) * p) // (2 * q) if exact else (j * p) // q for j in cells]
+    return Fraction(sum(sources), len(cells)) - r * Fraction(len(cells) - 1, 2)
+
+
+def _apply(grid: Grid, how: str, *args):
+    """``grid``'s coverage profile through one step of :mod:`padlint.coverage`."""
+    if grid.profile is None:
+        return None
+    from padlint.geometry import coverage
+    return getattr(coverage, how)(grid.profile, *args)
+
+
+def _merged(grids: list[Grid]) -> Grid:
+    """The first input's grid, with the inputs' coverage profiles averaged."""
+    profiles = [g.profile for g in grids]
+    if len(grids) == 1 or any(p is None for p in profiles):
+        return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
+    if all(p is profiles[0] for p in profiles):
+        return grids[0]
+    from padlint.geometry import coverage
+    return replace(grids[0], profile=coverage.merge(profiles))

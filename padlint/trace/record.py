@@ -1,0 +1,227 @@
+"""The recorder both front ends share: a ``TorchFunctionMode`` that sees every windowed
+call and explicit pad with its real arguments, and turns each windowed call into a
+:class:`~padlint.ir.Layer` with the facts of :mod:`padlint.geometry`."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from padlint.geometry import axis as geometry
+from padlint.geometry.axis import AXIS_NAMES
+from padlint.ir.trace import Layer
+from padlint.trace.ops import FUNCTIONS, bind, window_args
+from padlint.ir.source import Source
+
+
+class InputTooSmall(Exception):
+    def __init__(self, layer: str, op: str, axis: str, n: int, needed: int):
+        super().__init__(layer, op, axis, n, needed)
+        self.layer, self.op, self.axis, self.n, self.needed = layer, op, axis, n, needed
+
+    def __str__(self) -> str:   # FX appends its node dump to args; keep the message clean
+        return f"{self.layer} ({self.op}) would get {self.n} on {self.axis} and needs at least {self.needed}"
+
+
+class GeometryMismatch(RuntimeError):
+    """padlint's arithmetic disagrees with torch: a bug in padlint, never the user's."""
+
+
+# Ops whose output shape is their input's (or the broadcast of two inputs). On the
+# meta device torch runs many of them through slow Python decompositions, so the
+# recorder answers them directly; every other op runs for real on meta tensors.
+_SAME_SHAPE = frozenset(
+    "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ selu celu gelu silu mish hardswish "
+    "hardsigmoid hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ softplus dropout dropout1d "
+    "dropout2d dropout3d alpha_dropout feature_alpha_dropout batch_norm instance_norm "
+    "layer_norm group_norm clone contiguous".split())
+_BROADCAST = frozenset(
+    "add sub mul div add_ sub_ mul_ div_ __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ "
+    "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__".split())
+
+
+# Modules whose output has their input's shape; the FX interpreter skips calling them.
+SAME_SHAPE_MODULES = frozenset((
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU,
+    nn.SELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid,
+    nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.Identity))
+
+
+def _is_meta(t) -> bool:
+    return isinstance(t, torch.Tensor) and t.device.type == "meta"
+
+
+def _fast_shape(func, args, kwargs):
+    name = getattr(func, "__name__", "")
+    if name in _SAME_SHAPE and args and _is_meta(args[0]):
+        a = args[0]
+        if name.endswith("_") or kwargs.get("inplace"):
+            return a
+        return torch.empty(a.shape, dtype=a.dtype, device="meta")
+    if name in _BROADCAST and len(args) >= 2 and _is_meta(args[0]):
+        a, b = args[0], args[1]
+        if isinstance(b, torch.Tensor):
+            if not _is_meta(b) and b.dim() > 0:
+                return None
+            shape, dtype = torch.broadcast_shapes(a.shape, b.shape), torch.result_type(a, b)
+        elif isinstance(b, (int, float, bool)):
+            shape, dtype = a.shape, torch.result_type(a, b)
+        else:
+            return None
+        if name.endswith("_") or name.startswith("__i"):
+            return a if a.shape == shape else None
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return None
+
+
+class _Pad:
+    __slots__ = ("out", "source", "dims", "mode")
+
+    def __init__(self, out, source, dims, mode):
+        self.out, self.source, self.dims, self.mode = out, source, dims, mode
+
+
+# A labeller names a windowed call: (function name) -> (layer name, op, source, module).
+Labeller = Callable[[str], tuple[str, str, Source | None, nn.Module | None]]
+
+
+class Recorder(TorchFunctionMode):
+    """Records every windowed call with its real arguments and shapes."""
+
+    def __init__(self, labeller: Labeller, builder=None, aligner=None):
+        super().__init__()
+        self.labeller = labeller
+        self.builder = builder        # a ProgramBuilder, when a length program is wanted
+        self.aligner = aligner        # an AlignmentTracker, when alignment facts are wanted
+        self.layers: list[Layer] = []
+        self._pads: dict[int, _Pad] = {}
+
+    def _tell(self, method: str, *args) -> None:
+        """Pass a call on to the length-program builder; its failure only costs the program."""
+        self._pass("builder", "length recorder", method, *args)
+
+    def _align(self, method: str, *args) -> None:
+        """Pass a call on to the alignment tracker; its failure only costs those facts."""
+        self._pass("aligner", "alignment tracker", method, *args)
+
+    def _pass(self, attr: str, what: str, method: str, *args) -> None:
+        helper = getattr(self, attr)
+        if helper is None:
+            return
+        internal, self._internal = self._internal, True    # its own shape reads are not the model's
+        try:
+            getattr(helper, method)(*args)
+        except Exception as err:  # noqa: BLE001 - the analysis itself must go on
+            why = (f"padlint's {what} failed on {getattr(args[0], '__name__', method)}: "
+                   f"{type(err).__name__}: {err}")
+            if attr == "builder":
+                helper.program.unmodelled = why
+                self._failed_program = helper.program
+            else:
+                helper.facts.failed = why
+                self.failed_alignment = helper.facts
+            setattr(self, attr, None)
+        finally:
+            self._internal = internal
+
+    def same_shape(self, x):
+        """A meta tensor shaped like ``x`` (for a module whose output is its input's shape)."""
+        internal, self._internal = self._internal, True
+        try:
+            out = torch.empty(x.shape, dtype=x.dtype, device="meta")
+        finally:
+            self._internal = internal
+        self._tell("alias", out, x)
+        self._align("alias", out, x)
+        return out
+
+    _internal = False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if self._internal:
+            return func(*args, **kwargs)
+        entry = FUNCTIONS.get(func)
+        if entry is None:
+            fast = _fast_shape(func, args, kwargs)
+            out = fast if fast is not None else func(*args, **kwargs)
+            self._tell("observe", func, args, kwargs, out)
+            self._align("observe", func, args, kwargs, out)
+            return out
+        name, family, nd = entry
+        bound = bind(family, args, kwargs)
+        if family == "pad":
+            out = func(*args, **kwargs)
+            self._record_pad(bound, out)
+            self._tell("observe", func, args, kwargs, out)
+            self._align("observe", func, args, kwargs, out)
+            return out
+        return self._windowed(func, name, family, nd, bound, args, kwargs)
+
+    def _record_pad(self, bound, out) -> None:
+        pad = [int(p) for p in bound["pad"]]
+        if any(p < 0 for p in pad):
+            return
+        x = bound["input"]
+        dims = {i + 1: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+        mode = bound.get("mode") or "constant"
+        earlier = self._pads.get(id(x))
+        if earlier is not None and earlier.out is x:       # pad of a pad: add them up
+            for dim, (b, e) in earlier.dims.items():
+                b2, e2 = dims.get(dim, (0, 0))
+                dims[dim] = (b + b2, e + e2)
+            x, mode = earlier.source, earlier.mode if earlier.mode == mode else f"{earlier.mode}+{mode}"
+        self._pads[id(out)] = _Pad(out, x, dims, mode)
+
+    def _windowed(self, func, fname, family, nd, bound, args, kwargs):
+        wa = window_args(family, nd, bound)
+        x = bound["input"]
+        layer, op, source, module = self.labeller(fname)
+        explicit = [(0, 0)] * nd
+        real, pad_mode = x, None
+        pad = self._pads.get(id(x))
+        if pad is not None and pad.out is x and not wa.transposed:
+            real, pad_mode = pad.source, pad.mode
+            explicit = [pad.dims.get(nd - i, (0, 0)) for i in range(nd)]
+            if real.shape[:-nd] != x.shape[:-nd]:       # it padded more than the spatial dims
+                real, pad_mode, explicit = x, None, [(0, 0)] * nd
+        axes = []
+        for i, axis in enumerate(AXIS_NAMES[nd]):
+            n = int(real.shape[x.dim() - nd + i])
+            k, s, d = int(wa.kernel[i]), int(wa.stride[i]), int(wa.dilation[i])
+            if isinstance(wa.padding, str):
+                own = geometry.resolve_padding(wa.padding, k, d)
+            else:
+                own = (int(wa.padding[i]),) * 2
+            eb, ee = explicit[i]
+            try:
+                if wa.transposed:
+                    facts = geometry.transposed_axis_facts(axis, n, k, s, d, own[0], own[1],
+                                                           int(wa.output_padding[i]))
+                else:
+                    facts = geometry.axis_facts(axis, n, k, s, d, own[0] + eb, own[1] + ee,
+                                                wa.ceil_mode, eb, ee)
+            except ValueError:
+                needed = geometry.min_input_length(k, d, own[0] + eb, own[1] + ee)
+                raise InputTooSmall(layer, op, axis, n, needed) from None
+            axes.append(facts)
+        out = func(*args, **kwargs)
+        y = out[0] if isinstance(out, tuple) else out
+        got = tuple(int(v) for v in y.shape[-nd:])
+        if got != tuple(f.out for f in axes):
+            raise GeometryMismatch(f"{layer} ({op}): torch gives output {got}, padlint's "
+                                   f"arithmetic {tuple(f.out for f in axes)} for input {tuple(x.shape)}")
+        self._tell("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
+                   list(out) if isinstance(out, tuple) else [out])
+        self._align("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
+                    list(out) if isinstance(out, tuple) else [out])
+        mode = getattr(module, "padding_mode", None) if module is not None else None
+        if mode in (None, "zeros"):
+            mode = pad_mode if pad_mode not in (None, "constant") else None
+        self.layers.append(Layer(name=layer, op=op, family=family, axes=tuple(axes),
+                                 input_shape=tuple(real.shape), output_shape=tuple(y.shape),
+                                 source=source, padding_mode=mode,
+                                 node=getattr(self, "node_name", None)))
+        return out

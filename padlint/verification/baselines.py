@@ -1,0 +1,184 @@
+"""Baseline inputs (SCIENCE.md §3), the user's own images, and the real-weights run that
+keeps one aggregated feature map per spatial op.
+
+``constant`` and ``zeros`` are identical across a batch, so one sample gives their mean
+map; ``random`` is a seeded normal-noise batch; ``--images`` are the user's inputs.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from padlint.errors import PadlintError
+from padlint.verification.observe import MapObserver
+from padlint.ir.shapes import shape_str
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+SEED = 0
+
+
+@dataclass
+class Images:
+    """The user's inputs: one (N, C, *spatial) float array, or decoded image files
+    (H, W, C uint8 arrays, resized to the analysed size when used)."""
+
+    path: str
+    array: np.ndarray | None = None
+    files: list | None = None
+    flag: str = "--images"
+
+    def __len__(self) -> int:
+        return len(self.array) if self.array is not None else len(self.files)
+
+    @property
+    def label(self) -> str:
+        """How errors name them: the flag and path, or 'images' for an array passed in."""
+        return f"{self.flag} {self.path}" if self.path != "images" else "images"
+
+
+def load_images(path: str, flag: str = "--images") -> Images:
+    """Read ``--images PATH``: a ``.pt``/``.npy`` tensor of shape (N, C, H, W) (or
+    (N, C, L) / (N, C, D, H, W)), or a folder of image files (needs Pillow). Raises
+    :class:`PadlintError` with one line naming the file and what to do."""
+    if not os.path.exists(path):
+        raise PadlintError(f"{flag} {path}: no such file or folder")
+    if os.path.isdir(path):
+        return _load_folder(path, flag)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in (".pt", ".pth", ".npy"):
+        raise PadlintError(f"{flag} {path}: unknown kind of file; give a .pt or .npy tensor of "
+                           "shape (N, C, H, W), or a folder of images")
+    try:
+        if suffix == ".npy":
+            data = np.load(path, allow_pickle=False)
+        else:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
+        if "allow_pickle" in text:
+            raise PadlintError(f"{flag} {path}: it is not a numeric .npy array (numpy would have "
+                               "to unpickle it, which padlint never does: that could run code); "
+                               "save a numeric array with numpy.save") from None
+        if "Weights only load failed" in text:
+            raise PadlintError(f"{flag} {path}: it holds pickled Python objects, which padlint "
+                               "never loads (loading them could run code); save a plain tensor or "
+                               "numeric array") from None
+        reason = text.splitlines()[0] if text else type(err).__name__
+        raise PadlintError(f"{flag} {path}: cannot read it ({reason[:160]}); give a tensor saved "
+                           f"with {'numpy.save' if suffix == '.npy' else 'torch.save'}") from None
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu()
+        if data.dtype == torch.bfloat16:
+            data = data.float()
+        data = data.numpy()
+    if not isinstance(data, np.ndarray):
+        raise PadlintError(f"{flag} {path}: holds a {type(data).__name__}, not a tensor; save "
+                           "one tensor of shape (N, C, H, W)")
+    return Images(path, array=_checked(data, f"{flag} {path}"), flag=flag)
+
+
+def _checked(data: np.ndarray, label: str) -> np.ndarray:
+    """``data`` as float32, or a PadlintError starting with ``label`` ('--images x.npy')."""
+    if data.dtype == np.uint8:
+        data = data.astype(np.float32) / 255.0
+    elif data.dtype.kind != "f":
+        raise PadlintError(f"{label}: dtype {data.dtype} is not an image type; give "
+                           "float values (or uint8 0-255)")
+    if not 3 <= data.ndim <= 5:
+        raise PadlintError(f"{label}: shape {shape_str(data.shape)} is not (N, C, H, W) "
+                           "(nor (N, C, L) or (N, C, D, H, W))")
+    if data.shape[0] == 0 or 0 in data.shape:
+        raise PadlintError(f"{label}: shape {shape_str(data.shape)} holds no image")
+    if not np.isfinite(data).all():
+        raise PadlintError(f"{label}: holds NaN or infinite values")
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def _load_folder(path: str, flag: str = "--images") -> Images:
+    names = sorted(n for n in os.listdir(path) if n.lower().endswith(IMAGE_SUFFIXES))
+    if not names:
+        raise PadlintError(f"{flag} {path}: the folder has no image file "
+                           f"({', '.join(IMAGE_SUFFIXES)})")
+    try:
+        from PIL import Image
+    except ImportError:
+        raise PadlintError(f"{flag} {path}: reading a folder of images needs Pillow; "
+                           "`pip install pillow`, or give a .pt/.npy tensor") from None
+    files = []
+    for name in names:
+        full = os.path.join(path, name)
+        try:
+            with Image.open(full) as img:
+                img.load()
+                files.append(img.copy())
+        except Exception as err:  # noqa: BLE001
+            raise PadlintError(f"{flag} {full}: cannot read it as an image ({err})") from None
+    return Images(path, files=files, flag=flag)
+
+
+def check_images(images: Images, shape: tuple[int, ...], target: str) -> np.ndarray:
+    """The user's images as an (N, C, *spatial) float32 array fitting the analysed input
+    ``shape``: files are converted and resized; a tensor must already fit."""
+    channels, spatial = shape[1], tuple(shape[2:])
+    if images.files is not None:
+        mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
+        if mode is None or len(spatial) != 2:
+            raise PadlintError(f"{images.label}: {target} takes {channels}-channel "
+                               f"{len(spatial)}-D input, which image files cannot give; save a tensor")
+        arrays = [np.asarray(img.convert(mode).resize(spatial[::-1]), dtype=np.float32) / 255.0
+                  for img in images.files]
+        return np.stack([a.reshape(spatial + (channels,)).transpose(2, 0, 1) for a in arrays])
+    data = images.array
+    if data.ndim != len(shape):
+        raise PadlintError(f"{images.label}: shape {shape_str(data.shape)} has {data.ndim} "
+                           f"axes, but {target} takes {len(shape)} ({shape_str(('N',) + shape[1:])})")
+    if data.shape[1] != channels:
+        got = f"{data.shape[1]} channel" + ("" if data.shape[1] == 1 else "s")
+        raise PadlintError(f"{images.label}: {got}, but {target} takes "
+                           f"{channels}; give (N, {channels}, {', '.join(map(str, spatial))})")
+    if tuple(data.shape[2:]) != spatial:
+        raise PadlintError(f"{images.label}: images are {shape_str(data.shape[2:])}, but "
+                           f"{target} is analysed at {shape_str(spatial)}; pass --input-size "
+                           f"{shape_str(data.shape[2:])} or resize them")
+    return data
+
+
+def baseline_batches(name: str, shape: tuple[int, ...], batch_size: int) -> Iterator[torch.Tensor]:
+    one = (1,) + tuple(shape[1:])
+    if name == "constant":
+        yield torch.ones(one)
+    elif name == "zeros":
+        yield torch.zeros(one)
+    elif name == "random":
+        gen = torch.Generator().manual_seed(SEED)
+        yield torch.randn((batch_size,) + tuple(shape[1:]), generator=gen)
+    else:
+        raise PadlintError(f"unknown baseline {name!r}: use constant, random or zeros")
+
+
+def image_batches(images: Images, shape: tuple[int, ...], batch_size: int,
+                  target: str) -> Iterator[torch.Tensor]:
+    data = check_images(images, shape, target)
+    for start in range(0, len(data), batch_size):
+        yield torch.from_numpy(data[start:start + batch_size])
+
+
+def run_maps(model: nn.Module, batches, device: torch.device, dtype: torch.dtype, nd: int,
+             prefer_file: str | None = None):
+    """Run the unmodified model on every batch; return (node name -> mean map as numpy,
+    node name -> its first :class:`~padlint.observe.Node`)."""
+    observer = MapObserver(model, nd, prefer_file)
+    with torch.no_grad(), observer:
+        for batch in batches:
+            observer.start_batch()
+            x = batch.to(device=device, dtype=dtype)
+            observer.watch(x)
+            model(x)
+            del x
+    return observer.maps(), observer.order
