@@ -34,7 +34,9 @@ def _setup(device: str, batch: int, size: int):
     from torchvision.models import resnet50
 
     import padlint
-    from padlint.api import Candidate, prepare, verify_options
+    from padlint.load.target import Candidate
+    from padlint.trace.build import prepare
+    from padlint.verification.options import verify_options
     torch.manual_seed(0)
     model = resnet50().eval().to(device)
     x = torch.randn(batch, 3, size, size, device=device)

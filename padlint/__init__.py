@@ -17,7 +17,7 @@ _EXPORTS = {
     "ModelResult": "padlint.ir.report", "Report": "padlint.ir.report",
     "html_report": "padlint.page.layout", "AxisResult": "padlint.sizes.sweep",
     "SweepResult": "padlint.sizes.sweep", "sweep": "padlint.sizes.sweep",
-    "verify": "padlint.verification.stage",
+    "verify": "padlint.api",
 }
 __all__ = sorted(_EXPORTS) + ["__version__", "stats"]
 

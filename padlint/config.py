@@ -14,11 +14,10 @@ import tomllib
 from dataclasses import dataclass, field
 
 from padlint.errors import PadlintError
+from padlint.verification.choices import BASELINES, DEVICES
 
 FAIL_ON = ("error", "warning", "info", "never")
 SEVERITIES = ("info", "warning", "error")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-BASELINES = ("constant", "random", "zeros")
 KEYS = ("input-size", "select", "ignore", "extend-select", "per-file-ignores", "fail-on",
         "severity", "targets", "exclude", "verify")
 VERIFY_KEYS = ("enabled", "device", "baselines", "images")

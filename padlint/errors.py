@@ -1,4 +1,7 @@
-"""The one exception type users see: a message that says what went wrong and what to do."""
+"""The one exception type users see, and the one way padlint quotes another exception."""
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class PadlintError(Exception):
@@ -10,3 +13,19 @@ class PadlintError(Exception):
     """
 
     report = None
+
+
+def first_line(err: BaseException, typed: bool = False) -> str:
+    """The first line of an exception's message, without terminal colour codes (the type's
+    name when the message is empty); ``typed`` puts the type's name in front.
+
+    >>> first_line(ValueError("bad size\\nmore detail"), typed=True)
+    'ValueError: bad size'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    text = _ANSI.sub("", str(err)).strip()
+    line = text.splitlines()[0] if text else ""
+    if typed:
+        return f"{type(err).__name__}: {line}".rstrip(": ")
+    return line or type(err).__name__

@@ -229,7 +229,7 @@ def test_a_forward_that_fails_at_every_size_still_says_fix_the_forward():
 
 
 def test_size_ranges_text():
-    from padlint.api import size_ranges
+    from padlint.sizes.failures import size_ranges
     assert size_ranges([32, 44, 45, 46, 47, 64]) == "32, 44–47, 64"
     assert size_ranges([7]) == "7"
     assert size_ranges(list(range(1, 20, 2)), limit=3) == "1, 3, 5, …"

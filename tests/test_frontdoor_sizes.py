@@ -15,12 +15,15 @@ import pytest
 from torch import nn
 
 import padlint
-from padlint.api import Candidate, prepare, trace_at
+from padlint.load.target import Candidate
+from padlint.trace.build import prepare, trace_at
 from padlint.engine.checks import _kernel_change
 from padlint.cli.main import main
 from padlint.geometry.axis import axis_facts
 from padlint.engine.rules import select_rules
-from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem, size_set
+from padlint.sizes.exact import exact_axis
+from padlint.sizes.fast import fast_axis, fast_path_problem
+from padlint.sizes.suggest import size_set
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 HERE = os.path.dirname(__file__)

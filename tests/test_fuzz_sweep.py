@@ -22,9 +22,12 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from padlint.api import Candidate, prepare, trace_at
+from padlint.load.target import Candidate
+
+from padlint.trace.build import prepare, trace_at
 from padlint.engine.rules import select_rules
-from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem
+from padlint.sizes.exact import exact_axis
+from padlint.sizes.fast import fast_axis, fast_path_problem
 
 RULES = select_rules(["PAD101", "PAD102", "PAD104", "PAD105"])
 SIZES = np.arange(1, 49)

@@ -17,11 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
-from padlint.api import Candidate, prepare, trace_at
+from padlint.load.target import Candidate
+from padlint.trace.build import prepare, trace_at
 from padlint.cli.main import main
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis
 from padlint.engine.rules import select_rules
-from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem
+from padlint.sizes.exact import exact_axis
+from padlint.sizes.fast import fast_axis, fast_path_problem
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from corpus_models import CORPUS  # noqa: E402
@@ -284,7 +286,7 @@ def test_an_unmodelled_view_falls_back_to_the_exact_path():
 def test_vector_rules_match_their_checks(transposed):
     """The vector forms of PAD101, PAD102, PAD104 and PAD105 fire exactly where their
     checks do, over a grid of geometries and sizes."""
-    from padlint.sizes.sweep import _scalar_facts
+    from padlint.sizes.fast import _scalar_facts
     rules = {r.code: r for r in VECTOR_RULES}
     assert all(r.vector is not None for r in rules.values())
     sizes = np.arange(1, 70)

@@ -18,7 +18,7 @@ from torch import nn
 
 import padlint
 from padlint import PadlintError
-from padlint.api import verify_options
+from padlint.verification.options import verify_options
 from padlint.verification.baselines import run_maps
 from padlint.geometry.measures import downsample, flip_asymmetry, measure_map, round_sig
 from padlint.verification.probe import TOLERANCE, asymmetry, symmetrise

@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Callable
 
-from padlint.api import Outcome
+from padlint.ir.report import Outcome
 
 
 def _descriptors() -> tuple[int, int] | None:

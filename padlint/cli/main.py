@@ -17,6 +17,7 @@ from padlint.cli.fix import add_fix_parser, cmd_fix
 from padlint.output.formats import FORMATS
 from padlint.cli.report import add_report_parser, cmd_report
 from padlint.cli.stats import add_stats_parser, cmd_stats
+from padlint.verification.choices import DEVICES
 
 COMMANDS = ("check", "sizes", "stats", "report", "fix", "rule", "rules")
 
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "turn it on")
     verify.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                         help="add the verification stage (default: `verify` of [tool.padlint])")
-    verify.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+    verify.add_argument("--device", choices=DEVICES, default=None,
                         help="where the model runs: auto (default) is CUDA when available, else the CPU")
     verify.add_argument("--baselines", type=_codes, default=None, metavar="LIST",
                         help="baseline inputs: constant, random, zeros (default: constant,random)")
@@ -229,7 +230,7 @@ def _verify_options(args, config):
     enabled = args.verify if args.verify is not None else (asked or table.get("enabled", False))
     if not enabled:
         return None
-    from padlint.api import verify_options
+    from padlint.verification.options import verify_options
     images = args.images
     if images is None and table.get("images"):
         images = os.path.join(config.root, table["images"])
@@ -338,7 +339,8 @@ def cmd_sizes(args) -> int:
     from padlint.output.text import print_sweep
     from padlint.engine.rules import select_rules
     from padlint.ir.shapes import parse_input_sizes, parse_range
-    from padlint.sizes.sweep import DEFAULT_RULES, sweep_target
+    from padlint.sizes.result import DEFAULT_RULES
+    from padlint.sizes.sweep import sweep_target
 
     config = _load_config(args)
     asked = parse_input_sizes(args.input_size) if args.input_size else config.input_size

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from padlint.config import FAIL_ON
 from padlint.errors import PadlintError
+from padlint.verification.choices import DEVICES
 
 
 def add_stats_parser(sub, codes) -> None:
@@ -46,7 +47,7 @@ def add_model_arguments(parser, codes, limit_help: str, device_help: str,
         help="batch size for tensor files and image folders (default 8)")
     add("--input-size", "-s", default=None, metavar="SIZE",
         help="the input size to analyse (default: the data's size, else declared, else 224)")
-    add("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help=device_help)
+    add("--device", choices=DEVICES, default="auto", help=device_help)
     add("--select", type=codes, default=None, metavar="CODES", help=select_help)
     add("--ignore", type=codes, default=None, metavar="CODES")
     add("--fail-on", choices=FAIL_ON, default=None,

@@ -62,6 +62,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from padlint.errors import PadlintError
+from padlint.errors import first_line
+from padlint.geometry.axis import transposed_output_length
+from padlint.geometry.axis import output_length
+from padlint.geometry.axis import axis_facts, min_input_length
+from padlint.engine.rules import select_rules
+from padlint.sizes.failures import traced
+from padlint.engine.noqa import Suppressor
+from padlint.ir.report import ModelResult, Report
+from padlint.engine.rules import run_rules
+from padlint.stats.facts import open_model
 
 FIXABLE = ("PAD101", "PAD102", "PAD103", "PAD104", "PAD107")
 # Rules a rewrite must not make fire anew: an average-pool shortcut beside a 3x3 stride-2
@@ -383,7 +393,6 @@ def _axes(site: Site) -> list[str]:
 
 
 def _transposed(site: Site, call: _Call) -> tuple | str:
-    from padlint.geometry.axis import transposed_output_length
     axes = _axes(site)
     names = [a.axis for a in site.layers[0].axes]
     k, s = list(call.per_axis("kernel_size")), call.per_axis("stride", 1)
@@ -412,7 +421,6 @@ def _transposed(site: Site, call: _Call) -> tuple | str:
 
 
 def _shortcut(site: Site, call: _Call) -> tuple | str:
-    from padlint.geometry.axis import output_length
     k, s = call.per_axis("kernel_size"), call.per_axis("stride", 1)
     p = call.per_axis("padding", 0)
     if set(k) != {1} or len(set(s)) != 1 or s[0] < 2 or set(p) != {0}:
@@ -438,7 +446,6 @@ def _shortcut(site: Site, call: _Call) -> tuple | str:
 
 
 def _odd_kernel(site: Site, call: _Call, policy: str) -> tuple | str:
-    from padlint.geometry.axis import axis_facts, min_input_length
     if policy == "any":
         return ANY_SIZE
     axes = _axes(site)
@@ -520,7 +527,6 @@ def _under_cwd(path: str) -> bool:
 
 
 def _rules(select, ignore, severity):
-    from padlint.engine.rules import select_rules
     chosen = select_rules(select if select is not None else list(FIXABLE), ignore, severity)
     rules = [r for r in chosen if r.code in FIXABLE]
     if not rules:
@@ -531,22 +537,13 @@ def _rules(select, ignore, severity):
 
 
 def _watched():
-    from padlint.engine.rules import select_rules
     return select_rules(list(WATCHED))
 
 
 def _analysis(target, size, rules, config=None, train=False):
     """``(prep, trace, findings, size)`` of the one model ``target`` names."""
-    from padlint.api import failure_message, trace_at
-    from padlint.engine.noqa import Suppressor
-    from padlint.ir.report import ModelResult, Report
-    from padlint.engine.rules import run_rules
-    from padlint.stats.facts import open_model
     prep, _, _, size = open_model(target, size, train=train, what="padlint fix")
-    try:
-        trace = trace_at(prep, size)
-    except Exception as err:  # noqa: BLE001 - one line, as everywhere
-        raise PadlintError(failure_message(prep, size, err)) from err
+    trace = traced(prep, size)
     result = ModelResult(prep.candidate.target, trace, run_rules(trace, rules))
     Suppressor(config).apply(Report([result]))
     return prep, trace, result.findings, size
@@ -809,8 +806,7 @@ def _check(plan_: FixPlan, edits, target, size, rules, config, expected_shape, b
     except PadlintError as err:
         return f"the edited model fails ({err})"
     except Exception as err:  # noqa: BLE001 - the user's model, edited
-        from padlint.trace.frontend import _first_line
-        return f"the edited model fails ({_first_line(err)})"
+        return f"the edited model fails ({first_line(err, typed=True)})"
     if shape != expected_shape[1]:
         return f"the output shape changes ({_show(expected_shape[1])} -> {_show(shape)})"
     prefixes = [p for e in edits for p in e.prefixes]
@@ -843,7 +839,6 @@ def _verify(result: FixPlan, prep, trace, findings, rules, target, size, config)
                                              f"the CPU at {_show(shape)} ({type(err).__name__})"))
         result.edits = []
         return
-    from padlint.engine.rules import run_rules
     before = {(f.rule, f.layer, f.axis) for f in list(findings) + run_rules(trace, _watched())}
     why = _check(result, result.edits, target, size, rules, config, expected, before)
     if why is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import dataclass, field
 
 from padlint.errors import PadlintError
@@ -177,3 +178,25 @@ class Report:
             return 0
         unused = bool(self.unused_noqa) and _RANK["warning"] >= _RANK[fail_on]
         return int(unused or bool(self.failing(fail_on)))
+
+
+@dataclass
+class Outcome:
+    """What linting one target (or one file of a folder) produced: picklable, so that a
+    child process can hand it back."""
+
+    results: list[ModelResult] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    models: int = 0
+
+    def portable(self) -> "Outcome":
+        """Exceptions replaced by their formatted tracebacks (exceptions may not pickle)."""
+        errors = []
+        for err in self.errors:
+            err = dict(err)
+            exc = err.pop("exception", None)
+            if exc is not None:
+                err["traceback"] = "".join(traceback.format_exception(exc))
+            errors.append(err)
+        return Outcome(self.results, errors, self.skipped, self.models)

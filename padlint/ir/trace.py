@@ -71,4 +71,19 @@ class Trace:
     notes: tuple[TraceNote, ...] = field(default=())
     program: object = field(default=None, compare=False, repr=False)   # a LengthProgram
     alignment: object = field(default=None, compare=False, repr=False)  # an Alignment
-    preprocess: object = field(default=None, compare=False, repr=False)  # adapters.Preprocess
+    preprocess: "Preprocess | None" = field(default=None, compare=False, repr=False)  # PAD109
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """A model's own input transform that pads every image to a multiple of ``divisor``,
+    and, per axis, what that does to the analysed part (read by PAD109)."""
+
+    name: str                 # 'transform'
+    op: str                   # 'GeneralizedRCNNTransform'
+    source: Source | None     # its construction site
+    divisor: int
+    limit: int                # the largest padded size checked
+    part: str                 # 'backbone'
+    clean_multiples: dict     # axis -> the multiples of divisor up to limit that are clean
+    fix: dict                 # axis -> (period, offset) of sizes that are all clean, or None

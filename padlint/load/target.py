@@ -26,6 +26,8 @@ from padlint.ir.source import display_path
 from padlint.load.sites import SiteRecorder
 
 
+DEFAULT_SIZE = 224        # the input size when neither the user nor PADLINT_TARGETS gives one
+
 
 @dataclass
 class Candidate:
@@ -36,6 +38,10 @@ class Candidate:
     file: str | None = None                      # the linted file: construction sites prefer it
     input_sizes: list[tuple[int, ...]] | None = None   # from PADLINT_TARGETS
     sites: Any = field(default=None, repr=False)
+
+    def sizes(self, asked: list[tuple[int, ...]] | None = None) -> list[tuple[int, ...]]:
+        """The input sizes to analyse: those asked for, else PADLINT_TARGETS', else 224."""
+        return asked or self.input_sizes or [(DEFAULT_SIZE,)]
 
     def instantiate(self) -> nn.Module:
         """Build the model, recording construction sites, with the CPU RNG seeded (so a model
@@ -297,3 +303,29 @@ def load_target(target: str) -> Loaded:
         raise PadlintError(f"{target}: no such file")
     raise PadlintError(f"{target}: not a file, a folder or a module:attr spec "
                        "(e.g. torchvision.models:resnet50)")
+
+
+def candidates_of(model_or_target) -> tuple[list[Candidate], list[str], list[tuple[str, str]]]:
+    """The candidates a model, class, factory or target names: ``(candidates, skipped, errors)``."""
+    if isinstance(model_or_target, (str, os.PathLike)):
+        loaded = load_target(os.fspath(model_or_target))
+        return loaded.candidates, loaded.skipped, loaded.errors
+    if isinstance(model_or_target, nn.Module):
+        return [Candidate(type(model_or_target).__name__, lambda: model_or_target)], [], []
+    if callable(model_or_target):
+        name = getattr(model_or_target, "__name__", type(model_or_target).__name__)
+        return [Candidate(name, model_or_target)], [], []
+    raise PadlintError(f"cannot analyze a {type(model_or_target).__name__}: pass an nn.Module, "
+                       "a model class or factory, a file, a folder or a module:attr spec")
+
+
+def one_model(model_or_target, what: str = "a sweep") -> Candidate:
+    """The one model ``model_or_target`` names (PadlintError for none or several)."""
+    candidates, _, errors = candidates_of(model_or_target)
+    if errors:
+        raise PadlintError(errors[0][1])
+    if len(candidates) != 1:
+        names = ", ".join(c.target for c in candidates)
+        raise PadlintError(f"{model_or_target}: defines {len(candidates)} models ({names}); "
+                           f"{what} takes one: name it as path.py:Name")
+    return candidates[0]

@@ -14,6 +14,22 @@ import torch
 
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.stats.patches import batch_tensor
+from padlint.verification.baselines import Images
+from padlint.sizes.sweep import sweep_prepared
+from padlint.ir.trace import TraceNote
+from padlint.api import lint_trace
+from padlint.sizes.failures import failure_message, traced
+from padlint.verification.stage import verify_failure
+from padlint.verification.stage import verify_result
+from padlint.verification.options import verify_options
+from padlint.engine.noqa import Suppressor
+from padlint.ir.report import Report
+from padlint.engine.rules import run_fact_rules, select_rules
+from padlint.ir.shapes import full_shape, shape_str
+from padlint.stats.facts import measure, open_model
+from padlint.verification.stage import clean_shape, resolve_device
+from padlint.stats.datasets import DataSource
 
 SWEEP_HALF_WIDTH = 32        # the size strip covers n-32 … n+32 on every axis by default
 SWEEP_BUDGET = 30.0          # seconds an exact-path sweep may take before it is left out
@@ -53,7 +69,6 @@ def flagged(result) -> bool:
 def _materialise(source, limit: int) -> tuple[list[torch.Tensor], int]:
     """The first ``limit`` samples of a data source as CPU batches (they run twice: once
     for the feature maps, once for the patches)."""
-    from padlint.stats.patches import batch_tensor
     batches, seen = [], 0
     for item in source.batches:
         x = batch_tensor(item, source.label).detach().cpu()
@@ -67,7 +82,6 @@ def _materialise(source, limit: int) -> tuple[list[torch.Tensor], int]:
 
 
 def _images(batches: list[torch.Tensor], label: str):
-    from padlint.verification.baselines import Images
     array = torch.cat(batches).float().numpy()
     return Images(label, array=array)
 
@@ -90,7 +104,6 @@ def nearest_uneven(sweep, shape: tuple[int, ...]) -> tuple[int, ...] | None:
 
 
 def _sweep(prep, size, shape, sweep_range):
-    from padlint.sizes.sweep import sweep_prepared
     if shape is None:
         return None, "the model has no spatial input to sweep"
     n = max(shape[2:])
@@ -105,23 +118,19 @@ def _sweep(prep, size, shape, sweep_range):
 def _trace(prep, size, direct: bool):
     """The trace at ``size``; ``direct``: a detection model's backbone at exactly that
     size, not at what the model's own transform would make of such an image."""
-    from padlint.api import trace_at
     if not (direct and prep.adapted):
-        return trace_at(prep, size, program=True, coverage=True)
-    from padlint.ir.trace import TraceNote
+        return traced(prep, size, program=True, coverage=True)
     shape = tuple(size)
     note = TraceNote("partial", prep.adapted.prefix, f"{prep.adapted.prefix} run at "
                      f"{'x'.join(map(str, shape[2:]))} directly, for comparison")
-    return prep.adapted.rename(prep.front.run(shape, program=True, coverage=True), note)
+    try:
+        return prep.adapted.rename(prep.front.run(shape, program=True, coverage=True), note)
+    except Exception as err:  # noqa: BLE001 - one line, as everywhere
+        raise PadlintError(failure_message(prep, size, err)) from err
 
 
 def _verified(prep, size, rules, options, direct: bool = False):
-    from padlint.api import failure_message, lint_trace, verify_failure
-    from padlint.verification.stage import verify_result
-    try:
-        trace = _trace(prep, size, direct)
-    except Exception as err:  # noqa: BLE001 - one line, as everywhere
-        raise PadlintError(failure_message(prep, size, err)) from err
+    trace = _trace(prep, size, direct)
     result = lint_trace(prep, trace, rules)
     if not trace.layers:
         raise PadlintError(f"{prep.candidate.target}: has no convolution or pooling to show")
@@ -142,13 +151,6 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     defaults to 64 samples here). ``step(text)`` is told what runs next. Raises
     PadlintError with one line."""
     step = step or (lambda text: None)
-    from padlint.api import verify_options
-    from padlint.engine.noqa import Suppressor
-    from padlint.ir.report import Report
-    from padlint.engine.rules import run_fact_rules, select_rules
-    from padlint.ir.shapes import full_shape, shape_str
-    from padlint.stats.facts import measure, open_model
-    from padlint.verification.stage import clean_shape, resolve_device
 
     start = time.perf_counter()
     rules = select_rules(select, ignore, severity)
@@ -168,7 +170,6 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     shape = tuple(result.input_shape)
     stats = None
     if loaded is not None or source is not None:
-        from padlint.stats.datasets import DataSource
         fed = DataSource(source.label, iter(batches), batches[0], samples) if source else None
         step("mean kernels and patches")
         stats = measure(prep, result.trace, fed, None, torch_device, None, loaded)

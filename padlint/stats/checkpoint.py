@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from padlint.errors import PadlintError
+from padlint.errors import first_line
 
 # Where training scripts usually put the model's state dict inside a checkpoint dict.
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "state_dict_ema", "model_ema", "ema",
@@ -60,11 +61,11 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
         try:
             return load_file(path, device="cpu"), None
         except Exception as err:  # noqa: BLE001 - one line for any unreadable file
-            raise PadlintError(f"{flag}: cannot read it as safetensors ({_first(err)})") from None
+            raise PadlintError(f"{flag}: cannot read it as safetensors ({first_line(err)[:160]})") from None
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001
-        text = _first(err)
+        text = first_line(err)[:160]
         full = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
         code = re.search(r"GLOBAL (\S+)", full) or re.search(r"[Uu]nsupported global:? (\S+)", full)
         if code:                      # torch's weights-only unpickler met a Python object to call
@@ -79,11 +80,6 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
                            f"{type(err).__name__} {reason[:120]}); give a state_dict saved with "
                            "torch.save, or a .safetensors file") from None
     return _state_dict(data, flag)
-
-
-def _first(err: Exception) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:160]
 
 
 def _is_state(obj) -> bool:

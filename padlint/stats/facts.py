@@ -19,6 +19,18 @@ from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.measures import edges, flip_asymmetry
 from padlint.stats.patches import PatchGeometry, collect_patches, mean_patches  # noqa: F401 - public API
+from padlint.trace.build import prepare
+from padlint.stats.checkpoint import load_weights
+from padlint.stats.datasets import open_data
+from padlint.ir.shapes import full_shape, normalize_sizes, shape_str
+from padlint.load.target import one_model
+from padlint.engine.rules import run_rules, select_rules
+from padlint.sizes.failures import traced
+from padlint.engine.noqa import Suppressor
+from padlint.ir.report import ModelResult, Report
+from padlint.engine.rules import run_fact_rules, select_rules
+from padlint.verification.stage import resolve_device
+from padlint.errors import first_line
 
 __all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "kernel_stats",
            "significance", "tilt", "heavier_side"]
@@ -249,12 +261,7 @@ def open_model(model_or_target, input_size=None, weights: str | None = None, dat
     """The one model ``model_or_target`` names, built, with ``weights`` loaded and ``data``
     opened: ``(prepared, loaded, source, size)``. ``size`` is the input size to analyse: the
     data's own, unless ``input_size`` is given (a contradicting one is an error)."""
-    from padlint.api import DEFAULT_SIZE, prepare
-    from padlint.stats.checkpoint import load_weights
-    from padlint.stats.datasets import open_data
-    from padlint.ir.shapes import full_shape, normalize_sizes, shape_str
-    from padlint.sizes.sweep import _one_model
-    candidate = _one_model(model_or_target, what)
+    candidate = one_model(model_or_target, what)
     prep = prepare(candidate, train)
     target = candidate.target
     loaded = load_weights(prep.model, weights, target, strict) if weights else None
@@ -266,7 +273,7 @@ def open_model(model_or_target, input_size=None, weights: str | None = None, dat
                                "(padlint check runs each size of a list)")
         asked = sizes[0]
     else:
-        asked = (candidate.input_sizes or [(DEFAULT_SIZE,)])[0]
+        asked = candidate.sizes()[0]
     shape = full_shape(asked, prep.model, target)
     source = (open_data(data, shape, batch_size, target, sized=input_size is not None)
               if data is not None else None)
@@ -285,8 +292,6 @@ def measure(prep, trace, source=None, limit: int | None = None, device=None, pro
     """The :class:`Stats` of a model built by :func:`padlint.api.prepare` and traced at the
     size of ``source`` (a :class:`~padlint.datasets.DataSource`, or None for the kernels
     only). ``loaded`` is what :func:`~padlint.checkpoint.load_weights` returned."""
-    from padlint.api import _first
-    from padlint.engine.rules import run_rules, select_rules
     static = run_rules(trace, [r for r in select_rules(["PAD101", "PAD102"]) if r.scope == "axis"])
     patches = geometry = None
     seen = 0
@@ -302,8 +307,8 @@ def measure(prep, trace, source=None, limit: int | None = None, device=None, pro
         except PadlintError:
             raise
         except Exception as err:  # noqa: BLE001 - the user's data or model failed mid-stream
-            raise PadlintError(f"{target}: running it on {source.label} failed ({type(err).__name__}: "
-                               f"{_first(err)}); run with --debug for the traceback") from err
+            raise PadlintError(f"{target}: running it on {source.label} failed ({first_line(err, typed=True)}); "
+                               "run with --debug for the traceback") from err
         finally:
             prep.model.to(home)               # a model passed in goes back where it was
     layers, skipped = layer_stats(prep.model, trace, static, patches, geometry)
@@ -320,20 +325,12 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     iterable of batches) through it, and return a :class:`padlint.Report` whose result
     carries ``stats`` (:class:`Stats`) and the PAD3xx findings. ``progress(seen, total)`` is
     called after each batch (``total``: the samples to come, when known). Raises PadlintError."""
-    from padlint.api import failure_message, trace_at
-    from padlint.engine.noqa import Suppressor
-    from padlint.ir.report import ModelResult, Report
-    from padlint.engine.rules import run_fact_rules, select_rules
-    from padlint.verification.stage import resolve_device
 
     rules = [r for r in select_rules(select, ignore, severity) if r.scope == "stats"]
     torch_device = resolve_device(device, "--device")
     prep, loaded, source, size = open_model(model_or_target, input_size, weights, data, strict,
                                             batch_size, train, "padlint stats")
-    try:
-        trace = trace_at(prep, size)
-    except Exception as err:  # noqa: BLE001 - one line, as everywhere
-        raise PadlintError(failure_message(prep, size, err)) from err
+    trace = traced(prep, size)
     stats = measure(prep, trace, source, limit, torch_device, progress, loaded)
     findings = run_fact_rules("stats", stats, trace, rules)
     result = ModelResult(prep.candidate.target, trace, findings, stats=stats)

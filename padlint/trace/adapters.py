@@ -43,73 +43,11 @@ class Adapted:
                   f"{shape_str(image_shape[2:])} image: it {how}{padded}")
         return shape, TraceNote("partial", self.prefix, reason)
 
-
     def rename(self, trace: Trace, note: TraceNote) -> Trace:
         """Layer names as in the whole model (``backbone.body.conv1``), and the note."""
         layers = tuple(replace(layer, name=f"{self.prefix}.{layer.name}") for layer in trace.layers)
         alignment = trace.alignment.rename(self.prefix) if trace.alignment is not None else None
         return replace(trace, layers=layers, notes=trace.notes + (note,), alignment=alignment)
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """A model's own input transform that pads every image to a multiple of ``divisor``,
-    and, per axis, what that does to the analysed part (read by PAD109)."""
-
-    name: str                 # 'transform'
-    op: str                   # 'GeneralizedRCNNTransform'
-    source: object            # its construction site
-    divisor: int
-    limit: int                # the largest padded size checked
-    part: str                 # 'backbone'
-    clean_multiples: dict     # axis -> the multiples of divisor up to limit that are clean
-    fix: dict                 # axis -> (period, offset) of sizes that are all clean, or None
-
-
-def preprocess_facts(prep, trace: Trace) -> Preprocess | None:
-    """What padding to a multiple of ``size_divisible`` means for the analysed backbone:
-    which multiples (up to the transform's padded ``max_size``) are clean, and the
-    smallest period and offset whose sizes all are. None when the transform does not pad
-    to a multiple, or the length program cannot be trusted."""
-    import numpy as np
-    from padlint.geometry.axis import AXIS_NAMES
-    from padlint.load.sites import layer_source
-    from padlint.sizes.sweep import DEFAULT_RULES, fast_axis, fast_path_problem
-    adapted = prep.adapted
-    transform = adapted.model.transform
-    divisor = int(getattr(transform, "size_divisible", 1) or 1)
-    from padlint.engine.rules import select_rules
-    chosen = select_rules(list(DEFAULT_RULES))          # what makes a size unclean
-    if (divisor <= 1 or getattr(transform, "fixed_size", None) or not chosen or not trace.layers
-            or trace.program is None or fast_path_problem(prep.front, trace) is not None):
-        return None
-    limit = -(-int(max(transform.max_size, max(trace.input_shape[2:]))) // divisor) * divisor
-    sizes = np.arange(divisor, limit + 1)
-    names = AXIS_NAMES[len(trace.input_shape) - 2]
-    multiples, fix = {}, {}
-    for i, axis in enumerate(names):
-        result = fast_axis(trace, i, sizes, chosen, reasons=False)
-        clean, runs = np.zeros(len(sizes), bool), np.ones(len(sizes), bool)
-        clean[np.asarray(result.clean, dtype=np.int64) - divisor] = True
-        runs[np.asarray(list(result.invalid), dtype=np.int64) - divisor] = False
-        if not (runs & (sizes % divisor == 0)).any():
-            continue                                   # no multiple runs at all: nothing to say
-        multiples[axis] = [int(n) for n in sizes[clean & (sizes % divisor == 0)]]
-        fix[axis] = _periodic(sizes, clean, runs, divisor)
-    return Preprocess("transform", type(transform).__name__,
-                      layer_source(adapted.model, "transform", prep.front.sites), divisor, limit,
-                      adapted.prefix, multiples, fix)
-
-
-def _periodic(sizes, clean, runs, divisor: int):
-    """The smallest ``(period, offset)``, period a multiple of ``divisor`` up to 8 times it,
-    such that every checked size ``period*k + offset`` that runs is clean."""
-    for period in (divisor * m for m in (1, 2, 4, 8)):
-        for offset in range(period):
-            pick = (sizes % period == offset) & runs
-            if pick.any() and clean[pick].all():
-                return period, offset
-    return None
 
 
 def _one(value):

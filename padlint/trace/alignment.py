@@ -40,6 +40,9 @@ import torch
 
 from padlint.trace.program import (_ADAPTIVE, _INTERPOLATE, _MERGE, _UNARY, REARRANGE, _dim, _name, _tensors, expand_index, rearrange)
 from padlint.ir.source import Source
+from padlint.geometry import coverage
+from padlint.geometry.coverage import MapCoverage, summarize
+from padlint.geometry.axis import AXIS_NAMES
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,6 @@ class Alignment:
         coverage section) if it has more than one cell on every axis, else None."""
         if self.deepest is None:
             return None
-        from padlint.geometry.coverage import MapCoverage, summarize
         layer, stride, profiles = self.deepest
         deep = MapCoverage(layer, stride, tuple(summarize(axis, p) for axis, p in profiles))
         return deep if all(len(a.padding) > 1 for a in deep.axes) else None
@@ -212,8 +214,6 @@ class AlignmentTracker:
 
     # -- the calls the recorder passes on ------------------------------------------
     def register_input(self, x: torch.Tensor, nd: int) -> None:
-        from padlint.geometry.axis import AXIS_NAMES
-        from padlint.geometry import coverage
         if nd not in AXIS_NAMES:                 # no spatial axis (an MLP): nothing to follow
             return
         lengths = [int(v) for v in x.shape[x.dim() - nd:]]
@@ -257,7 +257,6 @@ class AlignmentTracker:
             key = (id(g.profile), f.kernel, f.stride, f.dilation, f.pad_begin, f.out, transposed)
             hit = self._profiles.get(key)
             if hit is None or hit[0] is not g.profile:
-                from padlint.geometry import coverage
                 hit = self._profiles[key] = (g.profile, coverage.window(g.profile, f, transposed))
             profile = hit[1]
         if transposed:
@@ -451,7 +450,6 @@ class AlignmentTracker:
         return tuple(result)
 
     def _adaptive(self, name, x, g, out) -> tuple:
-        from padlint.geometry.axis import AXIS_NAMES
         nd = int(name.split("pool")[1][0])
         site_name, op, source = self._named(name)
         for i, own in enumerate(AXIS_NAMES[nd]):
@@ -498,7 +496,6 @@ def _apply(grid: Grid, how: str, *args):
     """``grid``'s coverage profile through one step of :mod:`padlint.coverage`."""
     if grid.profile is None:
         return None
-    from padlint.geometry import coverage
     return getattr(coverage, how)(grid.profile, *args)
 
 
@@ -509,5 +506,4 @@ def _merged(grids: list[Grid]) -> Grid:
         return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
     if all(p is profiles[0] for p in profiles):
         return grids[0]
-    from padlint.geometry import coverage
     return replace(grids[0], profile=coverage.merge(profiles))

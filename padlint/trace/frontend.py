@@ -32,14 +32,16 @@ from padlint.trace.program import ProgramBuilder
 from padlint.trace.record import (SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, _is_meta)
 from padlint.ir.source import Source, display_path
 from padlint.load.sites import caller_source, layer_source
+from padlint.errors import first_line
+from padlint.trace.program import _tensors
 
 
 class ForwardFailed(RuntimeError):
     """The forward failed on the meta device and again in a real CPU run."""
 
     def __init__(self, meta_error: BaseException, cpu_error: BaseException):
-        super().__init__(f"on the meta device ({_first_line(meta_error)}) and on the CPU "
-                         f"({_first_line(cpu_error)})")
+        super().__init__(f"on the meta device ({first_line(meta_error, typed=True)}) and on the CPU "
+                         f"({first_line(cpu_error, typed=True)})")
         self.meta_error, self.cpu_error = meta_error, cpu_error
 
 
@@ -94,11 +96,6 @@ class _Runner(nn.Module):
         return self._fn(self.model, x)
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def _user_location(err: BaseException) -> Source | None:
     import os
     torch_dir = os.path.dirname(torch.__file__)
@@ -132,7 +129,7 @@ class FrontEnd:
             self.notes.append(TraceNote(
                 "fx-fallback", where or "",
                 f"torch.fx could not trace {('module ' + repr(where)) if where else 'the model'}"
-                f" ({_first_line(err)})", _user_location(err)))
+                f" ({first_line(err, typed=True)})", _user_location(err)))
         finally:
             for m, flag in training:
                 m.training = flag
@@ -263,7 +260,7 @@ class FrontEnd:
                 raise
             except Exception as err:  # noqa: BLE001 - fall back to hooks, and say so
                 notes.append(TraceNote("fx-fallback", "", "the FX graph failed on the meta device "
-                                       f"({_first_line(err)})", _user_location(err)))
+                                       f"({first_line(err, typed=True)})", _user_location(err)))
         try:
             return (*self._run_hooks(shape, program=program, coverage=coverage), "hooks", notes)
         except (InputTooSmall, GeometryMismatch):
@@ -279,7 +276,7 @@ class FrontEnd:
         except Exception as cpu_error:
             raise ForwardFailed(meta_error, cpu_error) from cpu_error
         notes.append(TraceNote("fx-fallback", "", "the model does not run on the meta device "
-                               f"({_first_line(meta_error)})", _user_location(meta_error)))
+                               f"({first_line(meta_error, typed=True)})", _user_location(meta_error)))
         return layers, recorded, "cpu", notes
 
     def run(self, shape, allow_cpu: bool = True, program: bool = False, coverage: bool = False) -> Trace:
@@ -317,7 +314,6 @@ def _register(recorder: Recorder, x: torch.Tensor, nd: int) -> None:
 def _outputs(recorder: Recorder, out) -> None:
     """The grids of the model's output tensors, in the alignment facts."""
     if recorder.aligner is not None:
-        from padlint.trace.program import _tensors
         recorder.aligner.facts.outputs = [tuple(replace(g, profile=None) if g is not None else None
                                                 for g in recorder.aligner.of(t)) for t in _tensors(out)]
 

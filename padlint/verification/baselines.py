@@ -80,10 +80,10 @@ def load_images(path: str, flag: str = "--images") -> Images:
     if not isinstance(data, np.ndarray):
         raise PadlintError(f"{flag} {path}: holds a {type(data).__name__}, not a tensor; save "
                            "one tensor of shape (N, C, H, W)")
-    return Images(path, array=_checked(data, f"{flag} {path}"), flag=flag)
+    return Images(path, array=checked_images(data, f"{flag} {path}"), flag=flag)
 
 
-def _checked(data: np.ndarray, label: str) -> np.ndarray:
+def checked_images(data: np.ndarray, label: str) -> np.ndarray:
     """``data`` as float32, or a PadlintError starting with ``label`` ('--images x.npy')."""
     if data.dtype == np.uint8:
         data = data.astype(np.float32) / 255.0

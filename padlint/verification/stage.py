@@ -18,47 +18,20 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from padlint.verification.baselines import Images, baseline_batches, image_batches, run_maps
-from padlint.errors import PadlintError
+from padlint.verification.baselines import baseline_batches, image_batches, run_maps
+from padlint.errors import PadlintError, first_line
+from padlint.verification.options import VerifyOptions
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.measures import measure_map, round_sig
 from padlint.verification.probe import ProbeRun, run_probe
 from padlint.ir.report import ModelResult
 from padlint.ir.shapes import shape_str
+from padlint.verification.options import resolve_device
+from padlint.engine.rules import run_rules, select_rules
+from padlint.engine.rules import all_rules
+from padlint.engine.rules import run_verify_rules
 
 VERIFIED_RULES = ("PAD101", "PAD102")
-BASELINES = ("constant", "random", "zeros")
-# zeros shows nothing in a bias-free zero-padded network (SCIENCE.md §3): on request only
-DEFAULT_BASELINES = ("constant", "random")
-
-
-@dataclass(frozen=True)
-class VerifyOptions:
-    device: str = "auto"
-    baselines: tuple[str, ...] = DEFAULT_BASELINES
-    images: Images | None = None
-    batch_size: int = 8
-    steady_memory: bool = False       # the CLI's child process: see steady_allocator()
-    probe_maps: bool = False          # keep the probe's mean maps (`padlint report`)
-
-
-def resolve_device(name: str, where: str = "--device") -> torch.device:
-    """``auto`` is CUDA when available, else the CPU; asking for a missing one is an
-    error (``where`` names the setting it came from)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        why = ("this torch is built without CUDA" if torch.version.cuda is None
-               else "no CUDA GPU is visible")
-        raise PadlintError(f"{where} cuda: CUDA is not available ({why}); use cpu, or auto to "
-                           "take CUDA only where there is one")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise PadlintError(f"{where} mps: Apple's MPS backend is not available here; use cpu")
-    if name not in ("cpu", "cuda", "mps"):
-        raise PadlintError(f"{where} {name!r} is not a device: use auto, cpu, cuda or mps")
-    return torch.device(name)
-
-
 @dataclass
 class Verification:
     """The facts the verify stage found for one model at one input size."""
@@ -133,7 +106,6 @@ def steady_allocator(threshold: int = 1 << 20) -> None:
 
 def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
     """Windowed index -> the axes on which some PAD1xx rule (selected or not) fires."""
-    from padlint.engine.rules import run_rules, select_rules
     index = {layer.name: i for i, layer in enumerate(result.layers)}
     out: dict[int, set] = {}
     for f in run_rules(result.trace, [r for r in select_rules(["PAD1"]) if r.scope == "axis"]):
@@ -177,7 +149,6 @@ def _guessed_shape(result: ModelResult, step: int) -> tuple[int, ...]:
 def is_clean(front, trace, shape: tuple[int, ...]) -> bool:
     """Does neither PAD101 nor PAD102 fire anywhere at input ``shape``? One traced
     meta-device run, as the sweep's exact path does; False where the model cannot run."""
-    from padlint.engine.rules import run_rules, select_rules
     rules = [r for r in select_rules(list(VERIFIED_RULES)) if r.scope == "axis"]
     try:
         t = front.run(shape, allow_cpu=trace.method == "cpu")
@@ -211,7 +182,6 @@ def border_tolerance() -> float:
     """The deviation from a map's interior above which a cell belongs to its border
     artifact: PAD202's ``tolerance`` in its YAML, read whether or not PAD202 is selected,
     so the JSON measures do not depend on the selection."""
-    from padlint.engine.rules import all_rules
     rule = all_rules().get("PAD202")
     return float(rule.params.get("tolerance", 0.1)) if rule is not None else 0.1
 
@@ -264,7 +234,6 @@ def _unexplained(run: ProbeRun, predicted: dict) -> list:
 def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> ModelResult:
     """``result`` with each PAD101/PAD102 finding's ``verification`` filled in, the
     verification facts attached, and the PAD2xx findings the selected rules make of them."""
-    from padlint.engine.rules import run_verify_rules
     if options.steady_memory:
         steady_allocator()
     module = prep.front.model
@@ -335,15 +304,6 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
     return replace(result, findings=findings, verification=v)
 
 
-def verify(model_or_target, input_size=None, device: str = "auto", baselines=None, images=None,
-           batch_size: int = 8, **kwargs):
-    """``padlint.analyze(..., verify=True)``: the static findings with the verify stage
-    (see :func:`padlint.analyze` for ``select``, ``ignore``, ``train``, ``severity``)."""
-    from padlint.api import analyze
-    return analyze(model_or_target, input_size, verify=True, device=device, baselines=baselines,
-                   images=images, batch_size=batch_size, **kwargs)
-
-
 def _hidden_confirmations(v: Verification) -> int:
     """Confirmed findings that the model's own probe run does not show: the layer alone
     turned a symmetric input asymmetric, but its output in the model's run on a constant
@@ -393,3 +353,9 @@ def summary(v: Verification) -> str:
     return text
 
 
+def verify_failure(target: str, err: Exception) -> str:
+    """One line for a failure of the verify stage."""
+    if isinstance(err, PadlintError):
+        return str(err)
+    return (f"{target}: verification failed ({first_line(err, typed=True)}); "
+            "run with --debug for the traceback")

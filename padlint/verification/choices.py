@@ -1,0 +1,7 @@
+"""The verify stage's choices, torch-free so that the configuration and the command line can
+offer them without importing torch: the devices and the baselines."""
+
+DEVICES = ("auto", "cpu", "cuda", "mps")        # auto: CUDA when there is one, else the CPU
+BASELINES = ("constant", "random", "zeros")
+# zeros shows nothing in a bias-free zero-padded network (SCIENCE.md §3): on request only
+DEFAULT_BASELINES = ("constant", "random")
