@@ -11,7 +11,7 @@ import torchvision
 from torch import nn
 
 import padlint
-from padlint.verification.stage import summary
+from padlint.output.verification import summary
 
 VERIFIED = ("PAD101", "PAD102")
 

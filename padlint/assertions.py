@@ -14,11 +14,12 @@ from __future__ import annotations
 from padlint.config import FAIL_ON, Config
 from padlint.errors import PadlintError
 from padlint.ir.report import Finding, Report
+from padlint.output.text import finding_line
+import os
 
 
 def finding_text(finding: Finding, target: str = "") -> str:
     """One finding as the text format prints it (without colour)."""
-    from padlint.output.text import finding_line
     return finding_line(finding, target).plain
 
 
@@ -67,7 +68,7 @@ def assert_clean(model, input_size=224, select=None, ignore=None, fail_on: str =
     ``fail_on="info"``: as data, ``report.failing(fail_on)`` is the same test, and
     ``report.findings == []`` the stricter one (it counts info findings too)."""
     __tracebackhide__ = True
-    from padlint.api import analyze
+    from padlint.api import analyze  # lazy: imports torch, which this module must not
     _check_fail_on(fail_on)
     return _assert(analyze(model, input_size, select=select, ignore=ignore, verify=verify), fail_on)
 
@@ -93,9 +94,8 @@ class Checker:
     def check(self, model, input_size=None, select=None, ignore=None) -> Report:
         """The report of ``model`` (findings that noqa or per-file-ignores silence are in
         ``result.suppressed``)."""
-        import os
 
-        from padlint.api import analyze
+        from padlint.api import analyze  # lazy: imports torch, which this module must not
         table = self.config.verify
         images = table.get("images")
         return analyze(model, input_size if input_size is not None else self.input_size,

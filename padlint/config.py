@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from padlint.errors import PadlintError
 from padlint.verification.choices import BASELINES, DEVICES
+import difflib
+from padlint.ir.shapes import HELP, normalize_sizes
 
 FAIL_ON = ("error", "warning", "info", "never")
 SEVERITIES = ("info", "warning", "error")
@@ -162,7 +164,6 @@ def _kind(value) -> str:
 
 
 def _near(key: str, keys) -> str:
-    import difflib
     close = difflib.get_close_matches(key, keys, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -196,7 +197,6 @@ def _choice(value, choices, where: str) -> str:
 
 
 def _sizes(value, where: str) -> list[tuple[int, ...]]:
-    from padlint.ir.shapes import HELP, normalize_sizes
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in items):
         raise PadlintError(f"{where} input-size must be a size or a list of sizes "

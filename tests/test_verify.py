@@ -23,7 +23,9 @@ from padlint.verification.baselines import run_maps
 from padlint.geometry.measures import downsample, flip_asymmetry, measure_map, round_sig
 from padlint.verification.probe import TOLERANCE, asymmetry, symmetrise
 from padlint.engine.rules import all_rules
-from padlint.verification.stage import Verification, clean_shape, resolve_device, summary
+from padlint.verification.stage import Verification, clean_shape
+from padlint.verification.options import resolve_device
+from padlint.output.verification import summary
 
 torchvision = pytest.importorskip("torchvision")
 

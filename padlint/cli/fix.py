@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sys
+from padlint.cli.common import project_config
+from padlint.errors import PadlintError
+from padlint.cli.isolate import prints_to_stderr
 
 
 def add_fix_parser(sub, codes) -> None:
@@ -33,13 +36,10 @@ def add_fix_parser(sub, codes) -> None:
 
 
 def cmd_fix(args) -> int:
-    from padlint.cli.main import _load_config
-    from padlint.errors import PadlintError
-    from padlint.fix.rewrite import POLICIES, apply, edit_line, plan
-    from padlint.cli.isolate import prints_to_stderr
+    from padlint.fix.rewrite import POLICIES, apply, edit_line, plan  # lazy: imports torch, which this module must not
     if args.size_policy not in POLICIES:
         raise PadlintError(f"--size-policy {args.size_policy}: use input or any")
-    config = _load_config(args)
+    config = project_config(args)
     with prints_to_stderr():              # the model file's prints: stdout is the diff's
         result = plan(args.target, args.input_size, args.size_policy, args.select, config.ignore,
                       config.severity, config)

@@ -65,10 +65,10 @@ def _child(conn, fn: Callable[..., Outcome], args: tuple) -> None:
 def warm_up() -> None:
     """Do padlint's one-time imports and set-up here, before forking, so that each
     child starts ready and its time limit is spent on the user's model."""
-    import torch
-    from torch import nn
+    import torch  # lazy: imports torch, which this module must not
+    from torch import nn  # lazy: imports torch, which this module must not
 
-    from padlint.api import analyze
+    from padlint.api import analyze  # lazy: imports torch, which this module must not
     analyze(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU()), (1, 1, 4, 4))
     torch.empty(1, device="meta")
 

@@ -6,9 +6,6 @@ import os
 import sys
 import traceback
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from padlint import __version__
 from padlint.config import FAIL_ON
@@ -18,6 +15,11 @@ from padlint.output.formats import FORMATS
 from padlint.cli.report import add_report_parser, cmd_report
 from padlint.cli.stats import add_stats_parser, cmd_stats
 from padlint.verification.choices import DEVICES
+from padlint.cli.sizes import cmd_sizes
+from padlint.cli.rules import cmd_rule, cmd_rules
+from padlint.cli.common import error
+from padlint.cli.check import cmd_check
+
 
 COMMANDS = ("check", "sizes", "stats", "report", "fix", "rule", "rules")
 
@@ -143,277 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _console(stream=None) -> Console:
-    """The console on ``stream`` (stdout): on a terminal its width and colours; elsewhere
-    (a pipe, a CI log) plain text, as wide as COLUMNS says when it is set (rich reads it),
-    else 120."""
-    stream = stream or sys.stdout
-    tty = stream.isatty()
-    columns = os.environ.get("COLUMNS", "")
-    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False,
-                   width=None if tty or (columns.isdigit() and int(columns) > 0) else 120,
-                   force_terminal=tty or None, no_color=not tty)
-
-
-def _error(message: str) -> None:
-    print(f"padlint: error: {message}", file=sys.stderr)
-
-
-def _load_config(args):
-    from padlint.config import Config, load_config
-    if getattr(args, "isolated", False):
-        return Config(root=os.getcwd())
-    return load_config(path=getattr(args, "config", None))
-
-
-def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[dict]]:
-    """(target, is a file of a folder, the folder), each to run in a process of its own, and
-    the folders left with no file to lint. In folders, and with ``--skip-no-model``, files
-    that surely define no model (read off their syntax tree) are passed over here, before
-    torch is imported; ``exclude`` applies in folders (and with ``--force-exclude``)."""
-    from padlint.load.discover import may_define_model, no_model_in_folder, python_files
-    units, errors = [], []
-    for target in targets:
-        if os.path.isdir(target):
-            files = [p for p in python_files(target) if not config.excluded(p)]
-            files = [p for p in files if may_define_model(p)]
-            units += [(path, True, target) for path in files]
-            if not files:
-                errors.append({"target": target, "message": no_model_in_folder(target)})
-        elif os.path.isfile(target) and target.endswith(".py"):
-            if args.force_exclude and config.excluded(target):
-                continue
-            if not args.skip_no_model or may_define_model(target):
-                units.append((target, False, None))     # importing it says what is wrong
-        else:
-            units.append((target, False, None))
-    return units, errors
-
-
-def _targets(args, config) -> list[str]:
-    if args.targets:
-        return args.targets
-    if not config.targets:
-        where = f" in {config.path}" if config.path else ""
-        raise PadlintError("no target given: name a .py file, a folder or a module:attr spec, or "
-                           f"list them in `targets` of [tool.padlint]{where}")
-    resolved = []
-    for target in config.targets:      # paths in the file are relative to the project root
-        file, sep, attr = target.rpartition(":") if target.count(":") == 1 else ("", "", target)
-        path = file if sep and file.endswith(".py") else target
-        rooted = os.path.join(config.root, path)
-        if not os.path.isabs(path) and os.path.exists(rooted):
-            path = os.path.relpath(rooted)
-            target = f"{path}:{attr}" if sep and file.endswith(".py") else path
-        resolved.append(target)
-    return resolved
-
-
-def _selection(args, config) -> tuple[list[str] | None, list[str]]:
-    """CLI --select replaces the file's select (and extend-select); --ignore its ignore."""
-    extend = args.extend_select or []
-    if args.select is not None:
-        select = args.select + extend
-    elif config.select is not None:
-        select = config.rule_select + extend
-    else:
-        select = None
-    ignore = args.ignore if args.ignore is not None else config.ignore
-    return select, ignore
-
-
-def _verify_options(args, config):
-    """The verification settings: flags over `verify` in [tool.padlint]; None when off.
-    Bad devices and unreadable images fail here, before any work."""
-    table = config.verify
-    asked = args.device is not None or args.baselines is not None or args.images is not None
-    enabled = args.verify if args.verify is not None else (asked or table.get("enabled", False))
-    if not enabled:
-        return None
-    from padlint.verification.options import verify_options
-    images = args.images
-    if images is None and table.get("images"):
-        images = os.path.join(config.root, table["images"])
-    from dataclasses import replace
-    device = args.device or table.get("device", "auto")
-    where = "--device" if args.device or not config.path else f"{config.path}: [tool.padlint] verify device"
-    options = verify_options(device, args.baselines if args.baselines is not None else table.get("baselines"),
-                             images, args.batch_size, where)
-    return replace(options, steady_memory=args.timeout != 0)    # only in a child process
-
-
-def _open_output(path: str | None):
-    if path is None:
-        return None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise PadlintError(f"--output-file {path}: folder {folder} does not exist")
-    return path
-
-
-def cmd_check(args) -> int:
-    from padlint.engine.rules import select_rules
-    from padlint.ir.shapes import parse_input_sizes
-
-    config = _load_config(args)
-    targets = _targets(args, config)
-    sizes = parse_input_sizes(args.input_size) if args.input_size else config.input_size
-    select, ignore = _selection(args, config)
-    rules = select_rules(select, ignore, config.severity)     # bad codes: exit 2 before any work
-    fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
-    if args.statistics and args.format not in ("text", "concise"):
-        raise PadlintError(f"--statistics counts findings in the text and concise formats, not "
-                           f"in {args.format}: drop one of them")
-    output = _open_output(args.output_file)
-    units, folder_errors = _units(targets, config, args)
-    if args.batch_size < 1:
-        raise PadlintError(f"--batch-size {args.batch_size}: give a positive number of samples")
-    args.verify_options = _verify_options(args, config) if units else None
-    if args.timeout is None:
-        args.timeout = 600 if args.verify_options else 60
-
-    from padlint.ir.report import Report
-    report = Report(errors=folder_errors)
-    if units:
-        report = _lint_units(units, report, sizes, select, ignore, config, args)
-    from padlint.engine.noqa import Suppressor
-    suppressor = Suppressor(config)
-    suppressor.apply(report)
-    if args.warn_unused_noqa:
-        files = [t for t, _, _ in units if t.endswith(".py") and os.path.isfile(t)]
-        idle = ("PAD3",) + (() if args.verify_options else ("PAD2",))   # stats / verify rules
-        # cannot fire in a plain check
-        report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files, idle)
-    for err in report.errors:
-        if args.debug:
-            if err.get("traceback"):
-                print(err["traceback"], file=sys.stderr, end="")
-            elif err.get("exception") is not None:
-                traceback.print_exception(err["exception"])
-        _error(err["message"])
-    if args.format in ("json", "sarif") or report.results or not report.errors:
-        _write(report, args, rules, config, output)
-    return report.exit_code(fail_on)
-
-
-def _lint_units(units, report, sizes, select, ignore, config, args):
-    from padlint.api import lint_target
-    from padlint.cli.isolate import run_isolated, warm_up
-    from padlint.load.discover import no_model_in_folder
-    models_in_folder: dict[str, int] = {}
-    if args.timeout > 0:
-        warm_up()
-    for target, folder_file, folder in units:
-        outcome = run_isolated(lint_target, (target, sizes, select, ignore, args.train,
-                                             folder_file, config.severity, args.verify_options),
-                               args.timeout)
-        for line in [] if args.quiet else outcome.skipped:
-            print(f"padlint: {line}", file=sys.stderr)
-        report.results += outcome.results
-        report.errors += outcome.errors
-        if folder is not None:
-            models_in_folder[folder] = models_in_folder.get(folder, 0) + outcome.models + len(outcome.errors)
-    for folder, count in models_in_folder.items():
-        if count == 0:
-            report.errors.append({"target": folder, "message": no_model_in_folder(folder)})
-    return report
-
-
-def _write(report, args, rules, config, output: str | None) -> None:
-    from padlint.output.formats import write_report
-    kwargs = dict(rules=rules, root=config.root, show_suppressed=args.show_suppressed,
-                  quiet=args.quiet, statistics=args.statistics, verbose=args.verbose)
-    if output is None:
-        write_report(report, args.format, _console(), **kwargs)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as fh:
-            write_report(report, args.format, Console(file=fh, highlight=False, soft_wrap=True,
-                                                      emoji=False, width=120, no_color=True), **kwargs)
-    except OSError as err:
-        raise PadlintError(f"--output-file {output}: cannot write it ({err.strerror})") from None
-
-
-def cmd_sizes(args) -> int:
-    from padlint.cli.isolate import run_isolated, warm_up
-    from padlint.output.text import print_sweep
-    from padlint.engine.rules import select_rules
-    from padlint.ir.shapes import parse_input_sizes, parse_range
-    from padlint.sizes.result import DEFAULT_RULES
-    from padlint.sizes.sweep import sweep_target
-
-    config = _load_config(args)
-    asked = parse_input_sizes(args.input_size) if args.input_size else config.input_size
-    sizes = parse_range(args.size_range) if args.size_range else None
-    codes = args.rules or list(DEFAULT_RULES)
-    select_rules(codes)                              # bad codes: exit 2 before any work
-    timeout = 10 ** 7 if args.yes else args.timeout
-    if timeout > 0:
-        warm_up()
-    outcome = run_isolated(sweep_target, (args.target, asked, sizes, args.axis, codes, args.method,
-                                          None if args.yes else 60.0, args.train), timeout)
-    for err in outcome.errors:
-        if args.debug and err.get("traceback"):
-            print(err["traceback"], file=sys.stderr, end="")
-        elif args.debug and err.get("exception") is not None:
-            traceback.print_exception(err["exception"])
-        _error(err["message"])
-    if outcome.errors:
-        return 2
-    result, asked_sizes = outcome.results
-    if args.format == "json":
-        import json
-        print(json.dumps(result.to_json(asked_sizes), indent=2))
-    else:
-        print_sweep(result, asked_sizes, _console(), args.per_size)
-    return 0
-
-
-def cmd_rule(args) -> int:
-    from padlint.engine.rules import all_rules
-    rule = all_rules().get(args.code.upper())
-    if rule is None:
-        raise PadlintError(f"unknown rule {args.code!r}; `padlint rules` lists them")
-    console = _console()
-    console.print(Text(f"{rule.code} {rule.name} ({rule.severity}): {rule.title}", style="bold"))
-    sections = [("What it does", rule.docs.get("what")), ("Why is this bad?", rule.docs.get("why")),
-                ("Example", rule.docs.get("example")), ("Use instead", rule.docs.get("use_instead"))]
-    for title, body in sections:
-        if body:
-            console.print()
-            console.print(Text(title, style="bold underline"))
-            console.print(" ".join(str(body).split()), markup=False)   # "[x, y]" is code, not markup
-    refs = rule.docs.get("references") or []
-    if refs:
-        console.print()
-        console.print(Text("References", style="bold underline"))
-        for ref in refs:
-            console.print(f"- {ref}", markup=False)
-    console.print()
-    console.print(Text("Message", style="bold underline"))
-    console.print(rule.summary, markup=False)
-    return 0
-
-
-def cmd_rules(args) -> int:
-    import json
-
-    from padlint.engine.rules import all_rules
-    rules = list(all_rules().values())
-    if args.format == "json":
-        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,
-                           "title": r.title} for r in rules],
-                         indent=2))
-        return 0
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for col in ("code", "name", "severity", "what it finds"):
-        table.add_column(col)
-    for r in rules:
-        table.add_row(r.code, r.name, r.severity, r.title)
-    _console().print(table)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
@@ -431,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     except PadlintError as err:
         if getattr(args, "debug", False):
             traceback.print_exc()
-        _error(str(err))
+        error(str(err))
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,14 @@ import sys
 
 from padlint.errors import PadlintError
 from padlint.cli.stats import add_model_arguments
+from rich.console import Console
+from padlint.cli.common import console, project_config, selection
+from padlint.page.figures import require_matplotlib
+from padlint.output.text import _counts
+from padlint.cli.isolate import prints_to_stderr
+from padlint.page.layout import render_html, write_page
+from padlint.ir.report import Report
+from padlint.ir.shapes import parse_range
 
 DEFAULT_OUTPUT = "padlint-report.html"
 
@@ -50,31 +58,24 @@ def _status():
     """A transient spinner on stderr naming the step that runs (a terminal only)."""
     if not sys.stderr.isatty():
         return None
-    from rich.console import Console
     status = Console(file=sys.stderr).status("loading the model")
     status.start()
     return status
 
 
 def cmd_report(args) -> int:
-    from padlint.cli.main import _console, _load_config, _selection
-    from padlint.page.figures import require_matplotlib
-    from padlint.output.text import _counts
     require_matplotlib()
-    config = _load_config(args)
+    config = project_config(args)
     path = _output_path(args.output)
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise PadlintError(f"{flag} {value}: give a positive number")
     args.extend_select = None
-    select, ignore = _selection(args, config)
+    select, ignore = selection(args, config)
     sizes = None
     if args.size_range:
-        from padlint.ir.shapes import parse_range
         sizes = parse_range(args.size_range)
-    from padlint.cli.isolate import prints_to_stderr
-    from padlint.page.layout import render_html, write_page
-    from padlint.page.gather import gather
+    from padlint.page.gather import gather  # lazy: imports torch, which this module must not
     status = _status()
     try:
         with prints_to_stderr():          # the model file's prints: stdout is padlint's
@@ -97,7 +98,6 @@ def cmd_report(args) -> int:
     size = "x".join(map(str, r.input_shape[2:]))
     text = (f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB): {r.target} at {size}, "
             f"{len(findings)} finding{'s' if len(findings) != 1 else ''}{_counts(findings)}")
-    _console(sys.stdout).print(text, markup=False, highlight=False)
+    console(sys.stdout).print(text, markup=False, highlight=False)
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
-    from padlint.ir.report import Report
     return Report([r]).exit_code(fail_on)

@@ -9,6 +9,10 @@ from rich.console import Console
 from padlint.config import FAIL_ON
 from padlint.errors import PadlintError
 from padlint.verification.choices import DEVICES
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from padlint.cli.common import console, project_config
+from padlint.cli.isolate import prints_to_stderr
+from padlint.output.statsview import print_stats
 
 
 def add_stats_parser(sub, codes) -> None:
@@ -64,7 +68,6 @@ def _progress(total: int | None):
     ``advance(seen, total)``, the total when the data knows its size."""
     if not sys.stderr.isatty():
         return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     bar = Progress(TextColumn("mean patches"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("samples"), TimeElapsedColumn(),
                    console=Console(file=sys.stderr), transient=True)
@@ -73,10 +76,8 @@ def _progress(total: int | None):
 
 
 def cmd_stats(args) -> int:
-    from padlint.cli.main import _console, _load_config
-    from padlint.cli.isolate import prints_to_stderr
-    from padlint.stats.facts import analyze
-    config = _load_config(args)
+    from padlint.stats.facts import analyze  # lazy: imports torch, which this module must not
+    config = project_config(args)
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise PadlintError(f"{flag} {value}: give a positive number of samples")
@@ -97,8 +98,7 @@ def cmd_stats(args) -> int:
     if args.format == "json":
         print(report.to_json())
     else:
-        from padlint.output.statsview import print_stats
-        print_stats(report, _console(), args.all_matrices)
+        print_stats(report, console(), args.all_matrices)
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
     return report.exit_code(fail_on)
 

@@ -72,6 +72,7 @@ from padlint.engine.noqa import Suppressor
 from padlint.ir.report import ModelResult, Report
 from padlint.engine.rules import run_rules
 from padlint.stats.facts import open_model
+import torch
 
 FIXABLE = ("PAD101", "PAD102", "PAD103", "PAD104", "PAD107")
 # Rules a rewrite must not make fire anew: an average-pool shortcut beside a 3x3 stride-2
@@ -295,7 +296,6 @@ class _Call:
 
 def _read_call(file: _File, node: ast.Call, layer_op: str) -> _Call | str:
     """The bound call, or the reason it cannot be rewritten."""
-    import torch
     name = _dotted(node.func)
     if name is None:
         return f"{NOT_LITERAL} of a torch.nn conv or pool"
@@ -550,7 +550,6 @@ def _analysis(target, size, rules, config=None, train=False):
 
 
 def _shapes(out):
-    import torch
     if isinstance(out, torch.Tensor):
         return tuple(out.shape)
     if isinstance(out, dict):
@@ -561,7 +560,6 @@ def _shapes(out):
 
 
 def _run_cpu(model, shape):
-    import torch
     model = model.to("cpu").eval()
     with torch.no_grad():
         return _shapes(model(torch.zeros(shape)))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from padlint.errors import PadlintError
 from padlint.ir.trace import Layer, Trace
 from padlint.ir.source import Source
+from padlint import __version__
 
 SCHEMA_VERSION = 1
 _RANK = {"info": 0, "warning": 1, "error": 2}
@@ -152,7 +153,6 @@ class Report:
         return [layer for r in self.results for layer in r.layers]
 
     def to_dict(self) -> dict:
-        from padlint import __version__
         return {"padlint_version": __version__, "schema_version": SCHEMA_VERSION,
                 "results": [r.to_json() for r in self.results],
                 "errors": [{"target": e["target"], "message": e["message"]} for e in self.errors],

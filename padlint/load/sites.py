@@ -29,7 +29,7 @@ if TYPE_CHECKING:          # torch is imported where a model is built, not to re
 
 @lru_cache(maxsize=1)
 def _skip_dirs() -> tuple[str, ...]:
-    import torch
+    import torch  # lazy: imports torch, which this module must not
     return (os.path.dirname(torch.__file__) + os.sep,
             os.path.dirname(os.path.abspath(padlint.__file__)) + os.sep)
 
@@ -87,7 +87,7 @@ class SiteRecorder:
         self.sites: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
 
     def __enter__(self) -> "SiteRecorder":
-        from torch import nn
+        from torch import nn  # lazy: imports torch, which this module must not
         if not SiteRecorder._active:
             original = nn.Module.__init__
             SiteRecorder._original_init = original
@@ -105,7 +105,7 @@ class SiteRecorder:
         return self
 
     def __exit__(self, *exc) -> None:
-        from torch import nn
+        from torch import nn  # lazy: imports torch, which this module must not
         SiteRecorder._active.remove(self)
         if self.importing:
             SiteRecorder.imported.update(self.sites)

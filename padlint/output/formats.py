@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 from padlint.ir.report import Report
+from padlint.output.text import print_concise, print_statistics, print_text
+from padlint.output.sarif import to_sarif
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
 _GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -60,7 +62,6 @@ def write_report(report: Report, fmt: str, console, *, rules=(), root: str = "."
     ``quiet``: the text forms print the findings only; ``statistics``: a count per rule
     instead of the findings (as ruff's ``--statistics``); ``verbose``: text shows where a
     library defined each layer."""
-    from padlint.output.text import print_concise, print_statistics, print_text
     if statistics and fmt in ("text", "concise"):
         print_statistics(report, console, quiet)
     elif fmt == "text":
@@ -70,7 +71,6 @@ def write_report(report: Report, fmt: str, console, *, rules=(), root: str = "."
     elif fmt == "json":                     # machine formats: plain text, never rich markup
         console.file.write(report.to_json() + "\n")
     elif fmt == "sarif":
-        from padlint.output.sarif import to_sarif
         console.file.write(json.dumps(to_sarif(report, rules, root, show_suppressed), indent=2) + "\n")
     elif fmt == "github":
         console.file.write("".join(line + "\n" for line in github_lines(report)))

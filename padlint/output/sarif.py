@@ -15,6 +15,7 @@ import urllib.parse
 from padlint.config import relative_to
 from padlint.ir.report import Finding, Report
 from padlint.ir.source import Source
+from padlint import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -102,7 +103,6 @@ def _result(finding: Finding, result, index: dict, where: _Locator) -> dict:
 
 def to_sarif(report: Report, rules, root: str, show_suppressed: bool = False) -> dict:
     """The SARIF log of ``report``; ``rules`` are the selected :class:`padlint.rules.Rule`s."""
-    from padlint import __version__
     where = _Locator(root)
     descriptors = [rule_descriptor(r) for r in rules]
     fired = {f.rule for f in report.findings} | {s.finding.rule for s in report.suppressed}

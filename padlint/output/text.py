@@ -9,6 +9,9 @@ from rich.text import Text
 from padlint.output.axisgroups import merge_axes
 from padlint.ir.report import Report
 from padlint.ir.shapes import shape_str
+from padlint.output.heatmap import legend, print_maps
+from padlint.geometry.axis import AXIS_NAMES
+from padlint.output.verification import summary
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _METHODS = {"hooks": "analysed with module hooks on the meta device",
@@ -99,8 +102,6 @@ def result_lines(result, show_suppressed: bool = False, quiet: bool = False,
 
 def print_verification(result, console: Console) -> None:
     """The verify stage's summary and the heatmaps of the flagged layers."""
-    from padlint.output.heatmap import legend, print_maps
-    from padlint.verification.stage import summary
     v = result.verification
     console.print(Text("  " + summary(v), style="dim"))
     baseline = next((b for b in ("constant", "images") if b in v.maps), None) or next(iter(v.maps), None)
@@ -224,7 +225,6 @@ def _print_asked(console: Console, r, asked, i: int) -> None:
 
 
 def print_sweep(result, asked, console: Console, per_size: bool = False) -> None:
-    from padlint.geometry.axis import AXIS_NAMES
     names = AXIS_NAMES[len(result.input_shape) - 2]
     axes = "/".join(r.axis for r in result.axis_results)
     head = Text(f"{result.target}", style="bold")

@@ -17,6 +17,7 @@ import numpy as np
 
 from padlint.errors import PadlintError
 from padlint.geometry.measures import centred, downsample
+import importlib
 
 CMAP = "RdBu_r"
 SHARE_CMAP = "viridis"
@@ -26,7 +27,6 @@ MAX_CELLS = 128              # the largest side of a drawn map, in cells
 
 def require_matplotlib() -> None:
     """PadlintError naming the extra when matplotlib is missing."""
-    import importlib
     try:
         importlib.import_module("matplotlib.figure")
     except ImportError as err:
@@ -53,7 +53,7 @@ def shown(m: np.ndarray, limit: int = MAX_CELLS) -> tuple[np.ndarray, str | None
 def _png(values: np.ndarray, share: bool = False) -> bytes:
     """One PNG pixel per cell of ``values`` (in [-1, 1]) on the shared colour scale, or of a
     share (in [0, 1]) on the sequential one."""
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # optional dependency: imported where it is used
     if share:
         rgba = colormaps[SHARE_CMAP](np.clip(values, 0, 1), bytes=True)
     else:
@@ -61,7 +61,7 @@ def _png(values: np.ndarray, share: bool = False) -> bytes:
         values = np.clip(values, -1, 1)
         values[np.abs(values) < 1 / cmap.N] = 0.0      # below one colour step: the median's white
         rgba = cmap((values + 1) / 2, bytes=True)
-    from matplotlib.image import imsave
+    from matplotlib.image import imsave  # optional dependency: imported where it is used
     buf = io.BytesIO()
     imsave(buf, rgba, format="png", metadata=NO_METADATA)
     return buf.getvalue()
@@ -110,10 +110,10 @@ def share_tile(m: np.ndarray) -> tuple[str, str | None]:
 
 def colour_bar(label: str, share: bool = False) -> str:
     """The scale every tile shares (or the shares' scale), as a horizontal bar with its label."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colorbar import ColorbarBase
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # optional dependency: imported where it is used
+    from matplotlib.colorbar import ColorbarBase  # optional dependency: imported where it is used
+    from matplotlib.colors import Normalize  # optional dependency: imported where it is used
+    from matplotlib.figure import Figure  # optional dependency: imported where it is used
     fig = Figure(figsize=(5.2, 0.9), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.04, 0.55, 0.92, 0.3))

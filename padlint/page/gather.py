@@ -26,9 +26,11 @@ from padlint.verification.options import verify_options
 from padlint.engine.noqa import Suppressor
 from padlint.ir.report import Report
 from padlint.engine.rules import run_fact_rules, select_rules
-from padlint.ir.shapes import full_shape, shape_str
+from padlint.trace.inputs import full_shape
+from padlint.ir.shapes import shape_str
 from padlint.stats.facts import measure, open_model
-from padlint.verification.stage import clean_shape, resolve_device
+from padlint.verification.stage import clean_shape
+from padlint.verification.options import resolve_device
 from padlint.stats.datasets import DataSource
 
 SWEEP_HALF_WIDTH = 32        # the size strip covers n-32 … n+32 on every axis by default

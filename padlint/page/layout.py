@@ -17,6 +17,10 @@ from padlint.geometry.coverage import MAX_LENGTH
 from padlint.page.figures import colour_bar, lopsided_tiles, share_tile, tile, tiles
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.shapes import shape_str
+from padlint.page.figures import require_matplotlib
+from padlint import __version__
+from padlint.output.text import verification_text
+from padlint.output.verification import summary
 
 SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature maps"),
             ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("sizes", "Input sizes"),
@@ -172,7 +176,6 @@ class Page:
 
     # -- sections ---------------------------------------------------------------------
     def summary(self) -> str:
-        from padlint import __version__
         r, v = self.result, self.v
         ver = r.verification
         rows = [("model", f"<code>{_t(r.target)}</code>"),
@@ -184,7 +187,6 @@ class Page:
             rows.append(("clean sizes", "not known (the fast sweep cannot be trusted for this model)"))
         rows.append(("windowed layers", str(len(r.layers))))
         if ver is not None:
-            from padlint.verification.stage import summary
             rows.append(("verification", _t(summary(ver))))
         rows.append(("weights", _t(v.weights) if v.weights else "the model's initial weights"))
         if v.data:
@@ -514,7 +516,6 @@ class Page:
                 where = f' <span class="note mono">{_t(f.source)}</span>' if f.source else ""
                 extra = ""
                 if f.verification is not None:
-                    from padlint.output.text import verification_text
                     extra = f'<div class="note">verification: {_t(verification_text(f.verification))}</div>'
                 items.append(f'<div class="finding {f.severity}" id="finding-{i}">{layer}'
                              f'{f" ({_t(f.op)})" if f.op else ""}{where}'
@@ -574,8 +575,7 @@ def html_report(model_or_target, path: str | None = None, **options) -> str:
     when given. ``options`` are those of :func:`padlint.visual.gather` (``input_size``,
     ``weights``, ``data``, ``limit``, ``device``, ``baselines``, ``sweep_range`` …).
     Raises PadlintError; needs matplotlib (``pip install 'padlint[report]'``)."""
-    from padlint.page.figures import require_matplotlib
-    from padlint.page.gather import gather
+    from padlint.page.gather import gather  # lazy: imports torch, which this module must not
     require_matplotlib()
     text = render_html(gather(model_or_target, **options))
     if path is not None:

@@ -10,7 +10,8 @@ from torch import nn
 from padlint.engine.rules import run_rules, select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.shapes import full_shape, gives_channels, model_layout, shape_str
+from padlint.trace.inputs import full_shape, model_layout
+from padlint.ir.shapes import gives_channels, shape_str
 from padlint.ir.trace import Trace
 from padlint.load.target import Candidate
 from padlint.sizes.suggest import suggest_sizes

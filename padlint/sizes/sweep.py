@@ -30,7 +30,8 @@ from padlint.sizes.fast import fast_axis, fast_path_problem
 from padlint.sizes.failures import traced
 from padlint.sizes.exact import exact_axis
 from padlint.load.target import one_model
-from padlint.ir.shapes import full_shape, normalize_sizes
+from padlint.trace.inputs import full_shape
+from padlint.ir.shapes import normalize_sizes
 from padlint.ir.report import Outcome
 
 

@@ -54,7 +54,7 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
         raise PadlintError(f"{flag}: no such file")
     if path.endswith(".safetensors"):
         try:
-            from safetensors.torch import load_file
+            from safetensors.torch import load_file  # optional dependency: imported where it is used
         except ImportError:
             raise PadlintError(f"{flag}: reading .safetensors needs the safetensors package; "
                                "`pip install safetensors`") from None

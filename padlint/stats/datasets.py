@@ -16,6 +16,9 @@ import torch
 from padlint.verification.baselines import check_images, load_images
 from padlint.errors import PadlintError
 from padlint.stats.patches import batch_tensor
+from padlint.load.target import import_file
+import importlib
+import sys
 
 
 @dataclass
@@ -38,13 +41,10 @@ def _array_batches(data, batch_size: int) -> Iterator[torch.Tensor]:
 
 
 def _callable(spec: str, label: str):
-    from padlint.load.target import import_file
     file, _, attr = spec.rpartition(":")
     if file.endswith(".py"):
         module = import_file(file)
     else:
-        import importlib
-        import sys
         sys.path.insert(0, os.getcwd()) if os.getcwd() not in sys.path else None
         try:
             module = importlib.import_module(file)

@@ -22,14 +22,15 @@ from padlint.stats.patches import PatchGeometry, collect_patches, mean_patches  
 from padlint.trace.build import prepare
 from padlint.stats.checkpoint import load_weights
 from padlint.stats.datasets import open_data
-from padlint.ir.shapes import full_shape, normalize_sizes, shape_str
+from padlint.trace.inputs import full_shape
+from padlint.ir.shapes import normalize_sizes, shape_str
 from padlint.load.target import one_model
 from padlint.engine.rules import run_rules, select_rules
 from padlint.sizes.failures import traced
 from padlint.engine.noqa import Suppressor
 from padlint.ir.report import ModelResult, Report
 from padlint.engine.rules import run_fact_rules, select_rules
-from padlint.verification.stage import resolve_device
+from padlint.verification.options import resolve_device
 from padlint.errors import first_line
 
 __all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "kernel_stats",

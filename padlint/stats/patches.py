@@ -29,6 +29,7 @@ from torch.overrides import TorchFunctionMode
 from padlint.errors import PadlintError
 from padlint.verification.observe import mean_arrays
 from padlint.trace.ops import FUNCTIONS, bind, window_args
+import torch.distributed as dist
 
 
 @dataclass
@@ -211,7 +212,6 @@ class PatchCollector:
 
     def reduce(self) -> None:
         """All-reduce the maps and counts over the processes of ``torch.distributed``."""
-        import torch.distributed as dist
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return
         shapes = {n: (tuple(t.shape), self.specs[n]) for n, t in self.maps.items()}

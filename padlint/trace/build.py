@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from padlint.ir.shapes import declared_channels, full_shape, gives_channels
+from padlint.trace.inputs import declared_channels, full_shape
+
+from padlint.ir.shapes import gives_channels
 from padlint.ir.trace import Trace
 from padlint.load.target import Candidate
 from padlint.trace.adapters import Adapted, adapt

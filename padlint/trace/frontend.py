@@ -34,6 +34,7 @@ from padlint.ir.source import Source, display_path
 from padlint.load.sites import caller_source, layer_source
 from padlint.errors import first_line
 from padlint.trace.program import _tensors
+import os
 
 
 class ForwardFailed(RuntimeError):
@@ -97,7 +98,6 @@ class _Runner(nn.Module):
 
 
 def _user_location(err: BaseException) -> Source | None:
-    import os
     torch_dir = os.path.dirname(torch.__file__)
     here = os.path.dirname(padlint.__file__)
     for fs in reversed(traceback.extract_tb(err.__traceback__)):

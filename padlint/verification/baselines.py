@@ -106,7 +106,7 @@ def _load_folder(path: str, flag: str = "--images") -> Images:
         raise PadlintError(f"{flag} {path}: the folder has no image file "
                            f"({', '.join(IMAGE_SUFFIXES)})")
     try:
-        from PIL import Image
+        from PIL import Image  # optional dependency: imported where it is used
     except ImportError:
         raise PadlintError(f"{flag} {path}: reading a folder of images needs Pillow; "
                            "`pip install pillow`, or give a .pt/.npy tensor") from None

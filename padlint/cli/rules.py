@@ -1,0 +1,54 @@
+"""``padlint rules`` and ``padlint rule CODE``: the rule listing and one rule's docs."""
+from __future__ import annotations
+
+
+from rich.table import Table
+from rich.text import Text
+
+from padlint.errors import PadlintError
+from padlint.cli.common import console
+import json
+
+
+def cmd_rule(args) -> int:
+    from padlint.engine.rules import all_rules
+    rule = all_rules().get(args.code.upper())
+    if rule is None:
+        raise PadlintError(f"unknown rule {args.code!r}; `padlint rules` lists them")
+    out = console()
+    out.print(Text(f"{rule.code} {rule.name} ({rule.severity}): {rule.title}", style="bold"))
+    sections = [("What it does", rule.docs.get("what")), ("Why is this bad?", rule.docs.get("why")),
+                ("Example", rule.docs.get("example")), ("Use instead", rule.docs.get("use_instead"))]
+    for title, body in sections:
+        if body:
+            out.print()
+            out.print(Text(title, style="bold underline"))
+            out.print(" ".join(str(body).split()), markup=False)   # "[x, y]" is code, not markup
+    refs = rule.docs.get("references") or []
+    if refs:
+        out.print()
+        out.print(Text("References", style="bold underline"))
+        for ref in refs:
+            out.print(f"- {ref}", markup=False)
+    out.print()
+    out.print(Text("Message", style="bold underline"))
+    out.print(rule.summary, markup=False)
+    return 0
+
+
+def cmd_rules(args) -> int:
+
+    from padlint.engine.rules import all_rules
+    rules = list(all_rules().values())
+    if args.format == "json":
+        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,
+                           "title": r.title} for r in rules],
+                         indent=2))
+        return 0
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for col in ("code", "name", "severity", "what it finds"):
+        table.add_column(col)
+    for r in rules:
+        table.add_row(r.code, r.name, r.severity, r.title)
+    console().print(table)
+    return 0
