@@ -22,6 +22,7 @@ from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
 
 import padlint
 from padlint.engine.rules import all_rules
+from padlint.geometry.measures import round_sig
 
 torchvision = pytest.importorskip("torchvision")
 
@@ -156,9 +157,9 @@ def test_the_json_keeps_every_layers_measures(resnet18_224, unet_224):
         for name in names:
             m = result.verification.measures["constant"][name]
             assert doc["maps"][name] == {"constant": {
-                "magnitude": padlint.measures.round_sig(m.magnitude), "scale": "median",
-                "extent": m.extent, "cover": padlint.measures.round_sig(m.cover),
-                "asymmetry": {a: padlint.measures.round_sig(x) for a, x in m.asymmetry.items()}}}
+                "magnitude": round_sig(m.magnitude), "scale": "median",
+                "extent": m.extent, "cover": round_sig(m.cover),
+                "asymmetry": {a: round_sig(x) for a, x in m.asymmetry.items()}}}
         assert set(result.verification.maps["constant"]) >= set(names)
 
 
