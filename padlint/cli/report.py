@@ -10,7 +10,7 @@ from padlint.cli.stats import add_model_arguments
 from rich.console import Console
 from padlint.cli.common import console, project_config, selection
 from padlint.page.figures import require_matplotlib
-from padlint.output.text import _counts
+from padlint.output.text import severity_counts
 from padlint.cli.isolate import prints_to_stderr
 from padlint.page.layout import render_html, write_page
 from padlint.ir.report import Report
@@ -97,7 +97,7 @@ def cmd_report(args) -> int:
     findings = r.findings
     size = "x".join(map(str, r.input_shape[2:]))
     text = (f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB): {r.target} at {size}, "
-            f"{len(findings)} finding{'s' if len(findings) != 1 else ''}{_counts(findings)}")
+            f"{len(findings)} finding{'s' if len(findings) != 1 else ''}{severity_counts(findings)}")
     console(sys.stdout).print(text, markup=False, highlight=False)
     fail_on = "never" if args.exit_zero else (args.fail_on or config.fail_on)
     return Report([r]).exit_code(fail_on)

@@ -18,7 +18,7 @@ CELLS = 24                     # the largest side of a shown map, in cells (colo
 PLAIN_CELLS = 12               # the same without colour: one text line per row of cells
 
 
-def _rgb(t: float) -> tuple[int, int, int]:
+def rgb(t: float) -> tuple[int, int, int]:
     """A diverging scale: blue (below the median) through near-black to yellow (above)."""
     t = float(np.clip(t, -1.0, 1.0))
     if t >= 0:
@@ -42,8 +42,8 @@ def heatmap(m: np.ndarray, title: str, color: bool = True, cells: int = CELLS) -
     rows = t.shape[0]
     for r in range(0, rows, 2):
         for c in range(t.shape[1]):
-            top = Color.from_rgb(*_rgb(t[r, c]))
-            bottom = Color.from_rgb(*_rgb(t[r + 1, c])) if r + 1 < rows else None
+            top = Color.from_rgb(*rgb(t[r, c]))
+            bottom = Color.from_rgb(*rgb(t[r + 1, c])) if r + 1 < rows else None
             out.append("▀", style=Style(color=top, bgcolor=bottom))
         out.append("\n")
     return out

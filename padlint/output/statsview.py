@@ -13,9 +13,9 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from padlint.output.heatmap import _rgb
+from padlint.output.heatmap import rgb
 from padlint.geometry.measures import centred
-from padlint.output.text import _counts, closing_line, finding_line
+from padlint.output.text import severity_counts, closing_line, finding_line
 from padlint.ir.report import Report
 from padlint.ir.shapes import shape_str
 
@@ -50,7 +50,7 @@ def matrix(m: np.ndarray, title: str, color: bool) -> Text:
             cell = f"{m[r, c] / scale:+6.2f}"
             style = None
             if color:
-                bg = _rgb(t[r, c])
+                bg = rgb(t[r, c])
                 fg = "black" if sum(bg) > 330 else "white"
                 style = Style(color=fg, bgcolor=Color.from_rgb(*bg))
             out.append(cell, style=style)
@@ -169,7 +169,7 @@ def print_stats(report: Report, console: Console, all_matrices: bool = False) ->
             console.print(finding_line(f, result.target))
         console.print(Text(f"{result.target} @ {shape_str(result.input_shape)}: "
                            f"{len(st.layers)} convolution(s) measured, "
-                           f"{len(result.findings)} finding(s){_counts(result.findings)}", style="bold"))
+                           f"{len(result.findings)} finding(s){severity_counts(result.findings)}", style="bold"))
     console.print(closing_line(report))
 
 

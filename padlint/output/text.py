@@ -18,7 +18,7 @@ _METHODS = {"hooks": "analysed with module hooks on the meta device",
             "cpu": "analysed with a real CPU forward on a constant input"}
 
 
-def _counts(findings) -> str:
+def severity_counts(findings) -> str:
     c = Counter(f.severity for f in findings)
     parts = [f"{c[s]} {s}" for s in ("error", "warning", "info") if c[s]]
     return f" ({', '.join(parts)})" if parts else ""
@@ -89,7 +89,7 @@ def result_lines(result, show_suppressed: bool = False, quiet: bool = False,
         return lines
     summary = Text(f"{result.target} @ {shape_str(result.input_shape)}: ", style="bold")
     summary.append(f"{_plural(len(result.layers), 'windowed layer')}, "
-                   f"{_plural(len(result.findings), 'finding')}{_counts(result.findings)}")
+                   f"{_plural(len(result.findings), 'finding')}{severity_counts(result.findings)}")
     if result.suppressed:
         summary.append(f", {len(result.suppressed)} suppressed")
     if result.suggested is not None and not result.suggested.is_clean():
@@ -119,7 +119,7 @@ def closing_line(report: Report, show_suppressed: bool = False) -> Text:
     runs = _plural(len(report.results), "model run")
     findings = report.findings
     if findings:
-        text = Text(f"Found {_plural(len(findings), 'finding')}{_counts(findings)} in {runs}.",
+        text = Text(f"Found {_plural(len(findings), 'finding')}{severity_counts(findings)} in {runs}.",
                     style="bold")
     elif not report.results and not report.errors:
         text = Text("No findings: no model in the files checked.", style="bold green")

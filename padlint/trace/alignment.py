@@ -38,11 +38,14 @@ from typing import Callable
 
 import torch
 
-from padlint.trace.program import (_ADAPTIVE, _INTERPOLATE, _MERGE, _UNARY, REARRANGE, _dim, _name, _tensors, expand_index, rearrange)
+from padlint.trace.ops import ADAPTIVE, INTERPOLATE, MERGE, UNARY, positive_dim, op_name, tensors_in
+
+from padlint.trace.program import REARRANGE, expand_index, rearrange
 from padlint.ir.source import Source
 from padlint.geometry import coverage
 from padlint.geometry.coverage import MapCoverage, summarize
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.trace.ops import CAT
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,6 @@ class Alignment:
 # A site names the call being made: (function name) -> (name, op, source).
 Site = Callable[[str], tuple[str, str, Source | None]]
 
-_CAT = frozenset(("cat", "concat", "concatenate"))
 
 
 class AlignmentTracker:
@@ -266,19 +268,19 @@ class AlignmentTracker:
                             profile=profile))
 
     def observe(self, func, args, kwargs, out) -> None:
-        name = _name(func)
-        outs = _tensors(out) if isinstance(out, (tuple, list)) else (
+        name = op_name(func)
+        outs = tensors_in(out) if isinstance(out, (tuple, list)) else (
             [out] if isinstance(out, torch.Tensor) else [])
         if not outs or name.startswith("."):
             return
-        inputs = _tensors(args) + _tensors(kwargs)
-        if name not in _MERGE and name not in _CAT and name != "stack" and (
+        inputs = tensors_in(args) + tensors_in(kwargs)
+        if name not in MERGE and name not in CAT and name != "stack" and (
                 len(outs) == 1 and inputs and outs[0] is inputs[0]):
             return                                      # in place: same tensor, same cells
         try:                                            # arguments it cannot read: cells lost
-            if name in _MERGE:
+            if name in MERGE:
                 grids = self._merge(name, [t for t in inputs if t.dim()], outs[0])
-            elif name in _CAT or name == "stack":
+            elif name in CAT or name == "stack":
                 grids = self._cat(name, args, kwargs, outs[0])
             else:
                 grids = self._rule(name, args, kwargs, inputs, outs[0])
@@ -333,7 +335,7 @@ class AlignmentTracker:
             return None
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
         ndim = tensors[0].dim()
-        dim = _dim(int(dim), ndim + (name == "stack"))
+        dim = positive_dim(int(dim), ndim + (name == "stack"))
         columns, lengths, result = [], [], []
         for i in range(ndim):
             known = [self.of(t)[i] for t in tensors if t.shape[i] > 1]
@@ -356,18 +358,18 @@ class AlignmentTracker:
         if x is None:
             return None
         g = self.of(x)
-        if name in _ADAPTIVE:        # PAD106 counts every pool, followed cells or not
+        if name in ADAPTIVE:        # PAD106 counts every pool, followed cells or not
             return self._adaptive(name, x, g, out)
         if all(v is None for v in g):
             return None
-        if name in _UNARY or name in ("dropout", "batch_norm", "layer_norm", "group_norm",
+        if name in UNARY or name in ("dropout", "batch_norm", "layer_norm", "group_norm",
                                       "instance_norm"):
             return g if tuple(out.shape) == tuple(x.shape) else None
         if name == "pad":
             return self._pad(args, kwargs, x, g)
         if name == "__getitem__":
             return self._getitem(args[1], x, g)
-        if name in _INTERPOLATE:
+        if name in INTERPOLATE:
             mode, corners, scale = _interpolation(name, args, kwargs)
             call = CornersCall(*self.site(name)) if corners else None
             return self._resample(x, g, out, mode, call, scale)
@@ -378,7 +380,7 @@ class AlignmentTracker:
         if name == "flatten":
             start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-            start, end = _dim(start, len(g)), _dim(end, len(g))
+            start, end = positive_dim(start, len(g)), positive_dim(end, len(g))
             return g if start == end else g[:start] + (None,) + g[end + 1:]
         return None
 

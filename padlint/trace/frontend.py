@@ -29,11 +29,11 @@ from padlint.ir.trace import Layer, Trace, TraceNote
 from padlint.trace.ops import PAD_MODULES, WINDOWED_MODULES
 from padlint.trace.alignment import AlignmentTracker
 from padlint.trace.program import ProgramBuilder
-from padlint.trace.record import (SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, _is_meta)
+from padlint.trace.record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, is_meta
 from padlint.ir.source import Source, display_path
 from padlint.load.sites import caller_source, layer_source
 from padlint.errors import first_line
-from padlint.trace.program import _tensors
+from padlint.trace.ops import tensors_in
 import os
 
 
@@ -72,7 +72,7 @@ class _Interpreter(torch.fx.Interpreter):
 
     def call_module(self, target, args, kwargs):
         module = self.submodules[target]
-        if type(module) in SAME_SHAPE_MODULES and args and _is_meta(args[0]):
+        if type(module) in SAME_SHAPE_MODULES and args and is_meta(args[0]):
             return self.recorder.same_shape(args[0])
         return super().call_module(target, args, kwargs)
 
@@ -315,7 +315,7 @@ def _outputs(recorder: Recorder, out) -> None:
     """The grids of the model's output tensors, in the alignment facts."""
     if recorder.aligner is not None:
         recorder.aligner.facts.outputs = [tuple(replace(g, profile=None) if g is not None else None
-                                                for g in recorder.aligner.of(t)) for t in _tensors(out)]
+                                                for g in recorder.aligner.of(t)) for t in tensors_in(out)]
 
 
 def _recorded(recorder: Recorder):

@@ -18,47 +18,8 @@ from typing import Callable
 import torch
 
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis, tf_same_pads
-from padlint.trace.record import _BROADCAST, _SAME_SHAPE
+from padlint.trace.ops import ADAPTIVE, INTERPOLATE, MERGE, REDUCE, SHAPE_READS, UNARY, op_name, positive_dim, tensors_in
 
-_UNARY = _SAME_SHAPE | frozenset(
-    "softmax log_softmax softmin exp neg abs sqrt rsqrt pow clamp clamp_ clamp_min clamp_max clip "
-    "sign square erf log log1p floor ceil round reciprocal to float half double bfloat16 type "
-    "type_as detach contiguous clone masked_fill normalize local_response_norm __neg__ __abs__ "
-    "sin cos logical_not __invert__ nan_to_num hardshrink softshrink softsign tanhshrink threshold "
-    "threshold_ prelu rrelu silu_ gelu_ sigmoid_ exp_ mul_ channel_shuffle native_channel_shuffle "
-    "relu_ hardswish_ hardsigmoid_ elu_ leaky_relu_ logsigmoid requires_grad_ float_power "
-    "__pow__ __rpow__ rms_norm fill_ zero_ zeros_like ones_like empty_like full_like rand_like "
-    "randn_like".split())
-_MERGE = _BROADCAST | frozenset(
-    "where maximum minimum eq ne lt le gt ge __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __and__ "
-    "__or__ __xor__ logical_and logical_or addcmul addcdiv lerp mul true_divide floor_divide "
-    "remainder fmod atan2 hypot rsub __floordiv__ __mod__ __matmul_elementwise__".split())
-_REDUCE = frozenset("mean sum amax amin nansum nanmean logsumexp max min std var".split())
-_ADAPTIVE = frozenset(f"adaptive_{kind}_pool{nd}d{suffix}" for kind in ("avg", "max")
-                      for nd in (1, 2, 3) for suffix in ("", "_with_indices"))
-_INTERPOLATE = frozenset("interpolate upsample upsample_nearest upsample_bilinear".split())
-_SHAPE_READS = frozenset(("size", "numel"))
-
-
-def _name(func) -> str:
-    name = getattr(func, "__name__", "")
-    if name == "__get__":                   # a property such as Tensor.shape
-        return "." + getattr(getattr(func, "__self__", None), "__name__", "")
-    return name
-
-
-def _tensors(obj) -> list[torch.Tensor]:
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        return [t for item in obj for t in _tensors(item)]
-    if isinstance(obj, dict):
-        return [t for item in obj.values() for t in _tensors(item)]
-    return []
-
-
-def _dim(dim, ndim: int) -> int:
-    return dim + ndim if dim < 0 else dim
 
 
 REARRANGE = frozenset(("permute", "transpose", "swapaxes", "unsqueeze"))
@@ -70,12 +31,12 @@ def rearrange(name: str, args, kwargs, dims: tuple, new) -> tuple:
     if name == "permute":
         order = args[1:] if len(args) > 2 or isinstance(args[1], int) else args[1]
         order = kwargs.get("dims", order)
-        return tuple(dims[_dim(int(i), len(dims))] for i in order)
+        return tuple(dims[positive_dim(int(i), len(dims))] for i in order)
     if name == "unsqueeze":
         d = args[1] if len(args) > 1 else kwargs["dim"]
         d = d + len(dims) + 1 if d < 0 else d
         return dims[:d] + (new,) + dims[d:]
-    a, b = (_dim(int(v), len(dims)) for v in args[1:3])
+    a, b = (positive_dim(int(v), len(dims)) for v in args[1:3])
     out = list(dims)
     out[a], out[b] = out[b], out[a]
     return tuple(out)
@@ -157,20 +118,20 @@ class ProgramBuilder:
 
     # -- calls --------------------------------------------------------------------
     def observe(self, func, args, kwargs, out) -> None:
-        name = _name(func)
-        if name in _SHAPE_READS or name == ".shape":
+        name = op_name(func)
+        if name in SHAPE_READS or name == ".shape":
             x = args[0] if args and isinstance(args[0], torch.Tensor) else None
             if x is not None and any(self.varies(s) for s in self.of(x)):
                 self._queried[id(x)] = x
                 self._uncertain(f"reads a tensor's shape ({self._where() or name})")
             return
-        outs = _tensors(out) if isinstance(out, (tuple, list)) else (
+        outs = tensors_in(out) if isinstance(out, (tuple, list)) else (
             [out] if isinstance(out, torch.Tensor) else [])
         if not outs:
             return
-        inputs = _tensors(args) + _tensors(kwargs)
+        inputs = tensors_in(args) + tensors_in(kwargs)
         if len(outs) == 1 and inputs and outs[0] is inputs[0]:
-            if name in _MERGE and len(inputs) > 1:          # x += y: y must still fit x
+            if name in MERGE and len(inputs) > 1:          # x += y: y must still fit x
                 self._merge_in_place(inputs, outs[0])
             return                                          # in place: same tensor, same lengths
         try:
@@ -208,34 +169,34 @@ class ProgramBuilder:
         if x is None:
             raise _Unknown
         xs = self.of(x)
-        if name in _ADAPTIVE:            # PAD106 evaluates the pool's input lengths
+        if name in ADAPTIVE:            # PAD106 evaluates the pool's input lengths
             self.program.pools.extend(xs[-int(name.split("pool")[1][0]):])
-        if name in _INTERPOLATE:         # its size may come from another tensor's shape
+        if name in INTERPOLATE:         # its size may come from another tensor's shape
             return self._interpolate(args, kwargs, x, xs, out)
         if not any(self.varies(s) for s in xs) and not any(
                 self.varies(s) for t in inputs for s in self.of(t)):
             return tuple(self.const(v) for v in out.shape)
-        if name in _UNARY:
+        if name in UNARY:
             if tuple(out.shape) != tuple(x.shape):
                 raise _Unknown
             return xs
-        if name in _MERGE:
+        if name in MERGE:
             return self._merge(inputs, out)
         if name in ("cat", "concat", "concatenate", "stack"):
             return self._cat(name, args, kwargs, out)
         if name == "pad":
             return self._pad(args, kwargs, x, xs)
-        if name in _ADAPTIVE:
+        if name in ADAPTIVE:
             size = args[1] if len(args) > 1 else kwargs.get("output_size")
             nd = int(name.split("pool")[1][0])
             size = [size] * nd if isinstance(size, int) else list(size)
             return xs[:-nd] + tuple(xs[-nd + i] if v is None else self.const(v) for i, v in enumerate(size))
-        if name in _REDUCE:
+        if name in REDUCE:
             return self._reduce(name, args, kwargs, xs)
         if name == "flatten":
             start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-            start, end = _dim(start, len(xs)), _dim(end, len(xs))
+            start, end = positive_dim(start, len(xs)), positive_dim(end, len(xs))
             if len(xs) == 0 or start == end:
                 return xs
             return xs[:start] + (self._product(xs[start:end + 1]),) + xs[end + 1:]
@@ -306,10 +267,10 @@ class ProgramBuilder:
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
         dims = [self.of(t) for t in tensors if isinstance(t, torch.Tensor)]
         if name == "stack":
-            dim = _dim(dim, len(dims[0]) + 1)
+            dim = positive_dim(dim, len(dims[0]) + 1)
             base = self._agree(dims, out)
             return base[:dim] + (self.const(len(dims)),) + base[dim:]
-        dim = _dim(dim, len(dims[0]))
+        dim = positive_dim(dim, len(dims[0]))
         base = list(self._agree([d[:dim] + d[dim + 1:] for d in dims], out, skip=dim))
         along = [d[dim] for d in dims]
         total = self._sym("sum", along, ref=out.shape[dim]) if any(self.varies(s) for s in along) \
@@ -369,7 +330,7 @@ class ProgramBuilder:
             if name in ("max", "min") and len(args) == 1 or name not in ("max", "min"):
                 return ()
             raise _Unknown
-        dims = {_dim(int(d), len(xs)) for d in ([dim] if isinstance(dim, int) else dim)}
+        dims = {positive_dim(int(d), len(xs)) for d in ([dim] if isinstance(dim, int) else dim)}
         if keep:
             return tuple(self.const(1) if i in dims else s for i, s in enumerate(xs))
         return tuple(s for i, s in enumerate(xs) if i not in dims)

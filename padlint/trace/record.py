@@ -14,6 +14,7 @@ from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.trace import Layer
 from padlint.trace.ops import FUNCTIONS, bind, window_args
 from padlint.ir.source import Source
+from padlint.trace.ops import BROADCAST, SAME_SHAPE
 
 
 class InputTooSmall(Exception):
@@ -32,14 +33,6 @@ class GeometryMismatch(RuntimeError):
 # Ops whose output shape is their input's (or the broadcast of two inputs). On the
 # meta device torch runs many of them through slow Python decompositions, so the
 # recorder answers them directly; every other op runs for real on meta tensors.
-_SAME_SHAPE = frozenset(
-    "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ selu celu gelu silu mish hardswish "
-    "hardsigmoid hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ softplus dropout dropout1d "
-    "dropout2d dropout3d alpha_dropout feature_alpha_dropout batch_norm instance_norm "
-    "layer_norm group_norm clone contiguous".split())
-_BROADCAST = frozenset(
-    "add sub mul div add_ sub_ mul_ div_ __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ "
-    "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__".split())
 
 
 # Modules whose output has their input's shape; the FX interpreter skips calling them.
@@ -49,21 +42,21 @@ SAME_SHAPE_MODULES = frozenset((
     nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.Identity))
 
 
-def _is_meta(t) -> bool:
+def is_meta(t) -> bool:
     return isinstance(t, torch.Tensor) and t.device.type == "meta"
 
 
 def _fast_shape(func, args, kwargs):
     name = getattr(func, "__name__", "")
-    if name in _SAME_SHAPE and args and _is_meta(args[0]):
+    if name in SAME_SHAPE and args and is_meta(args[0]):
         a = args[0]
         if name.endswith("_") or kwargs.get("inplace"):
             return a
         return torch.empty(a.shape, dtype=a.dtype, device="meta")
-    if name in _BROADCAST and len(args) >= 2 and _is_meta(args[0]):
+    if name in BROADCAST and len(args) >= 2 and is_meta(args[0]):
         a, b = args[0], args[1]
         if isinstance(b, torch.Tensor):
-            if not _is_meta(b) and b.dim() > 0:
+            if not is_meta(b) and b.dim() > 0:
                 return None
             shape, dtype = torch.broadcast_shapes(a.shape, b.shape), torch.result_type(a, b)
         elif isinstance(b, (int, float, bool)):

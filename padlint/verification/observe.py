@@ -26,38 +26,15 @@ from torch.utils.weak import WeakIdKeyDictionary
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.trace.ops import FUNCTIONS, WINDOWED_MODULES
 from padlint.ir.source import Source
-
-# Ops that change the spatial sizes in place: their output is spatial when its rank is
-# the input's, whatever its sizes.
-_RESIZING = frozenset(
-    "interpolate upsample upsample_nearest upsample_bilinear adaptive_avg_pool1d "
-    "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
-    "adaptive_max_pool3d pixel_shuffle pixel_unshuffle grid_sample __getitem__ narrow "
-    "roll fold".split())
-
-# Ops that only rearrange or split a tensor: they may change its rank.
-_LAYOUT = frozenset(
-    "view reshape flatten unflatten permute transpose movedim moveaxis swapaxes swapdims squeeze "
-    "unsqueeze expand expand_as contiguous chunk split unbind view_as reshape_as __getitem__".split())
+from padlint.trace.ops import LAYOUT, RESIZING, tensors_in
 
 # What an origin at these ops means, in a PAD201 finding.
-_CAUSES = {
+CAUSES = {
     "roll": "it shifts the map cyclically",
     "__getitem__": "it slices the map unevenly",
     "narrow": "it slices the map unevenly",
     "pad": "it pads one side more than the other",
 }
-
-
-# Elementwise and per-channel ops: mirror-equivariant, so they keep their inputs' symmetry
-# (unless they combine the map with a tensor that varies in space).
-EQUIVARIANT = frozenset(
-    "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ selu celu gelu silu mish hardswish "
-    "hardsigmoid hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ softplus dropout dropout1d "
-    "dropout2d dropout3d alpha_dropout feature_alpha_dropout batch_norm clone contiguous "
-    "add sub mul div add_ sub_ mul_ div_ __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ "
-    "__mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__ neg abs clamp clamp_ "
-    "exp sqrt rsqrt pow square".split())
 
 
 def op_label(func) -> str:
@@ -73,14 +50,6 @@ def op_label(func) -> str:
     if module.startswith("torch.nn.functional"):
         return f"F.{name}"
     return f"torch.{name}"
-
-
-def _tensors(value) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors(v)]
-    return []
 
 
 @dataclass
@@ -159,7 +128,7 @@ class Observer(TorchFunctionMode):
         standard = tuple(range(-nd, 0))
         if not out.is_floating_point() or out.dim() < nd + 1:
             return None
-        if fname in _RESIZING or fname == "pad" or self._windowed_name(fname):
+        if fname in RESIZING or fname == "pad" or self._windowed_name(fname):
             if dims != standard:
                 return None
             same_rank = out.dim() == src.dim()
@@ -179,7 +148,7 @@ class Observer(TorchFunctionMode):
                 found.append(hits[0])
             if found is not None and len(set(found)) == nd:
                 return tuple(found)
-        if out.dim() < src.dim() and fname not in _LAYOUT:
+        if out.dim() < src.dim() and fname not in LAYOUT:
             return None        # a reduction that happened to keep the sizes
         if out.dim() < max(-d for d in dims) or any(out.shape[d] not in (src.shape[d], 1) for d in dims):
             return None
@@ -198,7 +167,7 @@ class Observer(TorchFunctionMode):
         windowed = entry is not None and entry[1] != "pad"
         args, kwargs = self.prepare(func, entry, args, kwargs)
         out = func(*args, **kwargs)
-        inputs = [t for t in _tensors(args) + _tensors(list(kwargs.values())) if t in self.spatial]
+        inputs = [t for t in tensors_in(args) + tensors_in(list(kwargs.values())) if t in self.spatial]
         if windowed:
             index = self.windowed
             self.windowed += 1
@@ -208,7 +177,7 @@ class Observer(TorchFunctionMode):
             return out
         fname = entry[0] if entry is not None else getattr(func, "__name__", "")
         outs = []
-        for t in _tensors(out):
+        for t in tensors_in(out):
             dims = next((d for d in (self._layout(t, i, self.layout(i), fname) for i in inputs)
                          if d is not None), None)
             if dims is not None:

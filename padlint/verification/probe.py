@@ -18,7 +18,9 @@ import torch
 from torch import nn
 from torch.utils.weak import WeakIdKeyDictionary
 
-from padlint.verification.observe import _CAUSES, EQUIVARIANT, Node, Observer, _tensors, mean_arrays
+from padlint.verification.observe import CAUSES, Node, Observer, mean_arrays
+
+from padlint.trace.ops import EQUIVARIANT, tensors_in
 from padlint.load.sites import caller_source
 
 # Flip asymmetry above which an output counts as asymmetric, and the share of a map's
@@ -159,7 +161,7 @@ class ProbeObserver(Observer):
 
     def _others(self, args, kwargs, inputs, dims) -> list[torch.Tensor]:
         """The op's floating operands that are not followed maps but reach its spatial axes."""
-        return [t for t in _tensors(args) + _tensors(list(kwargs.values()))
+        return [t for t in tensors_in(args) + tensors_in(list(kwargs.values()))
                 if t.is_floating_point() and not any(t is i for i in inputs)
                 and t.dim() >= max(-d for d in dims)]
 
@@ -174,8 +176,8 @@ class ProbeObserver(Observer):
 
     def _cause(self, func, entry, args, kwargs, inputs, out, dims, axes) -> str:
         name = entry[0] if entry is not None else getattr(func, "__name__", "")
-        if name in _CAUSES:
-            return _CAUSES[name]
+        if name in CAUSES:
+            return CAUSES[name]
         for t in self._others(args, kwargs, inputs, dims):
             if all(t.shape[d] == out.shape[d] for d in dims):
                 values = dict(zip(self.axes, asymmetry(t, dims, self.flat)))
