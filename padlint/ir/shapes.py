@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from padlint.errors import PadlintError
@@ -15,7 +16,7 @@ HELP = "use 224, 224x320, 3x224x224, 16x112x112 or a comma list such as 224,225"
 
 def parse_input_sizes(text: str) -> list[tuple[int, ...]]:
     """``'224,3x225x225'`` -> ``[(224,), (3, 225, 225)]``."""
-    sizes = []
+    sizes: list[tuple[int, ...]] = []
     for part in str(text).replace(" ", "").lower().split(","):
         if not _SIZE.match(part):
             raise PadlintError(f"invalid --input-size {text!r}: {HELP}")
@@ -26,9 +27,9 @@ def parse_input_sizes(text: str) -> list[tuple[int, ...]]:
     return sizes
 
 
-def normalize_sizes(input_size) -> list[tuple[int, ...]]:
+def normalize_sizes(input_size: object) -> list[tuple[int, ...]]:
     """Accept what the Python API and ``PADLINT_TARGETS`` accept: an int, a string,
-    a shape tuple, or a list of those."""
+    a shape tuple, or a list of those (anything else is a :class:`PadlintError`)."""
     if isinstance(input_size, str):
         return parse_input_sizes(input_size)
     if isinstance(input_size, int) and not isinstance(input_size, bool):
@@ -43,10 +44,12 @@ def normalize_sizes(input_size) -> list[tuple[int, ...]]:
     raise PadlintError(f"invalid input size {input_size!r}: {HELP}")
 
 
-def model_layout(model: "nn.Module") -> tuple[int, int | None]:
-    from torch import nn
+def model_layout(model: nn.Module) -> tuple[int, int | None]:
     """(spatial dims, input channels) from the first conv module, else the first pool
     module, else the first parameter shaped like a conv weight."""
+    # Imported here: the rest of this module is torch-free.
+    from torch import nn
+
     from padlint.trace.ops import WINDOWED_MODULES
     for m in model.modules():
         if isinstance(m, nn.modules.conv._ConvNd):
@@ -104,7 +107,8 @@ def gives_channels(size: tuple[int, ...], nd: int) -> bool:
     return len(size) > nd
 
 
-def shape_str(shape) -> str:
+def shape_str(shape: Iterable[object]) -> str:
+    """``(1, 3, 224, 224)`` -> ``'1x3x224x224'``."""
     return "x".join(str(v) for v in shape)
 
 
