@@ -232,7 +232,13 @@ def broadcast_break(reference: LengthProgram, run: LengthProgram) -> str | None:
     """Why a run at another size is not a run of the traced model, or None: its first
     merge that broadcasts a length-1 map where the traced run merged a longer one (what
     an 'eq' symbol of the length program rejects). The two runs' merges are compared in
-    call order, up to where they part."""
+    call order, up to where they part.
+
+    >>> traced = LengthProgram(merges=[("net.add", ((1, 8, 2, 2), (1, 8, 2, 2)), (1, 8, 2, 2))])
+    >>> bigger = LengthProgram(merges=[("net.add", ((1, 8, 4, 4), (1, 8, 1, 1)), (1, 8, 4, 4))])
+    >>> broadcast_break(traced, bigger)
+    'net.add: merged branches disagree (4 vs 1)'
+    """
     for (where, ref_in, _ref_out), (other, run_in, run_out) in zip(reference.merges, run.merges):
         if where != other or len(ref_in) != len(run_in):
             return None
