@@ -8,15 +8,17 @@ naming the file and the key. Nothing here imports torch.
 """
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from padlint.errors import PadlintError
-from padlint.verification.choices import BASELINES, DEVICES
-import difflib
 from padlint.ir.shapes import HELP, normalize_sizes
+from padlint.verification.choices import BASELINES, DEVICES
 
 FAIL_ON = ("error", "warning", "info", "never")
 SEVERITIES = ("info", "warning", "error")
@@ -40,7 +42,7 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
-    verify: dict = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rule_select(self) -> list[str] | None:
@@ -93,7 +95,7 @@ def find_pyproject(start: str) -> str | None:
         folder = parent
 
 
-def _read(path: str) -> dict:
+def _read(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -120,7 +122,7 @@ def load_config(start: str | None = None, path: str | None = None) -> Config:
     return parse_table(table, path)
 
 
-def parse_table(table: dict, path: str) -> Config:
+def parse_table(table: dict[str, Any], path: str) -> Config:
     """Check every key of a ``[tool.padlint]`` table and build its :class:`Config`."""
     if not isinstance(table, dict):
         raise PadlintError(f"{path}: [tool.padlint] must be a table")
@@ -158,29 +160,31 @@ def parse_table(table: dict, path: str) -> Config:
     return config
 
 
-def _kind(value) -> str:
+def _kind(value: object) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
             list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _near(key: str, keys) -> str:
+def _near(key: str, keys: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, keys, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _strings(value, where: str) -> list[str]:
+def _strings(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise PadlintError(f"{where} must be a list of strings, got {_kind(value)}")
     return list(value)
 
 
-def _codes(value, where: str) -> list[str]:
+def _codes(value: object, where: str) -> list[str]:
     codes = [c.strip().upper() for c in _strings(value, where)]
     _check_codes(codes, where)
     return codes
 
 
-def _check_codes(codes, where: str, exact: bool = False) -> None:
+def _check_codes(codes: Iterable[str], where: str, exact: bool = False) -> None:
+    # Imported here, not for torch (the rule engine is torch-free) but for start-up: a
+    # table without rule codes never loads the engine and PyYAML.
     from padlint.engine.rules import all_rules
     known = all_rules()
     for code in codes:
@@ -190,13 +194,13 @@ def _check_codes(codes, where: str, exact: bool = False) -> None:
             raise PadlintError(f"{where}: unknown rule code {code!r}; `padlint rules` lists them")
 
 
-def _choice(value, choices, where: str) -> str:
+def _choice(value: object, choices: tuple[str, ...], where: str) -> str:
     if not isinstance(value, str) or value not in choices:
         raise PadlintError(f"{where} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
 
 
-def _sizes(value, where: str) -> list[tuple[int, ...]]:
+def _sizes(value: object, where: str) -> list[tuple[int, ...]]:
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in items):
         raise PadlintError(f"{where} input-size must be a size or a list of sizes "
@@ -207,7 +211,7 @@ def _sizes(value, where: str) -> list[tuple[int, ...]]:
         raise PadlintError(f"{where} input-size {value!r} is not a valid size: {HELP}") from None
 
 
-def _verify(value, where: str) -> dict:
+def _verify(value: object, where: str) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"enabled": value}
     if not isinstance(value, dict):

@@ -1,30 +1,65 @@
 """Length programs: how every spatial length of a model follows from its input size.
 
 The front end records a :class:`LengthProgram` while it runs a model once (see
-:mod:`padlint.program`). Each tensor dimension becomes a symbol; a symbol is the input
+:mod:`padlint.trace.program`). Each tensor dimension becomes a symbol; a symbol is the input
 length of one axis, a constant, or one step of SCIENCE.md's arithmetic applied to other
 symbols (a windowed op's output length, an explicit or TF-"SAME" pad, an interpolation
 scale, a concatenation, a broadcast merge …). Evaluating the program with numpy arrays
 for the input lengths gives every length of the model at every size in one pass.
 
+A conv ``k=3 s=2 p=1`` on a length-``n`` input, evaluated at three sizes at once:
+
+>>> program = LengthProgram(syms=[Sym("var", params=(0,), ref=224), Sym("win", args=(0,), ref=112)],
+...                         windows=[WindowAxis(layer=0, axis="H", src=0, out=1, kernel=3, stride=2,
+...                                             dilation=1, own_begin=1, own_end=1)], inputs=(0,))
+>>> ev = program.evaluate({0: np.array([1, 224, 225])})
+>>> ev.values[1], ev.valid()
+(array([  1, 112, 113]), array([ True,  True,  True]))
+>>> ev.window_facts(program.windows[0])["unused_pad_end"]
+array([[0, 1, 0]])
+
 Nothing here imports torch.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
-from padlint.geometry.axis import (output_length, pad_use, tap_counts, transposed_output_length, uneven_use)
+from padlint.geometry.axis import (
+    Flags,
+    Lengths,
+    output_length,
+    pad_use,
+    tap_counts,
+    transposed_output_length,
+    uneven_use,
+)
+
+#: An integer column: one row per window axis, shape ``(rows, 1)`` or ``(rows, sizes)``.
+Column = NDArray[np.int64]
 
 
-def tf_same_total(n, k: int, s: int, d: int = 1):
-    """Total padding TensorFlow's "SAME" adds: ``max((ceil(n/s) - 1)*s + k_e - n, 0)``."""
+def tf_same_total(n: Lengths, k: int, s: int, d: int = 1) -> Lengths:
+    """Total padding TensorFlow's "SAME" adds: ``max((ceil(n/s) - 1)*s + k_e - n, 0)``.
+
+    >>> int(tf_same_total(224, 3, 2)), int(tf_same_total(225, 3, 2))
+    (1, 2)
+    """
     return np.maximum((-np.floor_divide(-n, s) - 1) * s + d * (k - 1) + 1 - n, 0)
 
 
-def tf_same_pads(n, k: int, s: int, d: int, variant: str):
-    """``(begin, end)``: variant 'end' puts the odd cell at the end (TensorFlow, timm)."""
+def tf_same_pads(n: Lengths, k: int, s: int, d: int, variant: str) -> tuple[Lengths, Lengths]:
+    """``(begin, end)``: variant 'end' puts the odd cell at the end (TensorFlow, timm).
+
+    >>> [int(p) for p in tf_same_pads(224, 3, 2, 1, "end")], [int(p) for p in tf_same_pads(224, 3, 2, 1, "begin")]
+    ([0, 1], [1, 0])
+    >>> tf_same_pads(np.array([224, 225]), 3, 2, 1, "end")
+    (array([0, 1]), array([1, 1]))
+    """
     total = tf_same_total(n, k, s, d)
     small = np.floor_divide(total, 2)
     return (small, total - small) if variant == "end" else (total - small, small)
@@ -37,7 +72,7 @@ class Sym:
 
     op: str
     args: tuple[int, ...] = ()
-    params: tuple = ()
+    params: tuple[Any, ...] = ()        # per op: (axis,) (value,) (begin, end) (k, s, d) (factor,) …
     ref: int = 0
     where: str = ""
 
@@ -56,18 +91,37 @@ class WindowAxis:
     own_begin: int              # the op's own padding
     own_end: int
     ceil_mode: bool = False
-    explicit: tuple = ("static", 0, 0)   # or ("same", variant): TF-SAME, from the input length
+    explicit: tuple[Any, ...] = ("static", 0, 0)   # or ("same", variant): TF-SAME, from the input length
     transposed: bool = False
     output_padding: int = 0
 
-    def explicit_pads(self, n):
+    def explicit_pads(self, n: Lengths) -> tuple[Lengths, Lengths]:
+        """The explicit pad before the op, ``(begin, end)``, at input length ``n``."""
         if self.explicit[0] == "same":
             return tf_same_pads(n, self.kernel, self.stride, self.dilation, self.explicit[1])
         return self.explicit[1], self.explicit[2]
 
 
+class Columns(TypedDict):
+    """What :meth:`LengthProgram.columns` caches: one row per window axis."""
+
+    kernel: Column
+    stride: Column
+    dilation: Column
+    own_b: Column
+    own_e: Column
+    ceil: NDArray[np.bool_]
+    taps: NDArray[np.bool_]             # the transposed conv's taps per phase are unequal
+    static_b: Column
+    static_e: Column
+    same: list[int]                     # rows whose explicit pad is TF-SAME
+
+
 @dataclass
 class LengthProgram:
+    """The symbols of one traced run, in the order they were recorded, and the windowed
+    calls that read them."""
+
     syms: list[Sym] = field(default_factory=list)
     windows: list[WindowAxis] = field(default_factory=list)
     inputs: tuple[int, ...] = ()          # the var symbol of each spatial input axis
@@ -75,21 +129,22 @@ class LengthProgram:
     # (op, where, output symbols, output shape as recorded): what validation compares
     pools: list[int] = field(default_factory=list)        # the input symbol of each adaptive
     # pool axis, in the order of padlint.alignment.Alignment.pools
-    merges: list[tuple[str, tuple, tuple]] = field(default_factory=list)
+    merges: list[tuple[str, tuple[tuple[int, ...], ...], tuple[int, ...]]] = field(default_factory=list)
     # (where, input shapes, output shape) of each broadcasting merge, as recorded
     uncertain: list[str] = field(default_factory=list)   # why it must be validated
     unmodelled: str | None = None         # why the fast path cannot be used at all
-    verdict: object = None                # cached result of padlint.sweep.fast_path_problem
-    _columns: dict = field(default_factory=dict, repr=False)   # cache of columns()
+    verdict: tuple[str, str | None] | None = None   # cached result of padlint.sizes.sweep.fast_path_problem
+    _columns: dict[tuple[int, ...], Columns] = field(default_factory=dict, repr=False)   # cache of columns()
 
-    def columns(self, windows: list[WindowAxis]) -> dict:
+    def columns(self, windows: list[WindowAxis]) -> Columns:
         """Per-window constants of :meth:`Evaluation.stacked_facts`, as (rows, 1) columns
         (cached: a sweep asks for the same windows again and again)."""
         key = tuple(id(w) for w in windows)
         cache = self._columns
         if key not in cache:
-            def col(values, dtype=np.int64):
-                return np.array(list(values), dtype=dtype)[:, None]
+            def col(values: Iterable[int], dtype: DTypeLike = np.int64) -> NDArray[Any]:
+                column: NDArray[Any] = np.array(list(values), dtype=dtype)[:, None]
+                return column
             static = [w.explicit if w.explicit[0] == "static" else ("same", 0, 0) for w in windows]
             cache[key] = {
                 "kernel": col(w.kernel for w in windows), "stride": col(w.stride for w in windows),
@@ -102,15 +157,15 @@ class LengthProgram:
                 "same": [i for i, w in enumerate(windows) if w.explicit[0] == "same"]}
         return cache[key]
 
-    def evaluate(self, inputs: dict[int, object]) -> "Evaluation":
+    def evaluate(self, inputs: dict[int, Lengths]) -> Evaluation:
         """Every symbol's value; ``inputs`` maps a spatial axis index to its lengths (an int
         or an array). Symbols that do not depend on an array stay plain numbers."""
-        values: list = [None] * len(self.syms)
+        values: list[Any] = [None] * len(self.syms)   # filled in symbol order: args come first
         size = max((np.size(v) for v in inputs.values()), default=1)
         first_bad = np.full(size, -1, dtype=np.int64)
         windows = {w.out: w for w in self.windows}
 
-        def fail(index: int, bad) -> None:
+        def fail(index: int, bad: Flags) -> None:
             if not isinstance(bad, np.ndarray):
                 if bad:
                     first_bad[first_bad < 0] = index
@@ -119,8 +174,9 @@ class LengthProgram:
                 first_bad[bad & (first_bad < 0)] = index
 
         for i, sym in enumerate(self.syms):
-            a = [values[j] for j in sym.args]
+            a: list[Lengths] = [values[j] for j in sym.args]
             op = sym.op
+            v: Lengths
             if op == "var":
                 v = inputs.get(sym.params[0], sym.ref)
                 v = np.asarray(v, dtype=np.int64) if np.ndim(v) else int(v)
@@ -176,8 +232,14 @@ def broadcast_break(reference: LengthProgram, run: LengthProgram) -> str | None:
     """Why a run at another size is not a run of the traced model, or None: its first
     merge that broadcasts a length-1 map where the traced run merged a longer one (what
     an 'eq' symbol of the length program rejects). The two runs' merges are compared in
-    call order, up to where they part."""
-    for (where, ref_in, ref_out), (other, run_in, run_out) in zip(reference.merges, run.merges):
+    call order, up to where they part.
+
+    >>> traced = LengthProgram(merges=[("net.add", ((1, 8, 2, 2), (1, 8, 2, 2)), (1, 8, 2, 2))])
+    >>> bigger = LengthProgram(merges=[("net.add", ((1, 8, 4, 4), (1, 8, 1, 1)), (1, 8, 4, 4))])
+    >>> broadcast_break(traced, bigger)
+    'net.add: merged branches disagree (4 vs 1)'
+    """
+    for (where, ref_in, _ref_out), (other, run_in, run_out) in zip(reference.merges, run.merges):
         if where != other or len(ref_in) != len(run_in):
             return None
         for i in range(1, len(run_out) + 1):
@@ -190,9 +252,15 @@ def broadcast_break(reference: LengthProgram, run: LengthProgram) -> str | None:
     return None
 
 
-def slice_length(n, start, stop, step):
-    """``len(range(n)[start:stop:step])`` for a positive step, vectorised over ``n``."""
-    def norm(value, default):
+def slice_length(n: Lengths, start: int | None, stop: int | None, step: int) -> Lengths:
+    """``len(range(n)[start:stop:step])`` for a positive step, vectorised over ``n``.
+
+    >>> int(slice_length(10, 1, None, 2)), int(slice_length(10, -3, None, 1))
+    (5, 3)
+    >>> slice_length(np.array([4, 5]), 0, -1, 2)
+    array([2, 2])
+    """
+    def norm(value: int | None, default: Lengths) -> Lengths:
         if value is None:
             return default
         return np.maximum(value + n, 0) if value < 0 else np.minimum(value, n)
@@ -202,16 +270,20 @@ def slice_length(n, start, stop, step):
 
 @dataclass
 class Evaluation:
-    program: LengthProgram
-    values: list
-    first_bad: np.ndarray           # per size: the first symbol that fails, or -1
+    """Every symbol of a :class:`LengthProgram` at every evaluated size."""
 
-    def valid(self) -> np.ndarray:
+    program: LengthProgram
+    values: list[Lengths]           # per symbol: an int, or one value per size
+    first_bad: NDArray[np.int64]    # per size: the first symbol that fails, or -1
+
+    def valid(self) -> NDArray[np.bool_]:
+        """Per size: whether the model runs there."""
         return self.first_bad < 0
 
-    def value(self, sym: int, at: int):
+    def value(self, sym: int, at: int) -> int:
+        """Symbol ``sym`` at size number ``at``."""
         v = self.values[sym]
-        return int(v[at]) if np.ndim(v) else int(v)
+        return int(v[at]) if isinstance(v, np.ndarray) and v.ndim else int(v)
 
     def reason(self, at: int, layer_names: list[str], layer_ops: list[str]) -> str:
         """Why size number ``at`` cannot run, worded like the front end's errors."""
@@ -229,17 +301,17 @@ class Evaluation:
             return f"{sym.where}: merged branches disagree ({args[0]} vs {args[1]})"
         return f"{sym.where}: an empty output ({sym.op} of {args[0]})"
 
-    def window_facts(self, w: WindowAxis) -> dict:
+    def window_facts(self, w: WindowAxis) -> dict[str, Any]:
         """SCIENCE.md §1's quantities for one window axis at every size (arrays)."""
         return self.stacked_facts([w])
 
-    def stacked_facts(self, windows: list[WindowAxis], count: int | None = None) -> dict:
+    def stacked_facts(self, windows: list[WindowAxis], count: int | None = None) -> dict[str, Any]:
         """The same for many window axes at once, all transposed or none: every array has
         one row per window and one column per size (``count`` columns; default: as the
         evaluated inputs), so one numpy pass serves every layer."""
         count = count or self.first_bad.shape[0]
 
-        def rows(values):
+        def rows(values: Iterable[Lengths]) -> Column:
             return np.stack([np.broadcast_to(np.asarray(v, dtype=np.int64), (count,)) for v in values])
 
         c = self.program.columns(windows)

@@ -6,8 +6,10 @@ the channels, shape ``(H, W)`` (or ``(L,)``, ``(D, H, W)``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from padlint.geometry.axis import AXIS_NAMES
 
@@ -17,14 +19,28 @@ _EDGES = {"L": ("start", "end"), "D": ("front", "back"), "H": ("top", "bottom"),
 
 
 def edges(axis: str) -> tuple[str, str]:
-    """The names of the two ends of an axis: ('top', 'bottom') for H."""
+    """The names of the two ends of an axis: ('top', 'bottom') for H.
+
+    >>> edges("H"), edges("W")
+    (('top', 'bottom'), ('left', 'right'))
+    """
     return _EDGES[axis]
 
 
-def flip_asymmetry(x: np.ndarray, axis: int, nd: int) -> float:
+def flip_asymmetry(x: ArrayLike, axis: int, nd: int) -> float:
     """``||X - flip(X)|| / ||X - mean(X)||`` for the ``axis``-th of the last ``nd`` axes;
     the mean is over the spatial axes, so a channel's constant offset is not structure.
-    A spatially flat ``X`` (deviations below ``FLAT`` of its size) gives 0."""
+    A spatially flat ``X`` (deviations below ``FLAT`` of its size) gives 0.
+
+    A ramp along W is antisymmetric under a left-right flip (2.0) and symmetric under
+    an up-down one (0.0):
+
+    >>> ramp = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    >>> flip_asymmetry(ramp, axis=1, nd=2), flip_asymmetry(ramp, axis=0, nd=2)
+    (2.0, 0.0)
+    >>> flip_asymmetry(np.full((4, 4), 5.0), axis=0, nd=2)
+    0.0
+    """
     x = np.asarray(x, dtype=np.float64)
     spatial = tuple(range(x.ndim - nd, x.ndim))
     spread = float(np.linalg.norm(x - x.mean(axis=spatial, keepdims=True)))
@@ -39,9 +55,9 @@ class MapMeasures:
 
     magnitude: float                  # max |M - median| / |median| (or / max|M|, see scale)
     scale: str                        # 'median', or 'max' when the median is ~0
-    extent: dict                      # edge name -> cells from that edge that deviate
-    asymmetry: dict                   # axis -> flip asymmetry of the map
-    shape: tuple
+    extent: dict[str, int]            # edge name -> cells from that edge that deviate
+    asymmetry: dict[str, float]       # axis -> flip asymmetry of the map
+    shape: tuple[int, ...]
     cover: float = 0.0                # share of the map's cells that deviate
 
     def worst_edge(self) -> tuple[str, int]:
@@ -49,22 +65,39 @@ class MapMeasures:
         edge = max(self.extent, key=lambda e: self.extent[e])
         return edge, self.extent[edge]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"magnitude": round_sig(self.magnitude), "scale": self.scale,
                 "extent": dict(self.extent), "cover": round_sig(self.cover),
                 "asymmetry": {a: round_sig(v) for a, v in self.asymmetry.items()}}
 
 
 def round_sig(value: float, digits: int = 4) -> float:
+    """``value`` to ``digits`` significant digits.
+
+    >>> round_sig(3.14159), round_sig(123456.0, 2)
+    (3.142, 120000.0)
+    """
     return float(f"{value:.{digits}g}")
 
 
-def measure_map(m: np.ndarray, tolerance: float = 0.1) -> MapMeasures:
+def measure_map(m: ArrayLike, tolerance: float = 0.1) -> MapMeasures:
     """The §3 measures of a mean map. ``tolerance`` is the deviation from the interior
     (the median), relative to the same scale as the magnitude, above which a cell, row
     or column counts as part of the border artifact (the verify stage passes PAD202's).
     The cover is the share of cells above it: on a large map a few border rows are a
-    small share, on a deep 7x7 map the border can be all of it."""
+    small share, on a deep 7x7 map the border can be all of it.
+
+    A 5x5 map of ones whose top row is 2: the top edge deviates by 100% of the median,
+    one row deep, a fifth of the cells.
+
+    >>> m = np.ones((5, 5))
+    >>> m[0] = 2.0
+    >>> r = measure_map(m)
+    >>> r.magnitude, r.scale, r.extent, r.cover, r.worst_edge()
+    (1.0, 'median', {'top': 1, 'bottom': 0, 'left': 0, 'right': 0}, 0.2, ('top', 1))
+    >>> r.to_json()["asymmetry"]
+    {'H': 1.581, 'W': 0.0}
+    """
     m = np.asarray(m, dtype=np.float64)
     nd = m.ndim
     names = AXIS_NAMES[nd]
@@ -75,7 +108,7 @@ def measure_map(m: np.ndarray, tolerance: float = 0.1) -> MapMeasures:
     else:
         scale, denom = "max", peak
     dev = np.abs(m - median) / denom if denom > 0 else np.zeros_like(m)
-    extent = {}
+    extent: dict[str, int] = {}
     for i, axis in enumerate(names):
         # one profile value per row: the median along the other axes, robust to corners
         moved = np.moveaxis(dev, i, 0).reshape(m.shape[i], -1)
@@ -89,30 +122,38 @@ def measure_map(m: np.ndarray, tolerance: float = 0.1) -> MapMeasures:
     return MapMeasures(float(dev.max()) if m.size else 0.0, scale, extent, asym, tuple(m.shape), cover)
 
 
-def _reach(profile: np.ndarray, tolerance: float) -> int:
+def _reach(profile: NDArray[np.float64], tolerance: float) -> int:
     """How far from the edge (profile[0]) the last deviating row lies, in rows."""
     over = np.nonzero(profile > tolerance)[0]
     return int(over[-1]) + 1 if over.size else 0
 
 
-def centred(maps: list[np.ndarray]) -> list[np.ndarray]:
+def centred(maps: list[ArrayLike]) -> list[NDArray[np.float64]]:
     """Each map's deviation from its own median, divided by the largest deviation of any
     of them: values in [-1, 1] on one scale shared by the group (all zeros when every map
-    is flat)."""
-    devs = [np.asarray(m, dtype=np.float64) - np.median(m) for m in maps]
+    is flat).
+
+    >>> centred([np.array([1.0, 2.0, 3.0]), np.array([5.0, 5.0, 5.5])])
+    [array([-1.,  0.,  1.]), array([0. , 0. , 0.5])]
+    """
+    devs = [np.asarray(m, dtype=np.float64) - np.median(np.asarray(m)) for m in maps]
     peak = max((float(np.abs(d).max()) for d in devs if d.size), default=0.0)
     return [d / peak if peak > 0 else np.zeros_like(d) for d in devs]
 
 
-def downsample(m: np.ndarray, size: int) -> np.ndarray:
+def downsample(m: ArrayLike, size: int) -> NDArray[np.float64]:
     """Average-pool a 2-D map so that neither side exceeds ``size`` cells (block means,
-    the last block taking the remainder), for display."""
-    m = np.asarray(m, dtype=np.float64)
-    if m.ndim == 1:
-        m = m[None, :]
-    while m.ndim > 2:
-        m = m.mean(axis=0)
-    out = m
+    the last block taking the remainder), for display.
+
+    >>> downsample(np.arange(16.0).reshape(4, 4), 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    out = np.asarray(m, dtype=np.float64)
+    if out.ndim == 1:
+        out = out[None, :]
+    while out.ndim > 2:
+        out = out.mean(axis=0)
     for axis in (0, 1):
         n = out.shape[axis]
         if n <= size:

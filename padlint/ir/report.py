@@ -3,15 +3,53 @@ from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from padlint.errors import PadlintError
-from padlint.ir.trace import Layer, Trace
-from padlint.ir.source import Source
 from padlint import __version__
+from padlint.errors import PadlintError
+from padlint.ir.source import Source
+from padlint.ir.trace import Layer, Trace
 
 SCHEMA_VERSION = 1
 _RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+# What a result reads of the later stages' facts (the IR imports none of those stages).
+class SizeSuggestion(Protocol):
+    """A padlint.sizes.sweep.Suggestion."""
+
+    def sizes(self) -> list[Any]: ...
+
+
+class VerificationFacts(Protocol):
+    """A padlint.verification.stage.Verification."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class LayerStatsFacts(Protocol):
+    """A padlint.stats.facts.LayerStats."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def op(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class StatsFacts(Protocol):
+    """A padlint.stats.facts.Stats."""
+
+    @property
+    def layers(self) -> Sequence[LayerStatsFacts]: ...
+
+    def layer(self, name: str) -> LayerStatsFacts | None: ...
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -27,11 +65,11 @@ class Finding:
     fix: str
     source: Source | None = None
     op: str = ""                                   # 'Conv2d k=3 s=2 p=1'
-    data: dict = field(default_factory=dict, compare=False, hash=False)
-    verification: dict | None = field(default=None, compare=False, hash=False)   # with --verify
+    data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    verification: dict[str, Any] | None = field(default=None, compare=False, hash=False)   # with --verify
 
-    def to_json(self) -> dict:
-        out = {"rule": self.rule, "name": self.name, "severity": self.severity,
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "name": self.name, "severity": self.severity,
                "layer": self.layer, "axis": self.axis, "message": self.message, "fix": self.fix,
                "source": self.source.to_json() if self.source else None,
                "op": self.op, "data": self.data}
@@ -60,7 +98,7 @@ class Suppressed:
             return f"suppressed by {self.by}"
         return f"suppressed by {self.by} {'at ' if self.by == 'noqa' else ''}{self.where}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return self.finding.to_json() | {"suppressed_by": self.by, "suppressed_at": self.where}
 
 
@@ -79,7 +117,7 @@ class UnusedNoqa:
             text += f" ({', '.join(self.disabled)} not selected)"
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"source": self.source.to_json(), "codes": list(self.codes),
                 "disabled": list(self.disabled), "message": self.message}
 
@@ -91,13 +129,13 @@ class ModelResult:
     target: str
     trace: Trace
     findings: list[Finding]
-    suggested: object = None          # a padlint.sweep.Suggestion, when the fast path gave one
+    suggested: SizeSuggestion | None = None      # when the fast path gave one
     suppressed: list[Suppressed] = field(default_factory=list)
-    verification: object = None       # a padlint.verification.Verification, with --verify
-    stats: object = None              # a padlint.stats.Stats, from `padlint stats`
+    verification: VerificationFacts | None = None   # with --verify
+    stats: StatsFacts | None = None               # from `padlint stats`
 
     @property
-    def suggested_sizes(self) -> list | None:
+    def suggested_sizes(self) -> list[Any] | None:
         """Nearest clean input sizes below/above ([] when clean, None when unknown)."""
         return self.suggested.sizes() if self.suggested is not None else None
 
@@ -109,7 +147,7 @@ class ModelResult:
     def input_shape(self) -> tuple[int, ...]:
         return self.trace.input_shape
 
-    def _layers_json(self) -> list[dict]:
+    def _layers_json(self) -> list[dict[str, Any]]:
         layers = [layer.to_json() for layer in self.layers]
         if self.stats is None:
             return layers
@@ -122,7 +160,7 @@ class ModelResult:
                    if s.name not in seen]
         return layers
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"target": self.target, "input_shape": list(self.input_shape),
                 "method": self.trace.method,
                 "layers": self._layers_json(),
@@ -136,7 +174,7 @@ class ModelResult:
 @dataclass
 class Report:
     results: list[ModelResult] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)      # {"target", "message"}
+    errors: list[dict[str, Any]] = field(default_factory=list)      # {"target", "message"}
     skipped: list[str] = field(default_factory=list)     # classes that need arguments
     unused_noqa: list[UnusedNoqa] = field(default_factory=list)   # with --warn-unused-noqa
 
@@ -152,7 +190,7 @@ class Report:
     def layers(self) -> list[Layer]:
         return [layer for r in self.results for layer in r.layers]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"padlint_version": __version__, "schema_version": SCHEMA_VERSION,
                 "results": [r.to_json() for r in self.results],
                 "errors": [{"target": e["target"], "message": e["message"]} for e in self.errors],
@@ -186,7 +224,7 @@ class Outcome:
     child process can hand it back."""
 
     results: list[ModelResult] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     models: int = 0
 

@@ -1,14 +1,10 @@
-"""``--input-size`` parsing, and the full input shape a model gets."""
+"""``--input-size`` parsing: sizes as given (224, 224x320, 3x224x224, ranges), checked."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from padlint.errors import PadlintError
-
-if TYPE_CHECKING:
-    pass
-
 
 _SIZE = re.compile(r"^\d+(x\d+)*$")
 
@@ -18,7 +14,7 @@ HELP = "use 224, 224x320, 3x224x224, 16x112x112 or a comma list such as 224,225"
 
 def parse_input_sizes(text: str) -> list[tuple[int, ...]]:
     """``'224,3x225x225'`` -> ``[(224,), (3, 225, 225)]``."""
-    sizes = []
+    sizes: list[tuple[int, ...]] = []
     for part in str(text).replace(" ", "").lower().split(","):
         if not _SIZE.match(part):
             raise PadlintError(f"invalid --input-size {text!r}: {HELP}")
@@ -29,9 +25,9 @@ def parse_input_sizes(text: str) -> list[tuple[int, ...]]:
     return sizes
 
 
-def normalize_sizes(input_size) -> list[tuple[int, ...]]:
+def normalize_sizes(input_size: object) -> list[tuple[int, ...]]:
     """Accept what the Python API and ``PADLINT_TARGETS`` accept: an int, a string,
-    a shape tuple, or a list of those."""
+    a shape tuple, or a list of those (anything else is a :class:`PadlintError`)."""
     if isinstance(input_size, str):
         return parse_input_sizes(input_size)
     if isinstance(input_size, int) and not isinstance(input_size, bool):
@@ -51,7 +47,8 @@ def gives_channels(size: tuple[int, ...], nd: int) -> bool:
     return len(size) > nd
 
 
-def shape_str(shape) -> str:
+def shape_str(shape: Iterable[object]) -> str:
+    """``(1, 3, 224, 224)`` -> ``'1x3x224x224'``."""
     return "x".join(str(v) for v in shape)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class Source:
     end_col: int | None = None
     # Where a library (smp, timm, torchvision) built the layer, when the position above
     # is the user's line that called it; not part of the position (noqa, fingerprints).
-    defined_at: "Source | None" = field(default=None, compare=False)
+    defined_at: Source | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
@@ -27,7 +28,7 @@ class Source:
         """The lines the construction spans: a ``# noqa`` on any of them applies."""
         return range(self.line, max(self.line, self.end_line or self.line) + 1)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line, "col": self.col,
                 "end_line": self.end_line or self.line, "end_col": self.end_col}
 

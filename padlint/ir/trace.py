@@ -1,9 +1,12 @@
 """The padlint IR: the windowed ops of one forward pass, in execution order."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from padlint.geometry.axis import AxisFacts
+from padlint.geometry.lengths import LengthProgram
 from padlint.ir.source import Source
 
 
@@ -28,7 +31,7 @@ class Layer:
         """``Conv2d k=3 s=2 p=1``: the geometry of one axis (or of all, when they agree)."""
         facts = [self.axis(axis)] if axis else list(self.axes)
 
-        def show(values):
+        def show(values: Iterable[object]) -> str:
             values = list(dict.fromkeys(values))
             return "x".join(str(v) for v in values) if len(values) > 1 else str(values[0])
 
@@ -43,8 +46,8 @@ class Layer:
             parts.append(f"output_padding={show(f.output_padding for f in facts)}")
         return " ".join(parts)
 
-    def to_json(self) -> dict:
-        d = {"name": self.name, "op": self.op,
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "op": self.op,
              "source": self.source.to_json() if self.source else None,
              "axes": [a.to_json() for a in self.axes],
              "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
@@ -69,8 +72,9 @@ class Trace:
     method: str                       # 'fx', 'hooks', 'cpu' or 'none'
     input_shape: tuple[int, ...]
     notes: tuple[TraceNote, ...] = field(default=())
-    program: object = field(default=None, compare=False, repr=False)   # a LengthProgram
-    alignment: object = field(default=None, compare=False, repr=False)  # an Alignment
+    program: LengthProgram | None = field(default=None, compare=False, repr=False)
+    # Facts of later stages, opaque to the IR:
+    alignment: object = field(default=None, compare=False, repr=False)   # a trace.alignment.Alignment
     preprocess: "Preprocess | None" = field(default=None, compare=False, repr=False)  # PAD109
 
 
@@ -85,5 +89,5 @@ class Preprocess:
     divisor: int
     limit: int                # the largest padded size checked
     part: str                 # 'backbone'
-    clean_multiples: dict     # axis -> the multiples of divisor up to limit that are clean
-    fix: dict                 # axis -> (period, offset) of sizes that are all clean, or None
+    clean_multiples: dict[str, list[int]]   # axis -> the multiples of divisor up to limit that are clean
+    fix: dict[str, tuple[int, int] | None]  # axis -> (period, offset) of sizes that are all clean, or None
