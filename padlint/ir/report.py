@@ -228,7 +228,7 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)
     models: int = 0
 
-    def portable(self) -> "Outcome":
+    def portable(self) -> Outcome:
         """Exceptions replaced by their formatted tracebacks (exceptions may not pickle)."""
         errors = []
         for err in self.errors:

@@ -75,7 +75,7 @@ class Trace:
     program: LengthProgram | None = field(default=None, compare=False, repr=False)
     # Facts of later stages, opaque to the IR:
     alignment: object = field(default=None, compare=False, repr=False)   # a trace.alignment.Alignment
-    preprocess: "Preprocess | None" = field(default=None, compare=False, repr=False)  # PAD109
+    preprocess: Preprocess | None = field(default=None, compare=False, repr=False)  # PAD109
 
 
 @dataclass(frozen=True)
