@@ -184,6 +184,10 @@ Site = Callable[[str], tuple[str, str, Source | None]]
 
 
 class AlignmentTracker:
+    """The recorder's listener that follows every cell's grid (a :class:`Listener`)."""
+
+    what = "alignment tracker"
+
     def __init__(self, site: Site, profiles: bool = False):
         self.site = site
         self.profiles = profiles          # follow coverage profiles too (PAD108)
@@ -215,6 +219,9 @@ class AlignmentTracker:
             self._grids.pop(id(t), None)
 
     # -- the calls the recorder passes on ------------------------------------------
+    def fail(self, why: str) -> None:
+        self.facts.failed = why
+
     def register_input(self, x: torch.Tensor, nd: int) -> None:
         if nd not in AXIS_NAMES:                 # no spatial axis (an MLP): nothing to follow
             return

@@ -34,6 +34,7 @@ from padlint.ir.source import Source, display_path
 from padlint.load.sites import caller_source, layer_source
 from padlint.errors import first_line
 from padlint.trace.ops import tensors_in
+from padlint.trace.record import Listener
 import os
 
 
@@ -187,8 +188,7 @@ class FrontEnd:
                     return node.target, type(module).__name__, self._source(node.target)
             return where(), fname, node.meta.get("padlint_source")
 
-        recorder = Recorder(label, ProgramBuilder(where) if program else None,
-                            AlignmentTracker(site, profiles=coverage))
+        recorder = Recorder(label, _listeners(where, site, program, coverage))
         x = self._input(shape)
         _register(recorder, x, len(shape) - 2)
 
@@ -226,8 +226,7 @@ class FrontEnd:
         def post(module, args, out):
             stack.pop()
 
-        recorder = Recorder(label, ProgramBuilder(where) if program else None,
-                            AlignmentTracker(site, profiles=coverage))
+        recorder = Recorder(label, _listeners(where, site, program, coverage))
         handles = [nn.modules.module.register_module_forward_pre_hook(pre),
                    nn.modules.module.register_module_forward_hook(post)]
         try:
@@ -305,26 +304,30 @@ class FrontEnd:
         return Trace(tuple(named), method, tuple(shape), tuple(notes), program, alignment)
 
 
+def _listeners(where, site, program: bool, coverage: bool) -> list[Listener]:
+    """The fact builders of one run: the length program when asked for, and the alignment
+    tracker (with coverage profiles when asked for)."""
+    return ([ProgramBuilder(where)] if program else []) + [AlignmentTracker(site, profiles=coverage)]
+
+
 def _register(recorder: Recorder, x: torch.Tensor, nd: int) -> None:
-    if recorder.builder:
-        recorder.builder.register_input(x, nd)
-    recorder._align("register_input", x, nd)
+    recorder.tell("register_input", x, nd)
 
 
 def _outputs(recorder: Recorder, out) -> None:
     """The grids of the model's output tensors, in the alignment facts."""
-    if recorder.aligner is not None:
-        recorder.aligner.facts.outputs = [tuple(replace(g, profile=None) if g is not None else None
-                                                for g in recorder.aligner.of(t)) for t in tensors_in(out)]
+    for tracker in recorder.listeners:
+        if isinstance(tracker, AlignmentTracker):
+            tracker.facts.outputs = [tuple(replace(g, profile=None) if g is not None else None
+                                           for g in tracker.of(t)) for t in tensors_in(out)]
 
 
 def _recorded(recorder: Recorder):
     """The length program (None when not asked for; unmodelled when its recording
-    failed) and the alignment facts of one run."""
-    program = (recorder.builder.program if recorder.builder is not None
-               else getattr(recorder, "_failed_program", None))
-    alignment = (recorder.aligner.facts if recorder.aligner is not None
-                 else getattr(recorder, "failed_alignment", None))
+    failed) and the alignment facts of one run (failed, when they did)."""
+    listeners = recorder.listeners + recorder.dropped
+    program = next((b.program for b in listeners if isinstance(b, ProgramBuilder)), None)
+    alignment = next((a.facts for a in listeners if isinstance(a, AlignmentTracker)), None)
     return program, alignment
 
 

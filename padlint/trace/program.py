@@ -60,6 +60,10 @@ class _Unknown(Exception):
 
 
 class ProgramBuilder:
+    """The recorder's listener that writes the length program (a :class:`Listener`)."""
+
+    what = "length recorder"
+
     def __init__(self, where: Callable[[], str]):
         self.program = LengthProgram()
         self.where = where
@@ -97,6 +101,9 @@ class ProgramBuilder:
 
     def _set(self, t: torch.Tensor, syms) -> None:
         self._dims[id(t)] = (t, tuple(syms))
+
+    def fail(self, why: str) -> None:
+        self.program.unmodelled = why
 
     def register_input(self, x: torch.Tensor, nd: int) -> None:
         lead = [self.const(v) for v in x.shape[:-nd]]

@@ -3,7 +3,7 @@ call and explicit pad with its real arguments, and turns each windowed call into
 :class:`~padlint.ir.Layer` with the facts of :mod:`padlint.geometry`."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
@@ -80,44 +80,48 @@ class _Pad:
 Labeller = Callable[[str], tuple[str, str, Source | None, nn.Module | None]]
 
 
-class Recorder(TorchFunctionMode):
-    """Records every windowed call with its real arguments and shapes."""
+class Listener(Protocol):
+    """A fact builder the recorder tells every call it sees: the length program
+    (:class:`padlint.trace.program.ProgramBuilder`) and the alignment tracker
+    (:class:`padlint.trace.alignment.AlignmentTracker`). A listener that raises is dropped
+    for the rest of the run: ``fail(why)`` writes why into its own facts, which are then
+    partial, and the other facts go on."""
 
-    def __init__(self, labeller: Labeller, builder=None, aligner=None):
+    what: str          # 'length recorder': how a failure names it
+
+    def register_input(self, x: torch.Tensor, nd: int) -> None: ...
+    def observe(self, func, args, kwargs, out) -> None: ...
+    def window(self, layer: int, real: torch.Tensor, x: torch.Tensor, nd: int, transposed: bool,
+               explicit, axes, outs) -> None: ...
+    def alias(self, out: torch.Tensor, x: torch.Tensor) -> None: ...
+    def fail(self, why: str) -> None: ...
+
+
+class Recorder(TorchFunctionMode):
+    """Records every windowed call with its real arguments and shapes, and tells its
+    listeners every call."""
+
+    def __init__(self, labeller: Labeller, listeners: list[Listener]):
         super().__init__()
         self.labeller = labeller
-        self.builder = builder        # a ProgramBuilder, when a length program is wanted
-        self.aligner = aligner        # an AlignmentTracker, when alignment facts are wanted
+        self.listeners = list(listeners)
+        self.dropped: list[Listener] = []     # those that failed: their facts say why
         self.layers: list[Layer] = []
         self._pads: dict[int, _Pad] = {}
 
-    def _tell(self, method: str, *args) -> None:
-        """Pass a call on to the length-program builder; its failure only costs the program."""
-        self._pass("builder", "length recorder", method, *args)
-
-    def _align(self, method: str, *args) -> None:
-        """Pass a call on to the alignment tracker; its failure only costs those facts."""
-        self._pass("aligner", "alignment tracker", method, *args)
-
-    def _pass(self, attr: str, what: str, method: str, *args) -> None:
-        helper = getattr(self, attr)
-        if helper is None:
-            return
-        internal, self._internal = self._internal, True    # its own shape reads are not the model's
-        try:
-            getattr(helper, method)(*args)
-        except Exception as err:  # noqa: BLE001 - the analysis itself must go on
-            why = (f"padlint's {what} failed on {getattr(args[0], '__name__', method)}: "
-                   f"{type(err).__name__}: {err}")
-            if attr == "builder":
-                helper.program.unmodelled = why
-                self._failed_program = helper.program
-            else:
-                helper.facts.failed = why
-                self.failed_alignment = helper.facts
-            setattr(self, attr, None)
-        finally:
-            self._internal = internal
+    def tell(self, method: str, *args) -> None:
+        """Pass a call on to every listener; one that fails only costs its own facts."""
+        for listener in list(self.listeners):
+            internal, self._internal = self._internal, True    # its own shape reads are not the model's
+            try:
+                getattr(listener, method)(*args)
+            except Exception as err:  # noqa: BLE001 - the analysis itself must go on
+                listener.fail(f"padlint's {listener.what} failed on "
+                              f"{getattr(args[0], '__name__', method)}: {type(err).__name__}: {err}")
+                self.listeners.remove(listener)
+                self.dropped.append(listener)
+            finally:
+                self._internal = internal
 
     def same_shape(self, x):
         """A meta tensor shaped like ``x`` (for a module whose output is its input's shape)."""
@@ -126,8 +130,7 @@ class Recorder(TorchFunctionMode):
             out = torch.empty(x.shape, dtype=x.dtype, device="meta")
         finally:
             self._internal = internal
-        self._tell("alias", out, x)
-        self._align("alias", out, x)
+        self.tell("alias", out, x)
         return out
 
     _internal = False
@@ -140,16 +143,14 @@ class Recorder(TorchFunctionMode):
         if entry is None:
             fast = _fast_shape(func, args, kwargs)
             out = fast if fast is not None else func(*args, **kwargs)
-            self._tell("observe", func, args, kwargs, out)
-            self._align("observe", func, args, kwargs, out)
+            self.tell("observe", func, args, kwargs, out)
             return out
         name, family, nd = entry
         bound = bind(family, args, kwargs)
         if family == "pad":
             out = func(*args, **kwargs)
             self._record_pad(bound, out)
-            self._tell("observe", func, args, kwargs, out)
-            self._align("observe", func, args, kwargs, out)
+            self.tell("observe", func, args, kwargs, out)
             return out
         return self._windowed(func, name, family, nd, bound, args, kwargs)
 
@@ -206,10 +207,8 @@ class Recorder(TorchFunctionMode):
         if got != tuple(f.out for f in axes):
             raise GeometryMismatch(f"{layer} ({op}): torch gives output {got}, padlint's "
                                    f"arithmetic {tuple(f.out for f in axes)} for input {tuple(x.shape)}")
-        self._tell("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
-                   list(out) if isinstance(out, tuple) else [out])
-        self._align("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
-                    list(out) if isinstance(out, tuple) else [out])
+        self.tell("window", len(self.layers), real, x, nd, wa.transposed, explicit, axes,
+                  list(out) if isinstance(out, tuple) else [out])
         mode = getattr(module, "padding_mode", None) if module is not None else None
         if mode in (None, "zeros"):
             mode = pad_mode if pad_mode not in (None, "constant") else None
