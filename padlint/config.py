@@ -14,9 +14,9 @@ import tomllib
 from dataclasses import dataclass, field
 
 from padlint.errors import PadlintError
+from padlint.ir.severity import SEVERITIES, WORST_FIRST
 
-FAIL_ON = ("error", "warning", "info", "never")
-SEVERITIES = ("info", "warning", "error")
+FAIL_ON = WORST_FIRST + ("never",)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BASELINES = ("constant", "random", "zeros")
 KEYS = ("input-size", "select", "ignore", "extend-select", "per-file-ignores", "fail-on",

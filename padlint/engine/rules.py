@@ -22,8 +22,8 @@ import yaml
 from padlint.errors import PadlintError
 from padlint.ir.trace import Layer, Trace
 from padlint.ir.report import Finding
+from padlint.ir.severity import SEVERITIES
 
-SEVERITIES = ("info", "warning", "error")
 _SIDES = {"H": ("top", "bottom", "row"), "W": ("left", "right", "column"),
           "D": ("front", "back", "slice"), "L": ("start", "end", "cell")}
 

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from padlint.output.axisgroups import merge_axes
 from padlint.ir.report import Report
+from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -17,7 +18,7 @@ _METHODS = {"hooks": "analysed with module hooks on the meta device",
 
 def _counts(findings) -> str:
     c = Counter(f.severity for f in findings)
-    parts = [f"{c[s]} {s}" for s in ("error", "warning", "info") if c[s]]
+    parts = [f"{c[s]} {s}" for s in WORST_FIRST if c[s]]
     return f" ({', '.join(parts)})" if parts else ""
 
 
