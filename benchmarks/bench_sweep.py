@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from padlint.api import Candidate, prepare, trace_at
-from padlint.engine.rules import select_rules
+from padlint.engine.select import select_rules
 from padlint.sizes.sweep import exact_axis, fast_path_problem, sweep_trace
 
 SIZES = np.arange(32, 1025)

@@ -15,7 +15,9 @@ from padlint.geometry.axis import AXIS_NAMES
 from padlint.load.target import Candidate, candidates_in_module, import_file, load_target
 from padlint.ir.trace import Trace
 from padlint.ir.report import ModelResult, Report
-from padlint.engine.rules import Rule, run_rules, select_rules
+from padlint.engine.rule import Rule
+from padlint.engine.select import select_rules
+from padlint.engine.run import run_rules
 from padlint.ir.shapes import (declared_channels, full_shape, gives_channels, model_layout, normalize_sizes, shape_str)
 from padlint.trace.frontend import (FrontEnd, ForwardFailed, GeometryMismatch, InputTooSmall, smallest_working_size)
 

@@ -181,7 +181,7 @@ def _codes(value, where: str) -> list[str]:
 
 
 def _check_codes(codes, where: str, exact: bool = False) -> None:
-    from padlint.engine.rules import all_rules
+    from padlint.engine.registry import all_rules
     known = all_rules()
     for code in codes:
         c = code.strip().upper()

@@ -21,7 +21,7 @@ import torch
 from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
 
 import padlint
-from padlint.engine.rules import all_rules
+from padlint.engine.registry import all_rules
 
 torchvision = pytest.importorskip("torchvision")
 

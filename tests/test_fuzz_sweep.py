@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from padlint.api import Candidate, prepare, trace_at
-from padlint.engine.rules import select_rules
+from padlint.engine.select import select_rules
 from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem
 
 RULES = select_rules(["PAD101", "PAD102", "PAD104", "PAD105"])

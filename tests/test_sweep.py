@@ -20,7 +20,7 @@ import padlint
 from padlint.api import Candidate, prepare, trace_at
 from padlint.cli.main import main
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis
-from padlint.engine.rules import select_rules
+from padlint.engine.select import select_rules
 from padlint.sizes.sweep import exact_axis, fast_axis, fast_path_problem
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))

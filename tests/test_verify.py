@@ -22,7 +22,7 @@ from padlint.api import verify_options
 from padlint.verification.baselines import run_maps
 from padlint.geometry.measures import downsample, flip_asymmetry, measure_map, round_sig
 from padlint.verification.probe import TOLERANCE, asymmetry, symmetrise
-from padlint.engine.rules import all_rules
+from padlint.engine.registry import all_rules
 from padlint.verification.stage import Verification, clean_shape, resolve_device, summary
 
 torchvision = pytest.importorskip("torchvision")

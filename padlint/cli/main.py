@@ -251,7 +251,7 @@ def _open_output(path: str | None):
 
 
 def cmd_check(args) -> int:
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import codes_of_scope, select_rules
     from padlint.ir.shapes import parse_input_sizes
 
     config = _load_config(args)
@@ -280,8 +280,8 @@ def cmd_check(args) -> int:
     suppressor.apply(report)
     if args.warn_unused_noqa:
         files = [t for t, _, _ in units if t.endswith(".py") and os.path.isfile(t)]
-        idle = ("PAD3",) + (() if args.verify_options else ("PAD2",))   # stats / verify rules
-        # cannot fire in a plain check
+        # the stats rules, and the verify rules when nothing is verified, cannot fire here
+        idle = codes_of_scope("stats") + (() if args.verify_options else codes_of_scope("verify"))
         report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files, idle)
     for err in report.errors:
         if args.debug:
@@ -336,7 +336,7 @@ def _write(report, args, rules, config, output: str | None) -> None:
 def cmd_sizes(args) -> int:
     from padlint.cli.isolate import run_isolated, warm_up
     from padlint.output.text import print_sweep
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
     from padlint.ir.shapes import parse_input_sizes, parse_range
     from padlint.sizes.sweep import DEFAULT_RULES, sweep_target
 
@@ -368,7 +368,7 @@ def cmd_sizes(args) -> int:
 
 
 def cmd_rule(args) -> int:
-    from padlint.engine.rules import all_rules
+    from padlint.engine.registry import all_rules
     rule = all_rules().get(args.code.upper())
     if rule is None:
         raise PadlintError(f"unknown rule {args.code!r}; `padlint rules` lists them")
@@ -396,7 +396,7 @@ def cmd_rule(args) -> int:
 def cmd_rules(args) -> int:
     import json
 
-    from padlint.engine.rules import all_rules
+    from padlint.engine.registry import all_rules
     rules = list(all_rules().values())
     if args.format == "json":
         print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,

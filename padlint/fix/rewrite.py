@@ -520,7 +520,7 @@ def _under_cwd(path: str) -> bool:
 
 
 def _rules(select, ignore, severity):
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
     chosen = select_rules(select if select is not None else list(FIXABLE), ignore, severity)
     rules = [r for r in chosen if r.code in FIXABLE]
     if not rules:
@@ -531,7 +531,7 @@ def _rules(select, ignore, severity):
 
 
 def _watched():
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
     return select_rules(list(WATCHED))
 
 
@@ -540,7 +540,7 @@ def _analysis(target, size, rules, config=None, train=False):
     from padlint.api import failure_message, trace_at
     from padlint.engine.noqa import Suppressor
     from padlint.ir.report import ModelResult, Report
-    from padlint.engine.rules import run_rules
+    from padlint.engine.run import run_rules
     from padlint.stats.facts import open_model
     prep, _, _, size = open_model(target, size, train=train, what="padlint fix")
     try:
@@ -843,7 +843,7 @@ def _verify(result: FixPlan, prep, trace, findings, rules, target, size, config)
                                              f"the CPU at {_show(shape)} ({type(err).__name__})"))
         result.edits = []
         return
-    from padlint.engine.rules import run_rules
+    from padlint.engine.run import run_rules
     before = {(f.rule, f.layer, f.axis) for f in list(findings) + run_rules(trace, _watched())}
     why = _check(result, result.edits, target, size, rules, config, expected, before)
     if why is None:

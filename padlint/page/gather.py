@@ -145,7 +145,8 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     from padlint.api import verify_options
     from padlint.engine.noqa import Suppressor
     from padlint.ir.report import Report
-    from padlint.engine.rules import run_fact_rules, select_rules
+    from padlint.engine.select import select_rules
+    from padlint.engine.run import run_fact_rules
     from padlint.ir.shapes import full_shape, shape_str
     from padlint.stats.facts import measure, open_model
     from padlint.verification.stage import clean_shape, resolve_device

@@ -26,7 +26,9 @@ from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES, axis_facts, transposed_axis_facts
 from padlint.ir.trace import Trace
 from padlint.geometry.lengths import Evaluation, LengthProgram, broadcast_break
-from padlint.engine.rules import Rule, run_rules, select_rules
+from padlint.engine.rule import Rule
+from padlint.engine.select import select_rules
+from padlint.engine.run import run_rules
 from padlint.ir.shapes import MAX_RANGE as MAX_SIZES, shape_str
 from padlint.trace.frontend import _first_line
 

@@ -286,7 +286,8 @@ def measure(prep, trace, source=None, limit: int | None = None, device=None, pro
     size of ``source`` (a :class:`~padlint.datasets.DataSource`, or None for the kernels
     only). ``loaded`` is what :func:`~padlint.checkpoint.load_weights` returned."""
     from padlint.api import _first
-    from padlint.engine.rules import run_rules, select_rules
+    from padlint.engine.select import select_rules
+    from padlint.engine.run import run_rules
     static = run_rules(trace, [r for r in select_rules(["PAD101", "PAD102"]) if r.scope == "axis"])
     patches = geometry = None
     seen = 0
@@ -323,7 +324,8 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     from padlint.api import failure_message, trace_at
     from padlint.engine.noqa import Suppressor
     from padlint.ir.report import ModelResult, Report
-    from padlint.engine.rules import run_fact_rules, select_rules
+    from padlint.engine.select import select_rules
+    from padlint.engine.run import run_fact_rules
     from padlint.verification.stage import resolve_device
 
     rules = [r for r in select_rules(select, ignore, severity) if r.scope == "stats"]

@@ -78,7 +78,7 @@ def preprocess_facts(prep, trace: Trace) -> Preprocess | None:
     adapted = prep.adapted
     transform = adapted.model.transform
     divisor = int(getattr(transform, "size_divisible", 1) or 1)
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
     chosen = select_rules(list(DEFAULT_RULES))          # what makes a size unclean
     if (divisor <= 1 or getattr(transform, "fixed_size", None) or not chosen or not trace.layers
             or trace.program is None or fast_path_problem(prep.front, trace) is not None):

@@ -133,7 +133,8 @@ def steady_allocator(threshold: int = 1 << 20) -> None:
 
 def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
     """Windowed index -> the axes on which some PAD1xx rule (selected or not) fires."""
-    from padlint.engine.rules import run_rules, select_rules
+    from padlint.engine.select import select_rules
+    from padlint.engine.run import run_rules
     index = {layer.name: i for i, layer in enumerate(result.layers)}
     out: dict[int, set] = {}
     for f in run_rules(result.trace, [r for r in select_rules(["PAD1"]) if r.scope == "axis"]):
@@ -177,7 +178,8 @@ def _guessed_shape(result: ModelResult, step: int) -> tuple[int, ...]:
 def is_clean(front, trace, shape: tuple[int, ...]) -> bool:
     """Does neither PAD101 nor PAD102 fire anywhere at input ``shape``? One traced
     meta-device run, as the sweep's exact path does; False where the model cannot run."""
-    from padlint.engine.rules import run_rules, select_rules
+    from padlint.engine.select import select_rules
+    from padlint.engine.run import run_rules
     rules = [r for r in select_rules(list(VERIFIED_RULES)) if r.scope == "axis"]
     try:
         t = front.run(shape, allow_cpu=trace.method == "cpu")
@@ -211,7 +213,7 @@ def border_tolerance() -> float:
     """The deviation from a map's interior above which a cell belongs to its border
     artifact: PAD202's ``tolerance`` in its YAML, read whether or not PAD202 is selected,
     so the JSON measures do not depend on the selection."""
-    from padlint.engine.rules import all_rules
+    from padlint.engine.registry import all_rules
     rule = all_rules().get("PAD202")
     return float(rule.params.get("tolerance", 0.1)) if rule is not None else 0.1
 
@@ -264,7 +266,7 @@ def _unexplained(run: ProbeRun, predicted: dict) -> list:
 def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> ModelResult:
     """``result`` with each PAD101/PAD102 finding's ``verification`` filled in, the
     verification facts attached, and the PAD2xx findings the selected rules make of them."""
-    from padlint.engine.rules import run_verify_rules
+    from padlint.engine.run import run_verify_rules
     if options.steady_memory:
         steady_allocator()
     module = prep.front.model
