@@ -44,9 +44,7 @@ def pack_modules() -> list[ModuleType]:
     for ep in importlib.metadata.entry_points(group=GROUP):
         points.setdefault(ep.value.strip(), ep)
     if CORE not in points:
-        raise PadlintError(f"the core rule pack is not registered (no {GROUP!r} entry point "
-                           f"'core = \"{CORE}\"'): reinstall padlint, e.g. `pip install -e .` "
-                           "in its source tree")
+        raise PadlintError(_no_core(points))
     packs = []
     for value in [CORE] + sorted(v for v in points if v != CORE):
         ep = points[value]
@@ -62,10 +60,27 @@ def pack_modules() -> list[ModuleType]:
     return packs
 
 
+def _no_core(points: dict) -> str:
+    """Why the core pack is missing: no entry point, or one from old metadata (such as a
+    padlint.egg-info that an older install left in the working directory, which shadows
+    the installed one)."""
+    other = next((ep for ep in points.values() if ep.name == "core"), None)
+    if other is None:
+        return (f"the core rule pack is not registered (no {GROUP!r} entry point "
+                f"'core = \"{CORE}\"'): reinstall padlint, e.g. `pip install -e .` in its source tree")
+    where = getattr(other.dist, "_path", None) or "an installed distribution"   # no public name
+    return (f"the core rule pack is not registered: {where} lists the {GROUP!r} entry point "
+            f"core = {other.value!r}, not {CORE!r}: that metadata is out of date; delete it "
+            "if it is a leftover egg-info, else reinstall padlint (`pip install -e .`)")
+
+
 def load_pack(package: ModuleType) -> list[Rule]:
     """The rules of one pack: each ``<CODE>-<name>.yaml`` with the module ``<name>.py``
     (dashes as underscores) beside it, in file-name order."""
-    folder = importlib.resources.files(package)
+    return _load(package, importlib.resources.files(package))
+
+
+def _load(package: ModuleType, folder) -> list[Rule]:
     files = {entry.name: entry for entry in folder.iterdir() if entry.is_file()}
     modules = {name[:-3] for name in files if name.endswith(".py") and not name.startswith("_")}
     rules, claimed = [], set()
@@ -98,7 +113,7 @@ def load_folder(folder: str | Path) -> list[Rule]:
         spec.submodule_search_locations = [str(folder)]
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
-    return load_pack(package)
+    return _load(package, folder)
 
 
 @lru_cache(maxsize=1)
