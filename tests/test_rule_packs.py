@@ -1,9 +1,18 @@
 """Rule packs: YAML + Python pairs loaded from a folder, and the errors a broken pack
 gives (each one line naming the file)."""
 import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from padlint.engine import registry
 from padlint.engine.registry import collect, load_folder, pack_modules
@@ -153,3 +162,91 @@ def test_an_entry_point_that_is_not_a_package(monkeypatch):
     with pytest.raises(PadlintError, match=r"rule pack 'p1' \(padlint\.engine\.words:cell_word\) is "
                                            "not a package"):
         pack_modules()
+
+
+# --------------------------------------------------------------------------- a rule in two files
+
+def _run(*args, cwd, env=None, timeout=600):
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    assert proc.returncode == 0, f"{' '.join(map(str, args))}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def _build_env(site: Path) -> dict:
+    """The environment for `pip wheel --no-build-isolation`: the build backend from the
+    packages torch comes from when it can build wheels (setuptools >= 70.1 or wheel), else
+    None: pip then builds in isolation."""
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    probe = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import importlib.util, setuptools
+        major, minor = (int(v) for v in setuptools.__version__.split(".")[:2])
+        assert (major, minor) >= (70, 1) or importlib.util.find_spec("wheel")""")],
+        env=env, capture_output=True)
+    return env if probe.returncode == 0 else None
+
+
+@pytest.mark.slow
+def test_PAD199_copied_in_two_files_is_a_rule_after_a_wheel_install():
+    """Copy PAD105's two files to PAD199 (code and name changed, nothing else edited),
+    build a wheel of the copy, install it (not editable) in a fresh virtual environment,
+    and the rule is listed, documented and its examples run as tests."""
+    # not tmp_path: its folder is named after this test, and `-k PAD199` would match
+    # every test of the copy by that folder name
+    with tempfile.TemporaryDirectory(prefix="padlint-copy-") as folder:
+        _copy_pad105_build_install_and_run(Path(folder))
+
+
+def _copy_pad105_build_install_and_run(tmp_path: Path) -> None:
+    import torch
+    started = time.perf_counter()
+    root = Path(__file__).resolve().parent.parent
+    copy = tmp_path / "copy"
+    for name in _run("git", "ls-files", cwd=root).stdout.splitlines():
+        if (root / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, copy / name)
+    for source, target in (("PAD105-even-kernel-shift.yaml", "PAD199-copied-shift.yaml"),
+                           ("even_kernel_shift.py", "copied_shift.py")):
+        text = (copy / "rules" / source).read_text()
+        (copy / "rules" / target).write_text(
+            text.replace("PAD105", "PAD199").replace("even-kernel-shift", "copied-shift"))
+
+    site = Path(torch.__file__).resolve().parent.parent        # the packages to reuse
+    env = _build_env(site)
+    wheels = tmp_path / "wheels"
+    isolation = ["--no-build-isolation"] if env is not None else []
+    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", wheels, copy,
+         cwd=tmp_path, env=env)
+    built = time.perf_counter()
+    (wheel,) = wheels.glob("padlint-*.whl")
+
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    own = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                    cwd=tmp_path).stdout.strip())
+    (own / "reuse.pth").write_text(f"{site}\n")
+    _run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
+    installed = time.perf_counter()
+
+    outside = tmp_path / "elsewhere"                 # not the copy: the wheel must be imported
+    outside.mkdir()
+    where = _run(python, "-c", "import padlint._rules; print(padlint._rules.__file__)", cwd=outside)
+    assert where.stdout.startswith(str(own)), where.stdout
+
+    listed = _run(venv / "bin" / "padlint", "rules", cwd=outside).stdout
+    assert [line.split()[:3] for line in listed.splitlines() if line.startswith("PAD199")] == [
+        ["PAD199", "copied-shift", "info"]]
+    documented = _run(venv / "bin" / "padlint", "rule", "PAD199", cwd=outside).stdout
+    assert documented.splitlines()[0] == "PAD199 copied-shift (info): even kernel: output grid shifted half a cell"
+    assert "Use instead" in documented.splitlines()
+
+    tested = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,
+                  "--rootdir", outside, copy / "tests" / "test_rule_examples.py", "-k", "PAD199",
+                  cwd=outside).stdout
+    rule = yaml.safe_load((copy / "rules" / "PAD199-copied-shift.yaml").read_text())
+    examples = len(rule["examples"]["invalid"]) + len(rule["examples"]["valid"])
+    assert re.search(rf"\b{examples + 1} passed\b", tested), tested      # the examples and the schema
+    print(f"\nPAD199: wheel {built - started:.0f} s, venv and install {installed - built:.0f} s, "
+          f"whole test {time.perf_counter() - started:.0f} s")
