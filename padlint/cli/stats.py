@@ -74,12 +74,13 @@ def _progress(total: int | None):
 def cmd_stats(args) -> int:
     from padlint.cli.main import _console, _load_config
     from padlint.cli.isolate import prints_to_stderr
+    from padlint.engine.select import codes_of_scope
     from padlint.stats.facts import analyze
     config = _load_config(args)
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise PadlintError(f"{flag} {value}: give a positive number of samples")
-    select = args.select if args.select is not None else ["PAD3"]
+    select = args.select if args.select is not None else list(codes_of_scope("stats"))
     total = args.limit
     bar, advance = _progress(total) if args.data else (None, None)
     try:

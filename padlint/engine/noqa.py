@@ -20,9 +20,9 @@ import tokenize
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from padlint.ir.report import Finding, Report, Suppressed, UnusedNoqa
 from padlint.engine.registry import all_rules
 from padlint.engine.select import code_matches
+from padlint.ir.report import Finding, Report, Suppressed, UnusedNoqa
 from padlint.ir.source import Source
 
 # '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'. A code has

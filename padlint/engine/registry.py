@@ -40,7 +40,7 @@ def _first_line(err: BaseException) -> str:
 def pack_modules() -> list[ModuleType]:
     """The packages named by the ``padlint.rules`` entry points, the core first. The
     same value listed twice (an editable and a wheel install) counts once."""
-    points = {}
+    points: dict[str, importlib.metadata.EntryPoint] = {}
     for ep in importlib.metadata.entry_points(group=GROUP):
         points.setdefault(ep.value.strip(), ep)
     if CORE not in points:
@@ -192,4 +192,4 @@ def _rule(data: dict, path: str, module: ModuleType) -> Rule:
 
 
 def _display_module(module: ModuleType) -> str:
-    return display_path(module.__file__) if getattr(module, "__file__", None) else module.__name__
+    return display_path(module.__file__) if module.__file__ else module.__name__

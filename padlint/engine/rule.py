@@ -3,8 +3,8 @@ rendering of its message and fix templates from a finding's fields."""
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 # What a rule reads, and so how it is run (see padlint.engine's docstring for the signatures).
 SCOPES = ("axis", "model", "verify", "stats")

@@ -1,7 +1,7 @@
 """Running rules: axis and model rules on a trace, fact rules on the verify or stats facts."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from padlint.engine.rule import Rule
 from padlint.engine.words import cell_word, sides

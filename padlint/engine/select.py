@@ -1,8 +1,8 @@
 """Which rules run: codes and prefixes from select / ignore, and severity overrides."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from padlint.engine.registry import all_rules
 from padlint.engine.rule import Rule

@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 SIDES = {"H": ("top", "bottom", "row"), "W": ("left", "right", "column"),
          "D": ("front", "back", "slice"), "L": ("start", "end", "cell")}

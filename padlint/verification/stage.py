@@ -132,12 +132,12 @@ def steady_allocator(threshold: int = 1 << 20) -> None:
 
 
 def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
-    """Windowed index -> the axes on which some PAD1xx rule (selected or not) fires."""
+    """Windowed index -> the axes on which some axis rule (selected or not) fires."""
     from padlint.engine.select import select_rules
     from padlint.engine.run import run_rules
     index = {layer.name: i for i, layer in enumerate(result.layers)}
     out: dict[int, set] = {}
-    for f in run_rules(result.trace, [r for r in select_rules(["PAD1"]) if r.scope == "axis"]):
+    for f in run_rules(result.trace, [r for r in select_rules() if r.scope == "axis"]):
         if f.layer in index and f.axis:
             out.setdefault(index[f.layer], set()).add(f.axis)
     return {i: tuple(sorted(axes)) for i, axes in out.items()}
