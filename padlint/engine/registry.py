@@ -92,7 +92,8 @@ def _load(package: ModuleType, folder) -> list[Rule]:
             raise PadlintError(f"{where}: no check: expected {_beside(where, module + '.py')} next "
                                "to it, defining check()")
         claimed.add(module)
-        rules.append(_rule(data, str(files[name]), _import(package, module, _beside(where, module + ".py"))))
+        check = _import(package, module, _beside(where, module + ".py"))
+        rules.append(_rule(data, str(files[name]), check))
     for module in sorted(modules - claimed):
         where = _where(files[module + ".py"])
         raise PadlintError(f"{where}: no rule file: expected "
