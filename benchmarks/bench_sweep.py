@@ -18,13 +18,12 @@ import warnings
 
 import numpy as np
 
+from padlint.engine.select import select_rules
 from padlint.load.target import Candidate
-
-from padlint.trace.build import prepare, trace_at
-from padlint.engine.rules import select_rules
 from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_path_problem
 from padlint.sizes.sweep import sweep_trace
+from padlint.trace.build import prepare, trace_at
 
 SIZES = np.arange(32, 1025)
 SAMPLE = np.linspace(32, 1024, 20).astype(int)

@@ -47,7 +47,7 @@ def _setup(device: str, batch: int, size: int):
 
 
 def _verify(prep, result, options):
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
     from padlint.verification.stage import verify_result
     return verify_result(prep, result, options, select_rules())
 

@@ -6,7 +6,9 @@ from dataclasses import replace
 from typing import Iterable
 
 from padlint.engine.noqa import Suppressor
-from padlint.engine.rules import Rule, run_rules, select_rules
+from padlint.engine.rule import Rule
+from padlint.engine.run import run_rules
+from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.ir.report import ModelResult, Outcome, Report
 from padlint.ir.shapes import normalize_sizes

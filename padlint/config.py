@@ -18,10 +18,11 @@ from typing import Any
 
 from padlint.errors import PadlintError
 from padlint.ir.shapes import HELP, normalize_sizes
+from padlint.ir.severity import SEVERITIES, WORST_FIRST
 from padlint.verification.choices import BASELINES, DEVICES
+from padlint.engine.registry import all_rules
 
-FAIL_ON = ("error", "warning", "info", "never")
-SEVERITIES = ("info", "warning", "error")
+FAIL_ON = WORST_FIRST + ("never",)
 KEYS = ("input-size", "select", "ignore", "extend-select", "per-file-ignores", "fail-on",
         "severity", "targets", "exclude", "verify")
 VERIFY_KEYS = ("enabled", "device", "baselines", "images")
@@ -183,9 +184,6 @@ def _codes(value: object, where: str) -> list[str]:
 
 
 def _check_codes(codes: Iterable[str], where: str, exact: bool = False) -> None:
-    # Imported here, not for torch (the rule engine is torch-free) but for start-up: a
-    # table without rule codes never loads the engine and PyYAML.
-    from padlint.engine.rules import all_rules
     known = all_rules()
     for code in codes:
         c = code.strip().upper()

@@ -359,7 +359,7 @@ def test_vgg_pool_at_a_non_square_size():
 
 
 def test_adaptive_bins_follow_pytorch():
-    from padlint.engine.checks import adaptive_bins
+    from padlint._rules.uneven_adaptive_pooling import adaptive_bins
     for n, m in [(30, 7), (6, 7), (8, 7), (224, 7), (5, 3)]:
         x = torch.arange(n, dtype=torch.float64)[None, None]
         starts = F.adaptive_max_pool1d(x, m)[0, 0]          # the max of a bin is its last cell

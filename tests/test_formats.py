@@ -211,9 +211,7 @@ def test_examples_sarif_content(examples):
     assert run["invocations"] == [{"executionSuccessful": True}]
     descriptors = run["tool"]["driver"]["rules"]
     docs = _yaml_rules()
-    assert [d["id"] for d in descriptors] == sorted(docs) == [
-        "PAD101", "PAD102", "PAD103", "PAD104", "PAD105", "PAD106", "PAD107", "PAD108", "PAD109",
-        "PAD201", "PAD202", "PAD301", "PAD302", "PAD901"]
+    assert [d["id"] for d in descriptors] == sorted(docs)
     level = {"error": "error", "warning": "warning", "info": "note"}
     for d in descriptors:
         rule = docs[d["id"]]
@@ -225,10 +223,6 @@ def test_examples_sarif_content(examples):
         assert d["help"]["text"] == f"Why is this bad?\n{why}\n\nExample\n{example}\n\nUse instead\n{instead}"
         assert d["help"]["markdown"].startswith(
             f"**Why is this bad?** {why}\n\n**Example** {example}\n\n**Use instead** {instead}")
-    assert {d["id"]: d["defaultConfiguration"]["level"] for d in descriptors} == {
-        "PAD101": "warning", "PAD102": "error", "PAD103": "note", "PAD104": "warning",
-        "PAD105": "note", "PAD106": "note", "PAD107": "warning", "PAD108": "note", "PAD109": "warning",
-        "PAD201": "warning", "PAD202": "note", "PAD301": "warning", "PAD302": "note", "PAD901": "note"}
 
     results = run["results"]
     assert len(results) == 51

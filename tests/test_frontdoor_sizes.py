@@ -12,18 +12,18 @@ import warnings
 
 import numpy as np
 import pytest
+from padlint._rules.uneven_padding import kernel_change
 from torch import nn
 
 import padlint
-from padlint.load.target import Candidate
-from padlint.trace.build import prepare, trace_at
-from padlint.engine.checks import _kernel_change
 from padlint.cli.main import main
+from padlint.engine.select import select_rules
 from padlint.geometry.axis import axis_facts
-from padlint.engine.rules import select_rules
+from padlint.load.target import Candidate
 from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_axis, fast_path_problem
 from padlint.sizes.suggest import size_set
+from padlint.trace.build import prepare, trace_at
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 HERE = os.path.dirname(__file__)
@@ -247,8 +247,8 @@ def test_size_set_names_the_residues():
 
 def test_kernel_change_is_even_and_reads_everything():
     f = axis_facts("H", 224, 3, 2, 1, 1, 1)
-    assert _kernel_change(f) == "use kernel 4 with padding 1"
+    assert kernel_change(f) == "use kernel 4 with padding 1"
     f = axis_facts("H", 224, 7, 2, 1, 3, 3)
-    assert _kernel_change(f) == "use kernel 8 with padding 3"
+    assert kernel_change(f) == "use kernel 8 with padding 3"
     f = axis_facts("H", 56, 1, 2, 1, 0, 0)          # a 1x1 stride-2 shortcut: kernel 2, as pooling
-    assert _kernel_change(f) == "use kernel 2 with padding 0"
+    assert kernel_change(f) == "use kernel 2 with padding 0"

@@ -18,10 +18,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
 
 import padlint
-from padlint.engine.rules import all_rules
+from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
+from padlint.engine.registry import all_rules
 from padlint.geometry.measures import round_sig
 
 torchvision = pytest.importorskip("torchvision")

@@ -22,12 +22,11 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from padlint.engine.select import select_rules
 from padlint.load.target import Candidate
-
-from padlint.trace.build import prepare, trace_at
-from padlint.engine.rules import select_rules
 from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_axis, fast_path_problem
+from padlint.trace.build import prepare, trace_at
 
 RULES = select_rules(["PAD101", "PAD102", "PAD104", "PAD105"])
 SIZES = np.arange(1, 49)

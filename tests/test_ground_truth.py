@@ -38,7 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
-from padlint.engine.rules import run_rules, select_rules
+from padlint.engine.select import select_rules
+from padlint.engine.run import run_rules
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 MAX_N = {1: 64, 2: 64, 3: 12}

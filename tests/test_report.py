@@ -183,7 +183,7 @@ def test_probe_captions_and_origins(uneven):
 
 
 def test_findings_carry_their_rule_docs(uneven):
-    from padlint.engine.rules import all_rules
+    from padlint.engine.registry import all_rules
     findings = section(uneven, "findings")
     static = padlint.analyze(RESNET).findings
     for f in static:

@@ -17,13 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
-from padlint.load.target import Candidate
-from padlint.trace.build import prepare, trace_at
 from padlint.cli.main import main
+from padlint.engine.select import select_rules
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis
-from padlint.engine.rules import select_rules
+from padlint.load.target import Candidate
 from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_axis, fast_path_problem
+from padlint.trace.build import prepare, trace_at
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from corpus_models import CORPUS  # noqa: E402

@@ -18,14 +18,13 @@ from torch import nn
 
 import padlint
 from padlint import PadlintError
-from padlint.verification.options import verify_options
-from padlint.verification.baselines import run_maps
+from padlint.engine.registry import all_rules
 from padlint.geometry.measures import downsample, flip_asymmetry, measure_map, round_sig
-from padlint.verification.probe import TOLERANCE, asymmetry, symmetrise
-from padlint.engine.rules import all_rules
-from padlint.verification.stage import Verification, clean_shape
-from padlint.verification.options import resolve_device
 from padlint.output.verification import summary
+from padlint.verification.baselines import run_maps
+from padlint.verification.options import resolve_device, verify_options
+from padlint.verification.probe import TOLERANCE, asymmetry, symmetrise
+from padlint.verification.stage import Verification, clean_shape
 
 torchvision = pytest.importorskip("torchvision")
 
@@ -759,6 +758,7 @@ def test_plain_heatmap_is_one_shade_pair_per_cell():
 
 def test_colour_heatmap_packs_two_rows_per_line_with_half_blocks():
     from rich.console import Console
+
     from padlint.output.heatmap import heatmap
     m = np.arange(12.0).reshape(3, 4)                 # 3 rows -> 2 text lines, the last half empty
     text = heatmap(m, "t", color=True)

@@ -19,6 +19,7 @@ from padlint.engine.noqa import Suppressor
 from padlint.cli.isolate import run_isolated, warm_up
 from padlint.load.discover import no_model_in_folder
 from padlint.output.formats import write_report
+from padlint.engine.select import codes_of_scope
 
 
 def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[dict]]:
@@ -92,7 +93,7 @@ def _open_output(path: str | None):
 
 
 def cmd_check(args) -> int:
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
 
     config = project_config(args)
     targets = _targets(args, config)
@@ -118,8 +119,8 @@ def cmd_check(args) -> int:
     suppressor.apply(report)
     if args.warn_unused_noqa:
         files = [t for t, _, _ in units if t.endswith(".py") and os.path.isfile(t)]
-        idle = ("PAD3",) + (() if args.verify_options else ("PAD2",))   # stats / verify rules
-        # cannot fire in a plain check
+        # the stats rules, and the verify rules when nothing is verified, cannot fire here
+        idle = codes_of_scope("stats") + (() if args.verify_options else codes_of_scope("verify"))
         report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files, idle)
     for err in report.errors:
         if args.debug:

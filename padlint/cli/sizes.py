@@ -15,7 +15,7 @@ import json
 
 
 def cmd_sizes(args) -> int:
-    from padlint.engine.rules import select_rules
+    from padlint.engine.select import select_rules
     from padlint.sizes.sweep import sweep_target  # lazy: imports torch, which this module must not
 
     config = project_config(args)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from padlint.cli.common import console, project_config
 from padlint.cli.isolate import prints_to_stderr
 from padlint.output.statsview import print_stats
+from padlint.engine.select import codes_of_scope
 
 
 def add_stats_parser(sub, codes) -> None:
@@ -81,7 +82,7 @@ def cmd_stats(args) -> int:
     for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise PadlintError(f"{flag} {value}: give a positive number of samples")
-    select = args.select if args.select is not None else ["PAD3"]
+    select = args.select if args.select is not None else list(codes_of_scope("stats"))
     total = args.limit
     bar, advance = _progress(total) if args.data else (None, None)
     try:

@@ -20,8 +20,9 @@ import tokenize
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from padlint.engine.registry import all_rules
+from padlint.engine.select import code_matches
 from padlint.ir.report import Finding, Report, Suppressed, UnusedNoqa
-from padlint.engine.rules import code_matches
 from padlint.ir.source import Source
 
 # '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'. A code has
@@ -132,9 +133,10 @@ class Suppressor:
 
     def unused(self, report: Report, selected_codes, files=(), idle=()) -> list[UnusedNoqa]:
         """Directives naming padlint codes that suppressed nothing, in the files that
-        constructed the linted layers and in ``files`` (the linted files). Codes starting
-        with an ``idle`` prefix (the PAD2xx rules when nothing was verified) could not have
-        fired in this run, so they are never reported."""
+        constructed the linted layers and in ``files`` (the linted files). The ``idle``
+        rule codes (the verify rules when nothing was verified) could not have fired in
+        this run: a directive's code or prefix that covers only idle rules is never
+        reported."""
         paths = {layer.source.path for layer in report.layers if layer.source is not None}
         paths |= set(files)
         unused = []
@@ -145,13 +147,19 @@ class Suppressor:
                 if directive.codes is None:
                     continue                              # bare noqa: may be meant for another tool
                 codes = [c for c in directive.codes if c.upper().startswith("PAD")
-                         and not any(c.upper().startswith(p) for p in idle)]
+                         and not _only_idle(c, idle)]
                 left = tuple(c for c in codes if c not in directive.used)
                 if left:
                     disabled = tuple(c for c in left
                                      if not any(s.startswith(c.upper()) for s in selected_codes))
                     unused.append(UnusedNoqa(directive.source, left, disabled))
         return unused
+
+
+def _only_idle(code: str, idle) -> bool:
+    """Does the code or prefix ``code`` cover some rules, all of them ``idle``?"""
+    covered = [rule for rule in all_rules() if code_matches(rule, code)]
+    return bool(covered) and all(rule in idle for rule in covered)
 
 
 def _target_file(target: str) -> str | None:

@@ -66,12 +66,7 @@ from padlint.errors import first_line
 from padlint.geometry.axis import transposed_output_length
 from padlint.geometry.axis import output_length
 from padlint.geometry.axis import axis_facts, min_input_length
-from padlint.engine.rules import select_rules
 from padlint.sizes.failures import traced
-from padlint.engine.noqa import Suppressor
-from padlint.ir.report import ModelResult, Report
-from padlint.engine.rules import run_rules
-from padlint.stats.facts import open_model
 import torch
 
 FIXABLE = ("PAD101", "PAD102", "PAD103", "PAD104", "PAD107")
@@ -527,6 +522,7 @@ def _under_cwd(path: str) -> bool:
 
 
 def _rules(select, ignore, severity):
+    from padlint.engine.select import select_rules
     chosen = select_rules(select if select is not None else list(FIXABLE), ignore, severity)
     rules = [r for r in chosen if r.code in FIXABLE]
     if not rules:
@@ -537,11 +533,16 @@ def _rules(select, ignore, severity):
 
 
 def _watched():
+    from padlint.engine.select import select_rules
     return select_rules(list(WATCHED))
 
 
 def _analysis(target, size, rules, config=None, train=False):
     """``(prep, trace, findings, size)`` of the one model ``target`` names."""
+    from padlint.engine.noqa import Suppressor
+    from padlint.ir.report import ModelResult, Report
+    from padlint.engine.run import run_rules
+    from padlint.stats.facts import open_model
     prep, _, _, size = open_model(target, size, train=train, what="padlint fix")
     trace = traced(prep, size)
     result = ModelResult(prep.candidate.target, trace, run_rules(trace, rules))
@@ -837,6 +838,7 @@ def _verify(result: FixPlan, prep, trace, findings, rules, target, size, config)
                                              f"the CPU at {_show(shape)} ({type(err).__name__})"))
         result.edits = []
         return
+    from padlint.engine.run import run_rules
     before = {(f.rule, f.layer, f.axis) for f in list(findings) + run_rules(trace, _watched())}
     why = _check(result, result.edits, target, size, rules, config, expected, before)
     if why is None:

@@ -9,11 +9,12 @@ from typing import Any, Protocol
 
 from padlint import __version__
 from padlint.errors import PadlintError
+from padlint.ir.trace import Layer, Trace
+from padlint.ir.severity import RANK, at_least
 from padlint.ir.source import Source
 from padlint.ir.trace import Layer, Trace
 
 SCHEMA_VERSION = 1
-_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
 # What a result reads of the later stages' facts (the IR imports none of those stages).
@@ -80,7 +81,7 @@ class Finding:
         return out
 
     def at_least(self, severity: str) -> bool:
-        return _RANK[self.severity] >= _RANK[severity]
+        return at_least(self.severity, severity)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class Report:
         info findings, so ``findings == []`` is the stricter test."""
         if fail_on == "never":
             return []
-        if fail_on not in _RANK:
+        if fail_on not in RANK:
             raise PadlintError(f"fail_on must be one of error, warning, info, never, got {fail_on!r}")
         return [f for f in self.findings if f.at_least(fail_on)]
 
@@ -214,7 +215,7 @@ class Report:
             return 2
         if fail_on == "never":
             return 0
-        unused = bool(self.unused_noqa) and _RANK["warning"] >= _RANK[fail_on]
+        unused = bool(self.unused_noqa) and at_least("warning", fail_on)
         return int(unused or bool(self.failing(fail_on)))
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 import textwrap
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 
 from typing import TYPE_CHECKING

@@ -107,7 +107,7 @@ def to_sarif(report: Report, rules, root: str, show_suppressed: bool = False) ->
     descriptors = [rule_descriptor(r) for r in rules]
     fired = {f.rule for f in report.findings} | {s.finding.rule for s in report.suppressed}
     known = {d["id"] for d in descriptors}
-    from padlint.engine.rules import all_rules
+    from padlint.engine.registry import all_rules
     descriptors += [rule_descriptor(all_rules()[c]) for c in sorted(fired - known)]
     if report.unused_noqa:
         descriptors.append({"id": UNUSED_NOQA, "name": UNUSED_NOQA,

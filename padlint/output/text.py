@@ -6,8 +6,11 @@ from collections import Counter
 from rich.console import Console
 from rich.text import Text
 
+from padlint.engine.select import codes_reading
+from padlint.engine.words import join_words
 from padlint.output.axisgroups import merge_axes
 from padlint.ir.report import Report
+from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
 from padlint.output.heatmap import legend, print_maps
 from padlint.geometry.axis import AXIS_NAMES
@@ -20,7 +23,7 @@ _METHODS = {"hooks": "analysed with module hooks on the meta device",
 
 def severity_counts(findings) -> str:
     c = Counter(f.severity for f in findings)
-    parts = [f"{c[s]} {s}" for s in ("error", "warning", "info") if c[s]]
+    parts = [f"{c[s]} {s}" for s in WORST_FIRST if c[s]]
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -95,7 +98,8 @@ def result_lines(result, show_suppressed: bool = False, quiet: bool = False,
     if result.suggested is not None and not result.suggested.is_clean():
         summary.append(f"; {result.suggested.text()}")
     if result.trace.method in _METHODS:
-        summary.append(f" [{_METHODS[result.trace.method]}; see PAD901]")
+        notes = join_words(codes_reading("notes"))        # the rule that reports the fallback
+        summary.append(f" [{_METHODS[result.trace.method]}{'; see ' + notes if notes else ''}]")
     lines.append(summary)
     return lines
 

@@ -16,6 +16,7 @@ from collections import Counter
 from padlint.geometry.coverage import MAX_LENGTH
 from padlint.page.figures import colour_bar, lopsided_tiles, share_tile, tile, tiles
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
 from padlint.page.figures import require_matplotlib
 from padlint import __version__
@@ -25,7 +26,6 @@ from padlint.output.verification import summary
 SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature maps"),
             ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("sizes", "Input sizes"),
             ("findings", "Findings"))
-SEVERITIES = ("error", "warning", "info")
 BASELINE_NAMES = {"probe": "symmetric-kernel probe", "constant": "constant input", "random": "random input", "zeros": "zero input",
                   "images": "your data"}
 TILE = 120                     # CSS pixels across a map tile
@@ -102,7 +102,7 @@ def _badge(kind: str, text: str, href: str | None = None, title: str | None = No
 
 def _counts(findings) -> str:
     c = Counter(f.severity for f in findings)
-    shown = [_badge(s, f"{c[s]} {s}") for s in SEVERITIES if c[s]]
+    shown = [_badge(s, f"{c[s]} {s}") for s in WORST_FIRST if c[s]]
     return " ".join(shown) or _badge("clean", "no findings")
 
 
@@ -147,7 +147,7 @@ class Page:
 
     def worst(self, layer: str) -> str | None:
         found = {self.findings[i].severity for i in self.by_layer.get(layer, [])}
-        return next((s for s in SEVERITIES if s in found), None)
+        return next((s for s in WORST_FIRST if s in found), None)
 
     # -- the maps of one run ---------------------------------------------------------
     @staticmethod
@@ -494,7 +494,7 @@ class Page:
         groups: dict[str, list[int]] = {}
         for i, f in enumerate(self.findings):
             groups.setdefault(f.rule, []).append(i)
-        order = sorted(groups, key=lambda c: (SEVERITIES.index(self.findings[groups[c][0]].severity), c))
+        order = sorted(groups, key=lambda c: (WORST_FIRST.index(self.findings[groups[c][0]].severity), c))
         out = [head]
         for code in order:
             first = self.findings[groups[code][0]]
@@ -544,7 +544,7 @@ class Page:
 
 def _counts_text(findings) -> str:
     c = Counter(f.severity for f in findings)
-    parts = [f"{c[s]} {s}" for s in SEVERITIES if c[s]]
+    parts = [f"{c[s]} {s}" for s in WORST_FIRST if c[s]]
     return _t(", ".join(parts) if parts else "no findings")
 
 

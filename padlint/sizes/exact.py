@@ -7,7 +7,8 @@ from __future__ import annotations
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.trace import Trace
 from padlint.geometry.lengths import broadcast_break
-from padlint.engine.rules import Rule, run_rules
+from padlint.engine.rule import Rule
+from padlint.engine.run import run_rules
 from padlint.errors import first_line
 from padlint.sizes.result import AxisResult
 from padlint.sizes.fast import with_axis

@@ -7,7 +7,9 @@ import time
 
 from torch import nn
 
-from padlint.engine.rules import run_rules, select_rules
+from padlint.engine.run import run_rules
+
+from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.trace.inputs import full_shape, model_layout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from padlint.engine.rules import select_rules
+from padlint.engine.select import select_rules
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.trace import Preprocess, Trace
 from padlint.load.sites import layer_source

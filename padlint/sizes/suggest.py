@@ -9,7 +9,7 @@ import numpy as np
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.trace import Trace
 from padlint.geometry.lengths import Evaluation, LengthProgram
-from padlint.engine.rules import Rule
+from padlint.engine.rule import Rule
 from padlint.ir.shapes import shape_str
 from padlint.sizes.result import DEFAULT_RULES
 from padlint.sizes.fast import window_fires, fast_axis, fast_path_problem

@@ -22,7 +22,7 @@ import numpy as np
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.trace import Trace
-from padlint.engine.rules import select_rules
+from padlint.engine.select import select_rules
 from padlint.ir.shapes import MAX_RANGE as MAX_SIZES
 from padlint.trace.build import prepare
 from padlint.sizes.result import DEFAULT_RULES, SweepResult
@@ -33,6 +33,8 @@ from padlint.load.target import one_model
 from padlint.trace.inputs import full_shape
 from padlint.ir.shapes import normalize_sizes
 from padlint.ir.report import Outcome
+from padlint.engine.select import select_rules
+from padlint.ir.shapes import MAX_RANGE as MAX_SIZES
 
 
 def check_sizes(sizes) -> np.ndarray:

@@ -27,9 +27,8 @@ from padlint.verification.probe import ProbeRun, run_probe
 from padlint.ir.report import ModelResult
 from padlint.ir.shapes import shape_str
 from padlint.verification.options import resolve_device
-from padlint.engine.rules import run_rules, select_rules
-from padlint.engine.rules import all_rules
-from padlint.engine.rules import run_verify_rules
+from padlint.engine.run import run_rules
+from padlint.engine.select import select_rules
 import ctypes
 
 
@@ -108,10 +107,10 @@ def steady_allocator(threshold: int = 1 << 20) -> None:
 
 
 def _predicted(result: ModelResult) -> dict[int, tuple[str, ...]]:
-    """Windowed index -> the axes on which some PAD1xx rule (selected or not) fires."""
+    """Windowed index -> the axes on which some axis rule (selected or not) fires."""
     index = {layer.name: i for i, layer in enumerate(result.layers)}
     out: dict[int, set] = {}
-    for f in run_rules(result.trace, [r for r in select_rules(["PAD1"]) if r.scope == "axis"]):
+    for f in run_rules(result.trace, [r for r in select_rules() if r.scope == "axis"]):
         if f.layer in index and f.axis:
             out.setdefault(index[f.layer], set()).add(f.axis)
     return {i: tuple(sorted(axes)) for i, axes in out.items()}
@@ -152,6 +151,8 @@ def _guessed_shape(result: ModelResult, step: int) -> tuple[int, ...]:
 def is_clean(front, trace, shape: tuple[int, ...]) -> bool:
     """Does neither PAD101 nor PAD102 fire anywhere at input ``shape``? One traced
     meta-device run, as the sweep's exact path does; False where the model cannot run."""
+    from padlint.engine.select import select_rules
+    from padlint.engine.run import run_rules
     rules = [r for r in select_rules(list(VERIFIED_RULES)) if r.scope == "axis"]
     try:
         t = front.run(shape, allow_cpu=trace.method == "cpu")
@@ -185,6 +186,7 @@ def border_tolerance() -> float:
     """The deviation from a map's interior above which a cell belongs to its border
     artifact: PAD202's ``tolerance`` in its YAML, read whether or not PAD202 is selected,
     so the JSON measures do not depend on the selection."""
+    from padlint.engine.registry import all_rules
     rule = all_rules().get("PAD202")
     return float(rule.params.get("tolerance", 0.1)) if rule is not None else 0.1
 
@@ -237,6 +239,7 @@ def _unexplained(run: ProbeRun, predicted: dict) -> list:
 def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> ModelResult:
     """``result`` with each PAD101/PAD102 finding's ``verification`` filled in, the
     verification facts attached, and the PAD2xx findings the selected rules make of them."""
+    from padlint.engine.run import run_verify_rules
     if options.steady_memory:
         steady_allocator()
     module = prep.front.model
