@@ -175,18 +175,18 @@ def test_the_python_installation_under_the_working_directory_is_not_reimported(t
     """A conda environment inside the project: its standard library sits under the working
     directory without 'site-packages' in its path, and must not be imported afresh."""
     import sysconfig
-    from padlint.fix.rewrite import _users_modules
+    from padlint.fix.recheck import users_modules
     stdlib = tmp_path / "env" / "lib" / "python3.11"
     monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib)})
     monkeypatch.chdir(tmp_path)
-    users = _users_modules({str(tmp_path / "edited.py"): ""})
+    users = users_modules({str(tmp_path / "edited.py"): ""})
     assert not users("enum", str(stdlib / "enum.py"))
     assert not users("numpy", str(tmp_path / ".venv" / "lib" / "site-packages" / "numpy" / "__init__.py"))
     assert users("layers", str(tmp_path / "layers.py"))
     assert users("x", str(tmp_path / "edited.py"))
     assert users("proj.padlint_user_0123abcd_net", "/elsewhere/net.py")
     monkeypatch.setattr(sys, "prefix", str(tmp_path))       # a project under the prefix
-    assert _users_modules({})("layers", str(tmp_path / "layers.py"))
+    assert users_modules({})("layers", str(tmp_path / "layers.py"))
     assert not users("json", "/elsewhere/json.py") and not users("sys", None)
 
 

@@ -20,6 +20,7 @@ from padlint.cli.isolate import run_isolated, warm_up
 from padlint.load.discover import no_model_in_folder
 from padlint.output.formats import write_report
 from padlint.engine.select import codes_of_scope
+from padlint.engine.select import select_rules
 
 
 def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[dict]]:
@@ -93,7 +94,6 @@ def _open_output(path: str | None):
 
 
 def cmd_check(args) -> int:
-    from padlint.engine.select import select_rules
 
     config = project_config(args)
     targets = _targets(args, config)

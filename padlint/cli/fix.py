@@ -36,7 +36,7 @@ def add_fix_parser(sub, codes) -> None:
 
 
 def cmd_fix(args) -> int:
-    from padlint.fix.rewrite import POLICIES, apply, edit_line, plan  # lazy: imports torch, which this module must not
+    from padlint.fix.plan import POLICIES, apply, edit_line, plan  # lazy: imports torch, which this module must not
     if args.size_policy not in POLICIES:
         raise PadlintError(f"--size-policy {args.size_policy}: use input or any")
     config = project_config(args)

@@ -8,10 +8,10 @@ from rich.text import Text
 from padlint.errors import PadlintError
 from padlint.cli.common import console
 import json
+from padlint.engine.registry import all_rules
 
 
 def cmd_rule(args) -> int:
-    from padlint.engine.registry import all_rules
     rule = all_rules().get(args.code.upper())
     if rule is None:
         raise PadlintError(f"unknown rule {args.code!r}; `padlint rules` lists them")
@@ -38,7 +38,6 @@ def cmd_rule(args) -> int:
 
 def cmd_rules(args) -> int:
 
-    from padlint.engine.registry import all_rules
     rules = list(all_rules().values())
     if args.format == "json":
         print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,

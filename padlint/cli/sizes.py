@@ -10,12 +10,12 @@ from padlint.output.text import print_sweep
 from padlint.ir.shapes import parse_input_sizes, parse_range
 from padlint.sizes.result import DEFAULT_RULES
 import json
+from padlint.engine.select import select_rules
 
 
 
 
 def cmd_sizes(args) -> int:
-    from padlint.engine.select import select_rules
     from padlint.sizes.sweep import sweep_target  # lazy: imports torch, which this module must not
 
     config = project_config(args)

@@ -16,6 +16,7 @@ from padlint.config import relative_to
 from padlint.ir.report import Finding, Report
 from padlint.ir.source import Source
 from padlint import __version__
+from padlint.engine.registry import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -107,7 +108,6 @@ def to_sarif(report: Report, rules, root: str, show_suppressed: bool = False) ->
     descriptors = [rule_descriptor(r) for r in rules]
     fired = {f.rule for f in report.findings} | {s.finding.rule for s in report.suppressed}
     known = {d["id"] for d in descriptors}
-    from padlint.engine.registry import all_rules
     descriptors += [rule_descriptor(all_rules()[c]) for c in sorted(fired - known)]
     if report.unused_noqa:
         descriptors.append({"id": UNUSED_NOQA, "name": UNUSED_NOQA,

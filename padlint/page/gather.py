@@ -23,6 +23,15 @@ from padlint.sizes.failures import failure_message, traced
 from padlint.verification.stage import verify_failure
 from padlint.verification.stage import verify_result
 from padlint.stats.datasets import DataSource
+from padlint.verification.options import verify_options
+from padlint.engine.noqa import Suppressor
+from padlint.ir.report import Report
+from padlint.engine.select import select_rules
+from padlint.engine.run import run_fact_rules
+from padlint.ir.shapes import full_shape, shape_str
+from padlint.stats.facts import measure, open_model
+from padlint.verification.stage import clean_shape
+from padlint.verification.options import resolve_device
 
 SWEEP_HALF_WIDTH = 32        # the size strip covers n-32 … n+32 on every axis by default
 SWEEP_BUDGET = 30.0          # seconds an exact-path sweep may take before it is left out
@@ -144,15 +153,6 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     defaults to 64 samples here). ``step(text)`` is told what runs next. Raises
     PadlintError with one line."""
     step = step or (lambda text: None)
-    from padlint.verification.options import verify_options
-    from padlint.engine.noqa import Suppressor
-    from padlint.ir.report import Report
-    from padlint.engine.select import select_rules
-    from padlint.engine.run import run_fact_rules
-    from padlint.ir.shapes import full_shape, shape_str
-    from padlint.stats.facts import measure, open_model
-    from padlint.verification.stage import clean_shape
-    from padlint.verification.options import resolve_device
 
     start = time.perf_counter()
     rules = select_rules(select, ignore, severity)

@@ -27,6 +27,12 @@ from padlint.ir.shapes import normalize_sizes, shape_str
 from padlint.load.target import one_model
 from padlint.sizes.failures import traced
 from padlint.errors import first_line
+from padlint.engine.select import select_rules
+from padlint.engine.run import run_rules
+from padlint.engine.noqa import Suppressor
+from padlint.ir.report import ModelResult, Report
+from padlint.engine.run import run_fact_rules
+from padlint.verification.options import resolve_device
 
 __all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "kernel_stats",
            "significance", "tilt", "heavier_side"]
@@ -288,8 +294,6 @@ def measure(prep, trace, source=None, limit: int | None = None, device=None, pro
     """The :class:`Stats` of a model built by :func:`padlint.api.prepare` and traced at the
     size of ``source`` (a :class:`~padlint.datasets.DataSource`, or None for the kernels
     only). ``loaded`` is what :func:`~padlint.checkpoint.load_weights` returned."""
-    from padlint.engine.select import select_rules
-    from padlint.engine.run import run_rules
     static = run_rules(trace, [r for r in select_rules(["PAD101", "PAD102"]) if r.scope == "axis"])
     patches = geometry = None
     seen = 0
@@ -323,11 +327,6 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, data=N
     iterable of batches) through it, and return a :class:`padlint.Report` whose result
     carries ``stats`` (:class:`Stats`) and the PAD3xx findings. ``progress(seen, total)`` is
     called after each batch (``total``: the samples to come, when known). Raises PadlintError."""
-    from padlint.engine.noqa import Suppressor
-    from padlint.ir.report import ModelResult, Report
-    from padlint.engine.select import select_rules
-    from padlint.engine.run import run_fact_rules
-    from padlint.verification.options import resolve_device
 
     rules = [r for r in select_rules(select, ignore, severity) if r.scope == "stats"]
     torch_device = resolve_device(device, "--device")

@@ -30,6 +30,8 @@ from padlint.verification.options import resolve_device
 from padlint.engine.run import run_rules
 from padlint.engine.select import select_rules
 import ctypes
+from padlint.engine.registry import all_rules
+from padlint.engine.run import run_verify_rules
 
 
 VERIFIED_RULES = ("PAD101", "PAD102")
@@ -151,8 +153,6 @@ def _guessed_shape(result: ModelResult, step: int) -> tuple[int, ...]:
 def is_clean(front, trace, shape: tuple[int, ...]) -> bool:
     """Does neither PAD101 nor PAD102 fire anywhere at input ``shape``? One traced
     meta-device run, as the sweep's exact path does; False where the model cannot run."""
-    from padlint.engine.select import select_rules
-    from padlint.engine.run import run_rules
     rules = [r for r in select_rules(list(VERIFIED_RULES)) if r.scope == "axis"]
     try:
         t = front.run(shape, allow_cpu=trace.method == "cpu")
@@ -186,7 +186,6 @@ def border_tolerance() -> float:
     """The deviation from a map's interior above which a cell belongs to its border
     artifact: PAD202's ``tolerance`` in its YAML, read whether or not PAD202 is selected,
     so the JSON measures do not depend on the selection."""
-    from padlint.engine.registry import all_rules
     rule = all_rules().get("PAD202")
     return float(rule.params.get("tolerance", 0.1)) if rule is not None else 0.1
 
@@ -239,7 +238,6 @@ def _unexplained(run: ProbeRun, predicted: dict) -> list:
 def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> ModelResult:
     """``result`` with each PAD101/PAD102 finding's ``verification`` filled in, the
     verification facts attached, and the PAD2xx findings the selected rules make of them."""
-    from padlint.engine.run import run_verify_rules
     if options.steady_memory:
         steady_allocator()
     module = prep.front.model
