@@ -23,7 +23,7 @@ __all__ = sorted(_EXPORTS) + ["__version__", "stats"]
 
 
 def __getattr__(name: str):
-    import importlib        # lazy exports: ``import padlint`` stays torch-free
+    import importlib  # lazy exports: ``import padlint`` stays torch-free
     if name == "stats":     # padlint.stats.mean_kernels … without importing it first
         return importlib.import_module("padlint.stats")
     if name in _EXPORTS:

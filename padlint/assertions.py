@@ -11,11 +11,12 @@ AssertionError: padlint: 2 findings at or above warning in Sequential @ 1x3x224x
 """
 from __future__ import annotations
 
+import os
+
 from padlint.config import FAIL_ON, Config
 from padlint.errors import PadlintError
 from padlint.ir.report import Finding, Report
 from padlint.output.text import finding_line
-import os
 
 
 def finding_text(finding: Finding, target: str = "") -> str:

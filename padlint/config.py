@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from padlint.errors import PadlintError
-from padlint.ir.shapes import HELP, normalize_sizes
-from padlint.ir.severity import SEVERITIES, WORST_FIRST
-from padlint.verification.choices import BASELINES, DEVICES
 from padlint.engine.registry import all_rules
+from padlint.errors import PadlintError
+from padlint.ir.severity import SEVERITIES, WORST_FIRST
+from padlint.ir.shapes import HELP, normalize_sizes
+from padlint.verification.choices import BASELINES, DEVICES
 
 FAIL_ON = WORST_FIRST + ("never",)
 KEYS = ("input-size", "select", "ignore", "extend-select", "per-file-ignores", "fail-on",

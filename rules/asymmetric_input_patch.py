@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from padlint.engine.words import cell_word
-from padlint.geometry.measures import edges
+from padlint.geometry.words import cell_word, sides
 from padlint.ir.trace import Trace
 
 
@@ -22,7 +21,7 @@ def check(stats, trace: Trace, params: dict):
             cause = _cause(s, i, axis)
             if cause is None:         # even windows: the data's own lopsidedness, not a finding
                 continue
-            begin, end = edges(axis)
+            begin, end = sides(axis)
             yield s.name, axis, s.source, s.describe(), {
                 "layer": s.name, "axis": axis, "asymmetry": f"{asym:.3g}", "relative": f"{rel:.2g}",
                 "cause": cause, "begin": begin, "end": end}
@@ -30,7 +29,7 @@ def check(stats, trace: Trace, params: dict):
 
 def _cause(s, i: int, axis: str) -> str | None:
     """Why the patch is lopsided when the padding explains it; None when it does not."""
-    begin, end = edges(axis)
+    begin, end = sides(axis)
     cause = None
     if s.uneven.get(axis):    # e.g. TF-SAME: an explicit pad the window counts as input
         cause = (f"the padding is used unevenly: {'/'.join(s.uneven[axis])} marks the layer "

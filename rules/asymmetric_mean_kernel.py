@@ -2,7 +2,7 @@
 ``padlint stats`` facts."""
 from __future__ import annotations
 
-from padlint.geometry.measures import edges
+from padlint.geometry.words import sides
 from padlint.ir.trace import Trace
 
 
@@ -14,7 +14,7 @@ def check(stats, trace: Trace, params: dict):
             asym, sig = s.asymmetry.get(axis), s.significance.get(axis)
             if asym is None or sig is None or asym <= threshold or sig < min_sig:
                 continue
-            heavy = s.heavier.get(axis) or edges(axis)[0]
+            heavy = s.heavier.get(axis) or sides(axis)[0]
             k = s.kernel[s.axes.index(axis)]
             weak = (f"; the measure is weak for a {'x'.join(map(str, s.kernel))} kernel (larger "
                     "than 3), so take this as a hint, not a certainty") if max(s.kernel) > 3 else ""

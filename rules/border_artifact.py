@@ -2,8 +2,7 @@
 facts."""
 from __future__ import annotations
 
-from padlint.engine.words import cell_word
-from padlint.geometry.measures import edges
+from padlint.geometry.words import cell_word, sides
 from padlint.ir.trace import Trace
 
 
@@ -26,7 +25,7 @@ def check(v, trace: Trace, params: dict):
             continue
         baseline, m = best
         edge, reach = m.worst_edge()
-        axis = next(a for a in m.asymmetry if edge in edges(a))
+        axis = next(a for a in m.asymmetry if edge in sides(a))
         others = ", ".join(f"{e} {n}" for e, n in m.extent.items())
         yield layer.name, axis, layer.source, layer.describe(), {
             "layer": layer.name, "baseline": baseline, "edge": edge, "reach": reach,

@@ -1,7 +1,7 @@
 """PAD109: the model's own transform pads every input to sizes where its backbone is uneven."""
 from __future__ import annotations
 
-from padlint.engine.words import cell_word
+from padlint.geometry.words import cell_word
 from padlint.ir.trace import Trace
 
 

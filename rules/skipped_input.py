@@ -1,8 +1,8 @@
 """PAD103: input cells between windows that no window reads."""
 from __future__ import annotations
 
-from padlint.engine.words import cell_word
 from padlint.geometry.axis import AxisFacts
+from padlint.geometry.words import cell_word
 from padlint.ir.trace import Layer
 
 from ._axis import is_shortcut

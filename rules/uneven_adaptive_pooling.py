@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from padlint.engine.words import cell_word
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.coverage import adaptive_bins as bin_edges
+from padlint.geometry.words import cell_word
 from padlint.ir.trace import Trace
 
 

@@ -1,8 +1,8 @@
 """PAD101: the layer uses its padding unevenly at the two ends of an axis."""
 from __future__ import annotations
 
-from padlint.engine.words import cell_word
 from padlint.geometry.axis import AxisFacts, axis_facts, min_input_length
+from padlint.geometry.words import cell_word
 from padlint.ir.trace import Layer
 
 from ._axis import n_fix

@@ -283,7 +283,7 @@ def test_output_with_a_trailing_slash_is_one_error_line(folder, cli):
 def test_a_failed_write_is_one_error_line(folder, cli, monkeypatch):
     def full(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr("padlint.page.layout.os.replace", full)
+    monkeypatch.setattr("padlint.output.files.os.replace", full)
     code, out, err = cli(folder, "report", "net.py", "-s", "32", "-o", "out.html")
     assert_one_error_line(code, out, err, "--output out.html", "No space left on device")
 
@@ -325,7 +325,7 @@ def test_a_late_failure_leaves_an_existing_page_and_no_temporary(folder, cli, mo
         seen.append(os.path.basename(src))
         assert os.path.getsize(src) > 1000          # the whole new page was in it
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr("padlint.page.layout.os.replace", refuse)
+    monkeypatch.setattr("padlint.output.files.os.replace", refuse)
     with pytest.raises(OSError, match="No space left on device"):
         write_page("<!DOCTYPE html>" + "x" * 5000, str(folder / "report.html"))
     assert len(seen) == 1 and re.fullmatch(r"\.padlint-.+\.html", seen[0]), seen

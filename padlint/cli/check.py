@@ -5,22 +5,19 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from dataclasses import replace
 
 from rich.console import Console
 
-from padlint.errors import PadlintError
-from padlint.cli.common import console, error, selection
-from padlint.cli.common import project_config
-from padlint.load.discover import may_define_model, no_model_in_folder, python_files
-from dataclasses import replace
-from padlint.ir.shapes import parse_input_sizes
-from padlint.ir.report import Report
-from padlint.engine.noqa import Suppressor
+from padlint.cli.common import console, error, project_config, selection
 from padlint.cli.isolate import run_isolated, warm_up
-from padlint.load.discover import no_model_in_folder
+from padlint.engine.noqa import Suppressor
+from padlint.engine.select import codes_of_scope, select_rules
+from padlint.errors import PadlintError
+from padlint.ir.report import Report
+from padlint.ir.shapes import parse_input_sizes
+from padlint.load.discover import may_define_model, no_model_in_folder, python_files
 from padlint.output.formats import write_report
-from padlint.engine.select import codes_of_scope
-from padlint.engine.select import select_rules
 
 
 def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[dict]]:

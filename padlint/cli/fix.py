@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sys
+
 from padlint.cli.common import project_config
-from padlint.errors import PadlintError
 from padlint.cli.isolate import prints_to_stderr
+from padlint.errors import PadlintError
 
 
 def add_fix_parser(sub, codes) -> None:

@@ -6,20 +6,18 @@ import os
 import sys
 import traceback
 
-
 from padlint import __version__
+from padlint.cli.check import cmd_check
+from padlint.cli.common import error
+from padlint.cli.fix import add_fix_parser, cmd_fix
+from padlint.cli.report import add_report_parser, cmd_report
+from padlint.cli.rules import cmd_rule, cmd_rules
+from padlint.cli.sizes import cmd_sizes
+from padlint.cli.stats import add_stats_parser, cmd_stats
 from padlint.config import FAIL_ON
 from padlint.errors import PadlintError
-from padlint.cli.fix import add_fix_parser, cmd_fix
 from padlint.output.formats import FORMATS
-from padlint.cli.report import add_report_parser, cmd_report
-from padlint.cli.stats import add_stats_parser, cmd_stats
 from padlint.verification.choices import DEVICES
-from padlint.cli.sizes import cmd_sizes
-from padlint.cli.rules import cmd_rule, cmd_rules
-from padlint.cli.common import error
-from padlint.cli.check import cmd_check
-
 
 COMMANDS = ("check", "sizes", "stats", "report", "fix", "rule", "rules")
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
-from padlint.errors import PadlintError
-from padlint.cli.stats import add_model_arguments
 from rich.console import Console
+
 from padlint.cli.common import console, project_config, selection
-from padlint.page.figures import require_matplotlib
-from padlint.output.text import severity_counts
 from padlint.cli.isolate import prints_to_stderr
-from padlint.page.layout import render_html, write_page
+from padlint.cli.stats import add_model_arguments
+from padlint.errors import PadlintError
 from padlint.ir.report import Report
 from padlint.ir.shapes import parse_range
+from padlint.output.text import severity_counts
+from padlint.page.figures import require_matplotlib
+from padlint.page.layout import render_html, write_page
 
 DEFAULT_OUTPUT = "padlint-report.html"
 

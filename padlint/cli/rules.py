@@ -1,14 +1,14 @@
 """``padlint rules`` and ``padlint rule CODE``: the rule listing and one rule's docs."""
 from __future__ import annotations
 
+import json
 
 from rich.table import Table
 from rich.text import Text
 
-from padlint.errors import PadlintError
 from padlint.cli.common import console
-import json
 from padlint.engine.registry import all_rules
+from padlint.errors import PadlintError
 
 
 def cmd_rule(args) -> int:

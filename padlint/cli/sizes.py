@@ -1,18 +1,16 @@
 """``padlint sizes``: the size sweep of one model, in a child process."""
 from __future__ import annotations
-from padlint.cli.common import console, error
-from padlint.cli.common import project_config
 
+import json
 import sys
 import traceback
+
+from padlint.cli.common import console, error, project_config
 from padlint.cli.isolate import run_isolated, warm_up
-from padlint.output.text import print_sweep
-from padlint.ir.shapes import parse_input_sizes, parse_range
-from padlint.sizes.result import DEFAULT_RULES
-import json
 from padlint.engine.select import select_rules
-
-
+from padlint.ir.shapes import parse_input_sizes, parse_range
+from padlint.output.text import print_sweep
+from padlint.sizes.result import DEFAULT_RULES
 
 
 def cmd_sizes(args) -> int:

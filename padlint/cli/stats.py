@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
-
-from padlint.config import FAIL_ON
-from padlint.errors import PadlintError
-from padlint.verification.choices import DEVICES
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from padlint.cli.common import console, project_config
 from padlint.cli.isolate import prints_to_stderr
-from padlint.output.statsview import print_stats
+from padlint.config import FAIL_ON
 from padlint.engine.select import codes_of_scope
+from padlint.errors import PadlintError
+from padlint.output.statsview import print_stats
+from padlint.verification.choices import DEVICES
 
 
 def add_stats_parser(sub, codes) -> None:

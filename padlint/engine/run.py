@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from padlint.engine.rule import Rule
-from padlint.engine.words import cell_word, sides
+from padlint.geometry.words import cell_word, sides
 from padlint.ir.report import Finding
 from padlint.ir.trace import Layer, Trace
 

@@ -46,7 +46,6 @@ listed as not fixed.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
@@ -55,6 +54,7 @@ from padlint.fix.corners import plan_corners
 from padlint.fix.edits import FIXABLE, NO_REWRITE, NOT_LITERAL, OUTSIDE, POLICIES, Edit, FixPlan, NotFixed, Site
 from padlint.fix.recheck import analysis, verify_plan
 from padlint.fix.text import rel_path, under_cwd
+from padlint.output.files import write_atomic
 
 
 def _sites(findings, layers) -> list[Site]:
@@ -140,25 +140,17 @@ def plan(target, input_size=None, size_policy: str = "input", select=None, ignor
 
 
 def apply(result: FixPlan) -> list[str]:
-    """Write the edited files (a temp file each, then os.replace); one line per file."""
+    """Write the edited files, each all at once; one line per file."""
     lines = []
     for path, text in result.texts().items():
-        folder = os.path.dirname(path)
-        fd, tmp = tempfile.mkstemp(prefix=".padlint-fix-", suffix=".py", dir=folder)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            except OSError:
-                pass
-            os.replace(tmp, path)
-        except BaseException as err:          # Ctrl-C too: no temp file is left behind
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            if isinstance(err, OSError):
-                raise PadlintError(f"{rel_path(path)}: cannot write it ({err.strerror or err})") from None
-            raise
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o644
+        try:
+            write_atomic(path, text, suffix=".py", mode=mode, newline="")
+        except OSError as err:
+            raise PadlintError(f"{rel_path(path)}: cannot write it ({err.strerror or err})") from None
         count = sum(1 for e in result.edits if e.path == path)
         lines.append(f"fixed {rel_path(path)}: {count} call{'s' if count != 1 else ''} rewritten")
     return lines

@@ -12,21 +12,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.geometry.words import sides
 
 # Below this share of the map's own scale, a deviation is float noise, not structure.
 FLAT = 1e-9
-_EDGES = {"L": ("start", "end"), "D": ("front", "back"), "H": ("top", "bottom"), "W": ("left", "right")}
-
-
-def edges(axis: str) -> tuple[str, str]:
-    """The names of the two ends of an axis: ('top', 'bottom') for H.
-
-    >>> edges("H"), edges("W")
-    (('top', 'bottom'), ('left', 'right'))
-    """
-    return _EDGES[axis]
-
-
 def flip_asymmetry(x: ArrayLike, axis: int, nd: int) -> float:
     """``||X - flip(X)|| / ||X - mean(X)||`` for the ``axis``-th of the last ``nd`` axes;
     the mean is over the spatial axes, so a channel's constant offset is not structure.
@@ -114,7 +103,7 @@ def measure_map(m: ArrayLike, tolerance: float = 0.1) -> MapMeasures:
         moved = np.moveaxis(dev, i, 0).reshape(m.shape[i], -1)
         profile = np.median(moved, axis=1)
         half = m.shape[i] // 2 if m.shape[i] > 1 else 1
-        begin, end = edges(axis)
+        begin, end = sides(axis)
         extent[begin] = _reach(profile[:half], tolerance)
         extent[end] = _reach(profile[::-1][:half], tolerance)
     asym = {axis: flip_asymmetry(m, i, nd) for i, axis in enumerate(names)}

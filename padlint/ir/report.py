@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 from padlint import __version__
 from padlint.errors import PadlintError
-from padlint.ir.trace import Layer, Trace
 from padlint.ir.severity import RANK, at_least
 from padlint.ir.source import Source
 from padlint.ir.trace import Layer, Trace

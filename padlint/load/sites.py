@@ -7,8 +7,6 @@ the definition line of the closest enclosing class that is not torch's.
 """
 from __future__ import annotations
 
-import padlint
-
 import ast
 import inspect
 import itertools
@@ -18,9 +16,9 @@ import textwrap
 import weakref
 from dataclasses import replace
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
+import padlint
 from padlint.ir.source import Source, display_path
 
 if TYPE_CHECKING:          # torch is imported where a model is built, not to read a Source

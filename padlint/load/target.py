@@ -19,12 +19,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from padlint.load.discover import building_blocks, may_define_model, no_model_in_folder, python_files
 from padlint.errors import PadlintError
 from padlint.ir.shapes import normalize_sizes
 from padlint.ir.source import display_path
+from padlint.load.discover import building_blocks, may_define_model, no_model_in_folder, python_files
 from padlint.load.sites import SiteRecorder
-
 
 DEFAULT_SIZE = 224        # the input size when neither the user nor PADLINT_TARGETS gives one
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from padlint.geometry.words import SIDE_WORDS
 from padlint.ir.report import Finding
 from padlint.ir.shapes import shape_str
 
-_SIDE_WORDS = {"top", "bottom", "row", "rows", "left", "right", "column", "columns",
-               "front", "back", "slice", "slices", "start", "end", "cell", "cells"}
 _PUNCT = ".,:;()[]"
 
 
@@ -35,7 +34,7 @@ def _merge_texts(texts: list[str], axes: list[str]) -> str | None:
             return None                   # the punctuation around the word differs
         if cores == axes:
             merged.append(column[0].replace(cores[0], ", ".join(axes), 1))
-        elif all(c in _SIDE_WORDS for c in cores):
+        elif all(c in SIDE_WORDS for c in cores):
             merged.append(column[0].replace(cores[0], "/".join(dict.fromkeys(cores)), 1))
         else:
             return None

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 from padlint.ir.report import Report
-from padlint.output.text import print_concise, print_statistics, print_text
 from padlint.output.sarif import to_sarif
+from padlint.output.text import print_concise, print_statistics, print_text
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
 _GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 from rich.color import Color
-from rich.console import Console
 from rich.columns import Columns
+from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 

@@ -12,11 +12,11 @@ import os
 import pathlib
 import urllib.parse
 
+from padlint import __version__
 from padlint.config import relative_to
+from padlint.engine.registry import all_rules
 from padlint.ir.report import Finding, Report
 from padlint.ir.source import Source
-from padlint import __version__
-from padlint.engine.registry import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}

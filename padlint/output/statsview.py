@@ -13,11 +13,11 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from padlint.output.heatmap import rgb
 from padlint.geometry.measures import centred
-from padlint.output.text import severity_counts, closing_line, finding_line
 from padlint.ir.report import Report
 from padlint.ir.shapes import shape_str
+from padlint.output.heatmap import rgb
+from padlint.output.text import closing_line, finding_line, severity_counts
 
 MATRICES = 16          # layers whose matrices print by default (--all-matrices: every one)
 

@@ -8,12 +8,12 @@ from rich.text import Text
 
 from padlint.engine.select import codes_reading
 from padlint.engine.words import join_words
-from padlint.output.axisgroups import merge_axes
+from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.report import Report
 from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
+from padlint.output.axisgroups import merge_axes
 from padlint.output.heatmap import legend, print_maps
-from padlint.geometry.axis import AXIS_NAMES
 from padlint.output.verification import summary
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

@@ -11,13 +11,13 @@ scale, :data:`SHARE_CMAP`, 0 the darkest.
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 
 import numpy as np
 
 from padlint.errors import PadlintError
 from padlint.geometry.measures import centred, downsample
-import importlib
 
 CMAP = "RdBu_r"
 SHARE_CMAP = "viridis"

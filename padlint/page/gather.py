@@ -12,26 +12,23 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from padlint.api import lint_trace
+from padlint.engine.noqa import Suppressor
+from padlint.engine.run import run_fact_rules
+from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.ir.report import Report
+from padlint.ir.shapes import full_shape, shape_str
+from padlint.ir.trace import TraceNote
+from padlint.sizes.failures import failure_message, traced
+from padlint.sizes.sweep import sweep_prepared
+from padlint.stats.datasets import DataSource
+from padlint.stats.facts import measure, open_model
 from padlint.stats.patches import batch_tensor
 from padlint.verification.baselines import Images
-from padlint.sizes.sweep import sweep_prepared
-from padlint.ir.trace import TraceNote
-from padlint.api import lint_trace
-from padlint.sizes.failures import failure_message, traced
-from padlint.verification.stage import verify_failure
-from padlint.verification.stage import verify_result
-from padlint.stats.datasets import DataSource
-from padlint.verification.options import verify_options
-from padlint.engine.noqa import Suppressor
-from padlint.ir.report import Report
-from padlint.engine.select import select_rules
-from padlint.engine.run import run_fact_rules
-from padlint.ir.shapes import full_shape, shape_str
-from padlint.stats.facts import measure, open_model
-from padlint.verification.stage import clean_shape
-from padlint.verification.options import resolve_device
+from padlint.verification.options import resolve_device, verify_options
+from padlint.verification.stage import clean_shape, verify_failure, verify_result
 
 SWEEP_HALF_WIDTH = 32        # the size strip covers n-32 … n+32 on every axis by default
 SWEEP_BUDGET = 30.0          # seconds an exact-path sweep may take before it is left out

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import datetime
 import html
-import os
 import re
-import tempfile
 from collections import Counter
 
-from padlint.geometry.coverage import MAX_LENGTH
-from padlint.page.figures import colour_bar, lopsided_tiles, share_tile, tile, tiles
+from padlint import __version__
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.geometry.coverage import MAX_LENGTH
 from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
-from padlint.page.figures import require_matplotlib
-from padlint import __version__
+from padlint.output.files import write_atomic
 from padlint.output.text import verification_text
 from padlint.output.verification import summary
+from padlint.page.figures import colour_bar, lopsided_tiles, require_matplotlib, share_tile, tile, tiles
 
 SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature maps"),
             ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("sizes", "Input sizes"),
@@ -554,19 +552,8 @@ def render_html(visual) -> str:
 
 
 def write_page(text: str, path: str) -> None:
-    """Write ``text`` to ``path`` all at once: a temporary file beside it, then a rename,
-    so that a failure never leaves half a page."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".padlint-", suffix=".html", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the page to ``path`` all at once (never half a page)."""
+    write_atomic(path, text, suffix=".html")
 
 
 def html_report(model_or_target, path: str | None = None, **options) -> str:

@@ -2,16 +2,14 @@
 on each trace."""
 from __future__ import annotations
 
-
-
-from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.trace import Trace
-from padlint.geometry.lengths import broadcast_break
 from padlint.engine.rule import Rule
 from padlint.engine.run import run_rules
 from padlint.errors import first_line
-from padlint.sizes.result import AxisResult
+from padlint.geometry.axis import AXIS_NAMES
+from padlint.geometry.lengths import broadcast_break
+from padlint.ir.trace import Trace
 from padlint.sizes.fast import with_axis
+from padlint.sizes.result import AxisResult
 from padlint.trace.frontend import InputTooSmall
 
 

@@ -8,17 +8,16 @@ import time
 from torch import nn
 
 from padlint.engine.run import run_rules
-
 from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.trace.inputs import full_shape, model_layout
 from padlint.ir.shapes import gives_channels, shape_str
 from padlint.ir.trace import Trace
 from padlint.load.target import Candidate
 from padlint.sizes.suggest import suggest_sizes
 from padlint.trace.build import Prepared, other_channels, trace_at
 from padlint.trace.frontend import ForwardFailed, FrontEnd, GeometryMismatch, InputTooSmall, smallest_working_size
+from padlint.trace.inputs import full_shape, model_layout
 
 
 def traced(prep: Prepared, size, program: bool = False, coverage: bool = False) -> Trace:

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from padlint.geometry.axis import AXIS_NAMES, axis_facts, transposed_axis_facts
-from padlint.ir.trace import Trace
-from padlint.geometry.lengths import Evaluation, LengthProgram
 from padlint.engine.rule import Rule
-from padlint.ir.shapes import shape_str
 from padlint.errors import first_line
+from padlint.geometry.axis import AXIS_NAMES, axis_facts, transposed_axis_facts
+from padlint.geometry.lengths import Evaluation, LengthProgram
+from padlint.ir.shapes import shape_str
+from padlint.ir.trace import Trace
 from padlint.sizes.result import AxisResult
 
 

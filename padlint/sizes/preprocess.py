@@ -8,8 +8,8 @@ from padlint.engine.select import select_rules
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.trace import Preprocess, Trace
 from padlint.load.sites import layer_source
-from padlint.sizes.result import DEFAULT_RULES
 from padlint.sizes.fast import fast_axis, fast_path_problem
+from padlint.sizes.result import DEFAULT_RULES
 from padlint.trace.build import Prepared
 
 

@@ -7,7 +7,6 @@ import numpy as np
 
 from padlint.geometry.axis import AXIS_NAMES
 
-
 DEFAULT_RULES = ("PAD101", "PAD102")
 
 

@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.trace import Trace
-from padlint.geometry.lengths import Evaluation, LengthProgram
 from padlint.engine.rule import Rule
+from padlint.geometry.axis import AXIS_NAMES
+from padlint.geometry.lengths import Evaluation, LengthProgram
 from padlint.ir.shapes import shape_str
+from padlint.ir.trace import Trace
+from padlint.sizes.fast import fast_axis, fast_path_problem, window_fires
 from padlint.sizes.result import DEFAULT_RULES
-from padlint.sizes.fast import window_fires, fast_axis, fast_path_problem
-
 
 SUGGEST_WINDOWS = (64, 256)  # `padlint check` looks this far either side for a clean size
 

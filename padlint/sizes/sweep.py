@@ -19,22 +19,20 @@ import time
 
 import numpy as np
 
+from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.trace import Trace
-from padlint.engine.select import select_rules
-from padlint.ir.shapes import MAX_RANGE as MAX_SIZES
-from padlint.trace.build import prepare
-from padlint.sizes.result import DEFAULT_RULES, SweepResult
-from padlint.sizes.fast import fast_axis, fast_path_problem
-from padlint.sizes.failures import traced
-from padlint.sizes.exact import exact_axis
-from padlint.load.target import one_model
-from padlint.trace.inputs import full_shape
-from padlint.ir.shapes import normalize_sizes
 from padlint.ir.report import Outcome
-from padlint.engine.select import select_rules
 from padlint.ir.shapes import MAX_RANGE as MAX_SIZES
+from padlint.ir.shapes import normalize_sizes
+from padlint.ir.trace import Trace
+from padlint.load.target import one_model
+from padlint.sizes.exact import exact_axis
+from padlint.sizes.failures import traced
+from padlint.sizes.fast import fast_axis, fast_path_problem
+from padlint.sizes.result import DEFAULT_RULES, SweepResult
+from padlint.trace.build import prepare
+from padlint.trace.inputs import full_shape
 
 
 def check_sizes(sizes) -> np.ndarray:

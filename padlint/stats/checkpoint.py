@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from padlint.errors import PadlintError
-from padlint.errors import first_line
+from padlint.errors import PadlintError, first_line
 
 # Where training scripts usually put the model's state dict inside a checkpoint dict.
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "state_dict_ema", "model_ema", "ema",

@@ -6,19 +6,19 @@ batches (a DataLoader, a generator, a list of tensors or (inputs, labels) pairs)
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
+import sys
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import torch
 
-from padlint.verification.baselines import check_images, load_images
 from padlint.errors import PadlintError
-from padlint.stats.patches import batch_tensor
 from padlint.load.target import import_file
-import importlib
-import sys
+from padlint.stats.patches import batch_tensor
+from padlint.verification.baselines import check_images, load_images
 
 
 @dataclass

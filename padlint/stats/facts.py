@@ -15,23 +15,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from padlint.errors import PadlintError
+from padlint.engine.noqa import Suppressor
+from padlint.engine.run import run_fact_rules, run_rules
+from padlint.engine.select import select_rules
+from padlint.errors import PadlintError, first_line
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.geometry.measures import edges, flip_asymmetry
-from padlint.stats.patches import PatchGeometry, collect_patches, mean_patches  # noqa: F401 - public API
-from padlint.trace.build import prepare
-from padlint.stats.checkpoint import load_weights
-from padlint.stats.datasets import open_data
-from padlint.trace.inputs import full_shape
+from padlint.geometry.measures import flip_asymmetry
+from padlint.geometry.words import sides
+from padlint.ir.report import ModelResult, Report
 from padlint.ir.shapes import normalize_sizes, shape_str
 from padlint.load.target import one_model
 from padlint.sizes.failures import traced
-from padlint.errors import first_line
-from padlint.engine.select import select_rules
-from padlint.engine.run import run_rules
-from padlint.engine.noqa import Suppressor
-from padlint.ir.report import ModelResult, Report
-from padlint.engine.run import run_fact_rules
+from padlint.stats.checkpoint import load_weights
+from padlint.stats.datasets import open_data
+from padlint.stats.patches import PatchGeometry, collect_patches, mean_patches  # noqa: F401 - public API
+from padlint.trace.build import prepare
+from padlint.trace.inputs import full_shape
 from padlint.verification.options import resolve_device
 
 __all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "kernel_stats",
@@ -93,7 +92,7 @@ def heavier_side(x: np.ndarray, axis: int, name: str) -> str | None:
     first, last = _halves(x, axis)
     if first == last:
         return None
-    return edges(name)[0] if first > last else edges(name)[1]
+    return sides(name)[0] if first > last else sides(name)[1]
 
 
 def tilt(x: np.ndarray, axis: int) -> float:

@@ -23,13 +23,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from padlint.errors import PadlintError
-from padlint.verification.observe import mean_arrays
 from padlint.trace.ops import FUNCTIONS, bind, window_args
-import torch.distributed as dist
+from padlint.verification.observe import mean_arrays
+from padlint.geometry.axis import resolve_padding
 
 
 @dataclass
@@ -47,10 +48,8 @@ class PatchGeometry:
 
 
 def _pads(padding, kernel, dilation) -> tuple[tuple[int, int], ...]:
-    if padding == "valid":
-        return tuple((0, 0) for _ in kernel)
-    if padding == "same":                 # PyTorch puts the odd cell at the end
-        return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+    if isinstance(padding, str):          # 'same' / 'valid', as the recorder resolves them
+        return tuple(resolve_padding(padding, k, d) for k, d in zip(kernel, dilation))
     return tuple((int(p), int(p)) for p in padding)
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from padlint.ir.trace import Trace, TraceNote
 from padlint.ir.shapes import shape_str
+from padlint.ir.trace import Trace, TraceNote
 
 
 @dataclass

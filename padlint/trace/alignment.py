@@ -38,14 +38,12 @@ from typing import Callable
 
 import torch
 
-from padlint.trace.ops import ADAPTIVE, INTERPOLATE, MERGE, UNARY, positive_dim, op_name, tensors_in
-
-from padlint.trace.program import REARRANGE, expand_index, rearrange
-from padlint.ir.source import Source
 from padlint.geometry import coverage
-from padlint.geometry.coverage import MapCoverage, summarize
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.trace.ops import CAT
+from padlint.geometry.coverage import MapCoverage, summarize
+from padlint.ir.source import Source
+from padlint.trace.ops import ADAPTIVE, CAT, INTERPOLATE, MERGE, UNARY, op_name, positive_dim, tensors_in
+from padlint.trace.program import REARRANGE, expand_index, rearrange
 
 
 @dataclass(frozen=True)

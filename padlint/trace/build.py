@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from padlint.trace.inputs import declared_channels, full_shape
-
 from padlint.ir.shapes import gives_channels
 from padlint.ir.trace import Trace
 from padlint.load.target import Candidate
 from padlint.trace.adapters import Adapted, adapt
 from padlint.trace.frontend import ForwardFailed, FrontEnd, GeometryMismatch, InputTooSmall
+from padlint.trace.inputs import declared_channels, full_shape
 
 
 @dataclass

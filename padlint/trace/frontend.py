@@ -13,8 +13,7 @@ windowed call and explicit pad with its real arguments, so all give the same win
 """
 from __future__ import annotations
 
-import padlint
-
+import os
 import traceback
 import warnings
 from collections import Counter
@@ -24,18 +23,16 @@ import torch
 import torch.fx
 from torch import nn
 
-from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.trace import Layer, Trace, TraceNote
-from padlint.trace.ops import PAD_MODULES, WINDOWED_MODULES
-from padlint.trace.alignment import AlignmentTracker
-from padlint.trace.program import ProgramBuilder
-from padlint.trace.record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Recorder, is_meta
-from padlint.ir.source import Source, display_path
-from padlint.load.sites import caller_source, layer_source
+import padlint
 from padlint.errors import first_line
-from padlint.trace.ops import tensors_in
-from padlint.trace.record import Listener
-import os
+from padlint.geometry.axis import AXIS_NAMES
+from padlint.ir.source import Source, display_path
+from padlint.ir.trace import Layer, Trace, TraceNote
+from padlint.load.sites import caller_source, layer_source
+from padlint.trace.alignment import AlignmentTracker
+from padlint.trace.ops import PAD_MODULES, WINDOWED_MODULES, tensors_in
+from padlint.trace.program import ProgramBuilder
+from padlint.trace.record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooSmall, Listener, Recorder, is_meta
 
 
 class ForwardFailed(RuntimeError):

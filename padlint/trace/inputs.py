@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from padlint.errors import PadlintError
-
 from torch import nn
 
+from padlint.errors import PadlintError
 from padlint.trace.ops import WINDOWED_MODULES
 
 

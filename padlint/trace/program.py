@@ -18,9 +18,17 @@ from typing import Callable
 import torch
 
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis, tf_same_pads
-from padlint.trace.ops import ADAPTIVE, INTERPOLATE, MERGE, REDUCE, SHAPE_READS, UNARY, op_name, positive_dim, tensors_in
-
-
+from padlint.trace.ops import (
+    ADAPTIVE,
+    INTERPOLATE,
+    MERGE,
+    REDUCE,
+    SHAPE_READS,
+    UNARY,
+    op_name,
+    positive_dim,
+    tensors_in,
+)
 
 REARRANGE = frozenset(("permute", "transpose", "swapaxes", "unsqueeze"))
 

@@ -11,10 +11,9 @@ from torch.overrides import TorchFunctionMode
 
 from padlint.geometry import axis as geometry
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.trace import Layer
-from padlint.trace.ops import FUNCTIONS, bind, window_args
 from padlint.ir.source import Source
-from padlint.trace.ops import BROADCAST, SAME_SHAPE
+from padlint.ir.trace import Layer
+from padlint.trace.ops import BROADCAST, FUNCTIONS, SAME_SHAPE, bind, window_args
 
 
 class InputTooSmall(Exception):

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from padlint.errors import PadlintError
-from padlint.verification.observe import MapObserver
 from padlint.ir.shapes import shape_str
+from padlint.verification.observe import MapObserver
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SEED = 0

@@ -24,9 +24,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.trace.ops import FUNCTIONS, WINDOWED_MODULES
 from padlint.ir.source import Source
-from padlint.trace.ops import LAYOUT, RESIZING, tensors_in
+from padlint.trace.ops import FUNCTIONS, LAYOUT, RESIZING, WINDOWED_MODULES, tensors_in
 
 # What an origin at these ops means, in a PAD201 finding.
 CAUSES = {

@@ -13,7 +13,6 @@ from padlint.verification.baselines import Images, checked_images, load_images
 from padlint.verification.choices import BASELINES, DEFAULT_BASELINES, DEVICES
 
 
-
 @dataclass(frozen=True)
 class VerifyOptions:
     device: str = "auto"

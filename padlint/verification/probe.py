@@ -18,10 +18,9 @@ import torch
 from torch import nn
 from torch.utils.weak import WeakIdKeyDictionary
 
-from padlint.verification.observe import CAUSES, Node, Observer, mean_arrays
-
-from padlint.trace.ops import EQUIVARIANT, tensors_in
 from padlint.load.sites import caller_source
+from padlint.trace.ops import EQUIVARIANT, tensors_in
+from padlint.verification.observe import CAUSES, Node, Observer, mean_arrays
 
 # Flip asymmetry above which an output counts as asymmetric, and the share of a map's
 # norm below which its spatial variation is float noise (the map counts as flat).

@@ -14,25 +14,22 @@ the static findings.
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field, replace
 
 import torch
 
-from padlint.verification.baselines import baseline_batches, image_batches, run_maps
+from padlint.engine.registry import all_rules
+from padlint.engine.run import run_rules, run_verify_rules
+from padlint.engine.select import select_rules
 from padlint.errors import PadlintError, first_line
-from padlint.verification.options import VerifyOptions
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.measures import measure_map, round_sig
-from padlint.verification.probe import ProbeRun, run_probe
 from padlint.ir.report import ModelResult
 from padlint.ir.shapes import shape_str
-from padlint.verification.options import resolve_device
-from padlint.engine.run import run_rules
-from padlint.engine.select import select_rules
-import ctypes
-from padlint.engine.registry import all_rules
-from padlint.engine.run import run_verify_rules
-
+from padlint.verification.baselines import baseline_batches, image_batches, run_maps
+from padlint.verification.options import VerifyOptions, resolve_device
+from padlint.verification.probe import ProbeRun, run_probe
 
 VERIFIED_RULES = ("PAD101", "PAD102")
 

@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from padlint.geometry.measures import centred, downsample, edges, flip_asymmetry, measure_map, round_sig
+from padlint.geometry.measures import centred, downsample, flip_asymmetry, measure_map, round_sig
+from padlint.geometry.words import sides
 
 
 def test_edges_name_both_ends_of_every_axis():
-    assert [edges(a) for a in "LDHW"] == [("start", "end"), ("front", "back"), ("top", "bottom"),
+    assert [sides(a) for a in "LDHW"] == [("start", "end"), ("front", "back"), ("top", "bottom"),
                                          ("left", "right")]
 
 
