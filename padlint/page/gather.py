@@ -19,13 +19,14 @@ from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.report import Report
-from padlint.ir.shapes import full_shape, shape_str
+from padlint.ir.shapes import shape_str
 from padlint.ir.trace import TraceNote
 from padlint.sizes.failures import failure_message, traced
 from padlint.sizes.sweep import sweep_prepared
 from padlint.stats.datasets import DataSource
 from padlint.stats.facts import measure, open_model
 from padlint.stats.patches import batch_tensor
+from padlint.trace.inputs import full_shape
 from padlint.verification.baselines import Images
 from padlint.verification.options import resolve_device, verify_options
 from padlint.verification.stage import clean_shape, verify_failure, verify_result

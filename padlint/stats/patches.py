@@ -28,9 +28,9 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from padlint.errors import PadlintError
+from padlint.geometry.axis import resolve_padding
 from padlint.trace.ops import FUNCTIONS, bind, window_args
 from padlint.verification.observe import mean_arrays
-from padlint.geometry.axis import resolve_padding
 
 
 @dataclass
