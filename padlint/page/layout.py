@@ -7,9 +7,6 @@ Sections, each with a stable id: summary, layers, overview, kernels, coverage, s
 from __future__ import annotations
 
 import datetime
-import html
-import re
-from collections import Counter
 
 from padlint import __version__
 from padlint.geometry.axis import AXIS_NAMES
@@ -20,101 +17,15 @@ from padlint.output.files import write_atomic
 from padlint.output.text import verification_text
 from padlint.output.verification import summary
 from padlint.page.figures import colour_bar, lopsided_tiles, require_matplotlib, share_tile, tile, tiles
+from padlint.page.style import CSS, SCHEME, aspect, badge, counts_html, counts_text, esc, img
 
 SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature maps"),
             ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("sizes", "Input sizes"),
             ("findings", "Findings"))
+
+
 BASELINE_NAMES = {"probe": "symmetric-kernel probe", "constant": "constant input", "random": "random input", "zeros": "zero input",
                   "images": "your data"}
-TILE = 120                     # CSS pixels across a map tile
-_SCHEME = re.compile(r"\b[a-z][a-z0-9+.-]*://", re.I)
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-main{max-width:1280px;margin:0 auto;padding:0 24px 48px}
-header.top{background:#1d2330;color:#fff;padding:18px 24px}
-header.top h1{margin:0;font-size:20px;font-weight:600}
-header.top .sub{opacity:.75;font-size:13px}
-nav{position:sticky;top:0;background:#fff;border-bottom:1px solid #dde1e7;padding:8px 24px;z-index:2}
-nav a{margin-right:18px;color:#2456c7;text-decoration:none;font-weight:500}
-section{background:#fff;border:1px solid #dde1e7;border-radius:8px;margin:18px 0;padding:14px 18px}
-h2{font-size:17px;margin:0 0 10px}
-h3{font-size:15px;margin:16px 0 8px}
-.note{color:#5b6474;font-size:13px}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-.badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:600;text-decoration:none;color:#fff}
-.badge.error{background:#c62828}.badge.warning{background:#c77700}.badge.info{background:#1f6fb2}
-.badge.clean{background:#2e7d32}.badge.uneven{background:#c77700}.badge.origin{background:#7b1fa2}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
-dl.facts dt{color:#5b6474}dl.facts dd{margin:0}
-table{border-collapse:collapse;width:100%}
-th,td{border-bottom:1px solid #e8ebef;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f0f2f5;font-weight:600;font-size:13px}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.flagged td{background:#fff4e0}tr.flagged.error td{background:#fde8e8}tr.flagged.info td{background:#eef5fc}
-tr.axis-first td{border-top:1px solid #cfd5de}
-.grid{display:flex;flex-wrap:wrap;gap:10px}
-figure.tile{margin:0;width:TILEpx;font-size:11px;line-height:1.3}
-figure.tile img{display:block;width:TILEpx;image-rendering:pixelated;border:1px solid #ccd2db;padding:2px;box-sizing:content-box;background:#fff}
-figure.tile.flagged img{border:2px solid #e08a00;padding:1px}
-figure.tile.origin img{border:2px dashed #7b1fa2;padding:1px}
-figure.tile figcaption{overflow-wrap:anywhere}
-table.pairs td{border:none;padding:4px 6px}
-table.pairs td.name{font-size:12px;max-width:220px;overflow-wrap:anywhere}
-table.pairs th{font-size:12px}
-.bar img{display:block;max-width:520px}
-.strip{display:flex;flex-wrap:nowrap;overflow-x:auto;padding-bottom:4px}
-.strip .s{flex:0 0 auto;width:15px;text-align:center;font-size:9px;color:#5b6474}
-.strip .s i{display:block;height:22px;margin:0 1px;border-radius:2px}
-.strip .s.clean i{background:#43a047}.strip .s.uneven i{background:#f0a030}.strip .s.invalid i{background:#c5cad3}
-.strip .s.here i{outline:3px solid #1d2330;outline-offset:-1px}
-.strip .s.other i{outline:3px dashed #7b1fa2;outline-offset:-1px}
-.legend span{margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-2px;margin-right:4px}
-.rule{border-top:1px solid #e8ebef;padding-top:6px;margin-top:12px}
-.rule dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0}
-.rule dt{font-weight:600;color:#5b6474}.rule dd{margin:0}
-.finding{margin:8px 0 8px 12px;padding:6px 10px;border-left:4px solid #ccd2db;background:#fafbfc}
-.finding.error{border-color:#c62828}.finding.warning{border-color:#c77700}.finding.info{border-color:#1f6fb2}
-.finding:target{background:#fff8d6}
-.finding .fix{color:#2e5d32}
-.kernels .tile{width:auto}
-.kernels figure.tile img{width:72px}
-.kernels .card{border:1px solid #e3e7ed;border-radius:6px;padding:8px;background:#fbfcfd}
-.kernels .card.uneven{border-color:#f0a030}
-.kernels .pics{display:flex;gap:8px}
-#coverage .card img{display:block;image-rendering:pixelated;margin:6px 0}
-""".replace("TILEpx", f"{TILE}px")
-
-
-def _t(text) -> str:
-    """Escaped text; a URL in it loses its scheme, so that the page names none."""
-    return html.escape(_SCHEME.sub("", str(text)))
-
-
-def _badge(kind: str, text: str, href: str | None = None, title: str | None = None) -> str:
-    attrs = f' title="{_t(title)}"' if title else ""
-    if href:
-        return f'<a class="badge {kind}" href="{href}"{attrs}>{_t(text)}</a>'
-    return f'<span class="badge {kind}"{attrs}>{_t(text)}</span>'
-
-
-def _counts(findings) -> str:
-    c = Counter(f.severity for f in findings)
-    shown = [_badge(s, f"{c[s]} {s}") for s in WORST_FIRST if c[s]]
-    return " ".join(shown) or _badge("clean", "no findings")
-
-
-def _img(uri: str, alt: str, aspect: float, title: str | None = None) -> str:
-    height = max(6, round(TILE * aspect))
-    extra = f' title="{_t(title)}"' if title else ""
-    return f'<img src="{uri}" alt="{_t(alt)}" width="{TILE}" height="{height}"{extra}>'
-
-
-def _aspect(m) -> float:
-    shape = m.shape[-2:] if m.ndim >= 2 else (1, m.shape[0])
-    if m.ndim == 1:
-        return 1 / 8
-    return shape[0] / shape[1]
 
 
 class Page:
@@ -139,7 +50,7 @@ class Page:
         for code, found in rules.items():
             axes = ",".join(dict.fromkeys(self.findings[i].axis for i in found if self.findings[i].axis))
             first = self.findings[found[0]]
-            out.append(_badge(first.severity, f"{code} {axes}".strip(), f"#finding-{found[0]}",
+            out.append(badge(first.severity, f"{code} {axes}".strip(), f"#finding-{found[0]}",
                               first.message))
         return " ".join(out)
 
@@ -176,25 +87,25 @@ class Page:
     def summary(self) -> str:
         r, v = self.result, self.v
         ver = r.verification
-        rows = [("model", f"<code>{_t(r.target)}</code>"),
-                ("input", f"{_t(shape_str(r.input_shape))} (N×C×{'×'.join(AXIS_NAMES[len(r.input_shape) - 2])})"),
-                ("findings", _counts(self.findings))]
+        rows = [("model", f"<code>{esc(r.target)}</code>"),
+                ("input", f"{esc(shape_str(r.input_shape))} (N×C×{'×'.join(AXIS_NAMES[len(r.input_shape) - 2])})"),
+                ("findings", counts_html(self.findings))]
         if r.suggested is not None:
-            rows.append(("clean sizes", _t(r.suggested.text())))
+            rows.append(("clean sizes", esc(r.suggested.text())))
         else:
             rows.append(("clean sizes", "not known (the fast sweep cannot be trusted for this model)"))
         rows.append(("windowed layers", str(len(r.layers))))
         if ver is not None:
-            rows.append(("verification", _t(summary(ver))))
-        rows.append(("weights", _t(v.weights) if v.weights else "the model's initial weights"))
+            rows.append(("verification", esc(summary(ver))))
+        rows.append(("weights", esc(v.weights) if v.weights else "the model's initial weights"))
         if v.data:
-            rows.append(("data", f"{_t(v.data)} ({v.samples} samples)"))
+            rows.append(("data", f"{esc(v.data)} ({v.samples} samples)"))
         if r.suppressed:
             rows.append(("suppressed", f"{len(r.suppressed)} finding(s) silenced by # noqa or "
                                        "per-file-ignores"))
         when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-        rows.append(("made", f"padlint {_t(__version__)}, {when}, in {v.seconds:.1f} s"
-                             + (f" on {_t(ver.device)}" if ver is not None else "")))
+        rows.append(("made", f"padlint {esc(__version__)}, {when}, in {v.seconds:.1f} s"
+                             + (f" on {esc(ver.device)}" if ver is not None else "")))
         body = "".join(f"<dt>{k}</dt><dd>{val}</dd>" for k, val in rows)
         return f'<section id="summary"><h2>Summary</h2><dl class="facts">{body}</dl></section>'
 
@@ -214,13 +125,13 @@ class Page:
                 groups.setdefault(key, []).append(f)
             rows_of = [(",".join(f.axis for f in fs), fs[0]) for fs in groups.values()]
             n = len(rows_of)
-            where = f'<br><span class="note mono">{_t(layer.source)}</span>' if layer.source else ""
+            where = f'<br><span class="note mono">{esc(layer.source)}</span>' if layer.source else ""
             for a, (axis, f) in enumerate(rows_of):
                 cells = []
                 if a == 0:
                     cells += [f'<td rowspan="{n}" class="num">{j}</td>',
-                              f'<td rowspan="{n}"><code>{_t(layer.name)}</code>{where}</td>',
-                              f'<td rowspan="{n}">{_t(layer.op)}</td>']
+                              f'<td rowspan="{n}"><code>{esc(layer.name)}</code>{where}</td>',
+                              f'<td rowspan="{n}">{esc(layer.op)}</td>']
                 pad = f"{f.pad_begin}" if f.pad_begin == f.pad_end else f"({f.pad_begin}, {f.pad_end})"
                 cells += [f"<td>{axis}</td>", f'<td class="num">{f.n} → {f.out}</td>',
                           f'<td class="num">{f.kernel}</td>', f'<td class="num">{f.stride}</td>',
@@ -265,26 +176,26 @@ class Page:
         cls = "tile" + (" origin" if origin else "") + (" flagged" if flagged else "")
         label = (f"{name}{', ' + what if what else ''}: {BASELINE_NAMES.get(baseline, baseline)} at "
                  f"{shape_str(result.input_shape[2:])}")
-        size = _t(shape_str(m.shape)) + (f", {_t(note)}" if note else "")
-        parts = [f"<b>{_t(name)}</b> <span class='note'>{size}</span>" if full
+        size = esc(shape_str(m.shape)) + (f", {esc(note)}" if note else "")
+        parts = [f"<b>{esc(name)}</b> <span class='note'>{size}</span>" if full
                  else f"<span class='note'>{size}</span>"]
         if not what:
             parts.append(f"<span class='note'>{self._asym_text(result, baseline, name)}</span>")
         if extra:
-            parts.append(f"<span class='note'>{_t(extra)}</span>")
+            parts.append(f"<span class='note'>{esc(extra)}</span>")
         if origin and (full or not what):
-            parts.append(_badge("origin", "origin " + ",".join(origin),
+            parts.append(badge("origin", "origin " + ",".join(origin),
                                 title="the symmetric-kernel probe sees asymmetry enter here"))
         if flagged:
             parts.append(self.finding_badges(name))
-        return (f'<figure class="{cls}">{_img(uri, label, _aspect(m))}'
+        return (f'<figure class="{cls}">{img(uri, label, aspect(m))}'
                 f"<figcaption>{'<br>'.join(p for p in parts if p)}</figcaption></figure>")
 
     def comparison(self) -> str:
         v, r, o = self.v, self.result, self.v.other
         if o is None:
             return ('<h3>Side by side</h3><p class="note">No second input size to compare with: '
-                    f'{_t(v.other_note or "")}.</p>')
+                    f'{esc(v.other_note or "")}.</p>')
         here = "uneven" if v.uneven else "clean"
         sizes = [(r, shape_str(r.input_shape[2:]), here), (o, shape_str(o.input_shape[2:]), v.other_kind)]
         views = [("probe", False), ("probe", True)] if "probe" in self.baselines(o) else []
@@ -292,12 +203,12 @@ class Page:
                   and b in self.baselines(o)][:1]
         titles = {False: "{b} at {size}", True: "its lopsided part at {size}"}
         head = "<tr><th>layer</th>" + "".join(
-            f"<th>{_t(titles[part].format(b=BASELINE_NAMES.get(b, b), size=size))} {_badge(kind, kind)}</th>"
+            f"<th>{esc(titles[part].format(b=BASELINE_NAMES.get(b, b), size=size))} {badge(kind, kind)}</th>"
             for b, part in views for _, size, kind in sizes) + "</tr>"
         shown = [self._shown_nodes(res, views[0][0]) for res, _, _ in sizes] if views else [[], []]
         rows = []
         for name in shown[0] + [n for n in shown[1] if n not in shown[0]]:
-            cells = [f'<td class="name"><code>{_t(name)}</code><br>{self.finding_badges(name)}</td>']
+            cells = [f'<td class="name"><code>{esc(name)}</code><br>{self.finding_badges(name)}</td>']
             for b, part in views:
                 pair = [self.maps(res, b).get(name) if name in names else None
                         for (res, _, _), names in zip(sizes, shown)]
@@ -319,7 +230,7 @@ class Page:
             rows.append("<tr>" + "".join(cells) + "</tr>")
         what = ("the nearest clean size" if v.other_kind == "clean" else
                 "the nearest size at which the padding is uneven")
-        extra = f'<p class="note">Note: {_t(v.other_note)}.</p>' if v.other_note else ""
+        extra = f'<p class="note">Note: {esc(v.other_note)}.</p>' if v.other_note else ""
         return (f"<h3>Side by side: {sizes[0][1]} and {what}, {sizes[1][1]}</h3>{extra}"
                 '<p class="note">The <b>symmetric-kernel probe</b> runs the model with every kernel '
                 "replaced by the average of its mirror images, on a constant input: each map is then "
@@ -351,7 +262,7 @@ class Page:
             for name in self._shown_nodes(r, b):
                 uri, note = tile(maps[name])
                 figs.append(self._tile(r, b, name, uri, note, maps[name]))
-            out.append(f'<h3 id="maps-{b}">Every layer, {_t(label)}, at {shape_str(r.input_shape[2:])}</h3>'
+            out.append(f'<h3 id="maps-{b}">Every layer, {esc(label)}, at {shape_str(r.input_shape[2:])}</h3>'
                        f'<div class="grid">{"".join(figs)}</div>')
         out.append("</section>")
         return "".join(out)
@@ -373,8 +284,8 @@ class Page:
                     continue
                 uri, _ = tile(m)
                 values = "\n".join(" ".join(f"{x:.3g}" for x in row) for row in (m if m.ndim == 2 else [m.ravel()]))
-                pics.append(f'<figure class="tile"><img src="{uri}" alt="{_t(s.name)} {title}" width="72" '
-                            f'height="{max(6, round(72 * _aspect(m)))}" title="{_t(values)}">'
+                pics.append(f'<figure class="tile"><img src="{uri}" alt="{esc(s.name)} {title}" width="72" '
+                            f'height="{max(6, round(72 * aspect(m)))}" title="{esc(values)}">'
                             f'<figcaption>{title}</figcaption></figure>')
             facts = []
             for axis in s.axes:
@@ -388,16 +299,16 @@ class Page:
                 if s.mean_patch is not None:
                     bits.append(f"patch asymmetry {s.patch_asymmetry.get(axis, 0):.2f}")
                 if axis in s.uneven:
-                    bits.append(_badge("uneven", "uneven " + ",".join(s.uneven[axis])))
+                    bits.append(badge("uneven", "uneven " + ",".join(s.uneven[axis])))
                 facts.append(f"<b>{axis}</b>: " + ", ".join(bits))
             cls = "card uneven" if s.uneven else "card"
-            cards.append(f'<div class="{cls}"><div><code>{_t(s.name)}</code> <span class="note">'
-                         f'{_t(s.describe())}</span> {self.finding_badges(s.name)}</div>'
+            cards.append(f'<div class="{cls}"><div><code>{esc(s.name)}</code> <span class="note">'
+                         f'{esc(s.describe())}</span> {self.finding_badges(s.name)}</div>'
                          f'<div class="pics">{"".join(pics)}</div><div class="note">'
                          + "<br>".join(facts) + "</div></div>")
-        source = [f"weights: {_t(stats.weights) if stats.weights else 'initial'}"]
+        source = [f"weights: {esc(stats.weights) if stats.weights else 'initial'}"]
         if stats.data:
-            source.append(f"data: {_t(stats.data)} ({stats.samples} samples)")
+            source.append(f"data: {esc(stats.data)} ({stats.samples} samples)")
         note = ('<p class="note">Per convolution wider than 1×1 (' + str(stats.skipped_1x1) +
                 " 1×1 ones passed over): the weights averaged over output and input channels, the "
                 "mean of their absolute values, and the mean k×k window of its input. Each matrix "
@@ -430,13 +341,13 @@ class Page:
                  f"corner pixel {deep.corner_ratio():.2g}x the centre")):
             uri, shown_note = share_tile(values)
             extra = f"; {shown_note}" if shown_note else ""
-            cards.append(f'<div class="card"><div>{_t(title)}</div>'
-                         f"{_img(uri, title, _aspect(values))}"
-                         f'<div class="note">{_t(note + extra)}</div></div>')
+            cards.append(f'<div class="card"><div>{esc(title)}</div>'
+                         f"{img(uri, title, aspect(values))}"
+                         f'<div class="note">{esc(note + extra)}</div></div>')
         fired = next((i for i, f in enumerate(self.findings) if f.rule == "PAD108"), None)
-        link = (f' {_badge("info", "PAD108", f"#finding-{fired}")} fires on it.' if fired is not None else "")
-        note = (f'<p class="note">The deepest map is the output of <code>{_t(layer.name)}</code> '
-                f"({_t(layer.describe())}). Every path from a cell down to the input counts, "
+        link = (f' {badge("info", "PAD108", f"#finding-{fired}")} fires on it.' if fired is not None else "")
+        note = (f'<p class="note">The deepest map is the output of <code>{esc(layer.name)}</code> '
+                f"({esc(layer.describe())}). Every path from a cell down to the input counts, "
                 "each kernel tap once; a path that lands on padding ends there. Left: the share "
                 "of each cell's paths that end on padding. Right: how much the map's cells use "
                 f"each input pixel (the foveation map), relative to the most-used one.{link}</p>")
@@ -448,7 +359,7 @@ class Page:
         v, r = self.v, self.result
         head = '<section id="sizes"><h2>Input sizes around the analysed one</h2>'
         if v.sweep is None:
-            return head + f'<p class="note">No size sweep: {_t(v.sweep_note or "")}.</p></section>'
+            return head + f'<p class="note">No size sweep: {esc(v.sweep_note or "")}.</p></section>'
         names = AXIS_NAMES[len(r.input_shape) - 2]
         here = dict(zip(names, r.input_shape[2:]))
         other = dict(zip(names, v.other.input_shape[2:])) if v.other is not None else {}
@@ -466,7 +377,7 @@ class Page:
                 cls = f"s {kind}" + (" here" if n == here.get(ax.axis) else "") + (
                     " other" if n == other.get(ax.axis) and n != here.get(ax.axis) else "")
                 label = str(n) if n % 8 == 0 or n == here.get(ax.axis) else ""
-                cells.append(f'<span class="{cls}" title="{_t(why)}"><i></i>{label}</span>')
+                cells.append(f'<span class="{cls}" title="{esc(why)}"><i></i>{label}</span>')
             n = here.get(ax.axis, 0)
             below, above = ax.nearest(n)
             near = " and ".join(str(x) for x in (below, above) if x is not None) or "none in range"
@@ -481,7 +392,7 @@ class Page:
                   '<span><i style="outline:3px solid #1d2330"></i>analysed</span>'
                   + ('<span><i style="outline:3px dashed #7b1fa2"></i>compared</span>' if other else "")
                   + "</p>")
-        note = (f'<p class="note">Each axis swept on its own ({_t(v.sweep.method)} path), the '
+        note = (f'<p class="note">Each axis swept on its own ({esc(v.sweep.method)} path), the '
                 "others held at the analysed size; hover a mark for the first layer that breaks it.</p>")
         return head + note + legend + "".join(strips) + "</section>"
 
@@ -498,29 +409,29 @@ class Page:
             first = self.findings[groups[code][0]]
             rule = self.v.rules.get(code)
             docs = rule.docs if rule is not None else {}
-            dl = "".join(f"<dt>{title}</dt><dd>{_t(' '.join(str(docs[key]).split()))}</dd>"
+            dl = "".join(f"<dt>{title}</dt><dd>{esc(' '.join(str(docs[key]).split()))}</dd>"
                          for key, title in (("what", "What"), ("why", "Why it matters"),
                                             ("use_instead", "Use instead"), ("example", "Example"))
                          if docs.get(key))
-            refs = [ref for ref in docs.get("references") or [] if not _SCHEME.search(str(ref))]
+            refs = [ref for ref in docs.get("references") or [] if not SCHEME.search(str(ref))]
             if refs:
-                dl += f"<dt>References</dt><dd>{'; '.join(_t(ref) for ref in refs)}</dd>"
+                dl += f"<dt>References</dt><dd>{'; '.join(esc(ref) for ref in refs)}</dd>"
             items = []
             for i in groups[code]:
                 f = self.findings[i]
                 j = self.layer_index.get(f.layer)
-                layer = (f'<a href="#layer-{j}"><code>{_t(f.layer)}</code></a>' if j is not None
-                         else f"<code>{_t(f.layer or '<model>')}</code>")
-                where = f' <span class="note mono">{_t(f.source)}</span>' if f.source else ""
+                layer = (f'<a href="#layer-{j}"><code>{esc(f.layer)}</code></a>' if j is not None
+                         else f"<code>{esc(f.layer or '<model>')}</code>")
+                where = f' <span class="note mono">{esc(f.source)}</span>' if f.source else ""
                 extra = ""
                 if f.verification is not None:
-                    extra = f'<div class="note">verification: {_t(verification_text(f.verification))}</div>'
+                    extra = f'<div class="note">verification: {esc(verification_text(f.verification))}</div>'
                 items.append(f'<div class="finding {f.severity}" id="finding-{i}">{layer}'
-                             f'{f" ({_t(f.op)})" if f.op else ""}{where}'
-                             f"<div>{_t(f.message)}.</div>"
-                             f'<div class="fix">Fix: {_t(f.fix)}</div>{extra}</div>')
-            out.append(f'<div class="rule" id="rule-{code}"><h3>{_badge(first.severity, code)} '
-                       f"{_t(first.name)} <span class='note'>({len(groups[code])})</span></h3>"
+                             f'{f" ({esc(f.op)})" if f.op else ""}{where}'
+                             f"<div>{esc(f.message)}.</div>"
+                             f'<div class="fix">Fix: {esc(f.fix)}</div>{extra}</div>')
+            out.append(f'<div class="rule" id="rule-{code}"><h3>{badge(first.severity, code)} '
+                       f"{esc(first.name)} <span class='note'>({len(groups[code])})</span></h3>"
                        f"<dl>{dl}</dl>{''.join(items)}</div>")
         out.append("</section>")
         return "".join(out)
@@ -535,20 +446,13 @@ class Page:
                 '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
                 "img-src data:; style-src 'unsafe-inline'\">"
                 '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{_t(title)}</title><style>{CSS}</style></head><body>"
-                f'<header class="top"><h1>{_t(title)}</h1><div class="sub">{_counts_text(self.findings)}'
+                f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+                f'<header class="top"><h1>{esc(title)}</h1><div class="sub">{counts_text(self.findings)}'
                 f"</div></header><nav>{nav}</nav><main>" + "".join(body) + "</main></body></html>\n")
-
-
-def _counts_text(findings) -> str:
-    c = Counter(f.severity for f in findings)
-    parts = [f"{c[s]} {s}" for s in WORST_FIRST if c[s]]
-    return _t(", ".join(parts) if parts else "no findings")
 
 
 def render_html(visual) -> str:
     return Page(visual).render()
-
 
 
 def write_page(text: str, path: str) -> None:

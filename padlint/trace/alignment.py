@@ -30,9 +30,8 @@ torch op.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from fractions import Fraction
 from typing import Callable
 
@@ -40,145 +39,13 @@ import torch
 
 from padlint.geometry import coverage
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.geometry.coverage import MapCoverage, summarize
 from padlint.ir.source import Source
+from padlint.trace.grids import AdaptivePool, Alignment, CornersCall, Grid, Merge, apply_step, merged_grid
 from padlint.trace.ops import ADAPTIVE, CAT, INTERPOLATE, MERGE, UNARY, op_name, positive_dim, tensors_in
 from padlint.trace.program import REARRANGE, expand_index, rearrange
 
-
-@dataclass(frozen=True)
-class CornersCall:
-    """An interpolation with ``align_corners=True``: it keeps the first and last cell centres,
-    so its cells are spaced ``(n-1)/(m-1)`` input cells apart instead of ``n/m``."""
-
-    name: str                 # 'interpolate', 'decoder.up', as the front end names calls
-    op: str                   # 'interpolate', 'Upsample', …
-    source: Source | None
-
-    def describe(self) -> str:
-        """'interpolate at net.py:29', 'up (Upsample) at net.py:12'."""
-        own = re.sub(r"(_\d+)?(#\d+)?$", "", self.name.rsplit(".", 1)[-1])
-        text = self.name if own == self.op else f"{self.name} ({self.op})"
-        return text + (f" at {self.source.path}:{self.source.line}" if self.source else "")
-
-
-@dataclass(frozen=True)
-class Grid:
-    """One spatial dimension of a tensor: cell ``j`` is centred at input ``stride*j + offset``."""
-
-    axis: str
-    stride: Fraction
-    offset: Fraction
-    tiled: bool = False       # a strided slice: one phase of a space-to-depth rearrangement
-    profile: object = field(default=None, compare=False, repr=False)   # padlint.coverage
-    # the align_corners=True interpolations on the way here, and the (stride, offset) the
-    # cells would have with align_corners=False at each of them (None: no such call)
-    corners: tuple[CornersCall, ...] = field(default=(), compare=False, repr=False)
-    half_pixel: tuple[Fraction, Fraction] | None = field(default=None, compare=False, repr=False)
-
-    def centre(self) -> str:
-        """``2j+0.5``: the centre of cell j, in input pixels."""
-        s = "j" if self.stride == 1 else f"{_num(self.stride)}j"
-        if self.offset == 0:
-            return s
-        return f"{s}{'+' if self.offset > 0 else '-'}{_num(abs(self.offset))}"
-
-    def without_corners(self) -> "Grid":
-        """The grid these cells would have with ``align_corners=False`` in every
-        interpolation of :attr:`corners`."""
-        if self.half_pixel is None:
-            return Grid(self.axis, self.stride, self.offset)
-        return Grid(self.axis, *self.half_pixel)
-
-    def moved(self, new: "Grid") -> "Grid":
-        """``new``, made from this grid by one call, with this grid's align_corners facts
-        carried through it: the call's step ``S' = S*a``, ``O' = O + S*b`` is applied to the
-        half-pixel place as well."""
-        if self.half_pixel is None:
-            return replace(new, corners=self.corners, half_pixel=None)
-        a = new.stride / self.stride
-        b = (new.offset - self.offset) / self.stride
-        stride, offset = self.half_pixel
-        return replace(new, corners=self.corners, half_pixel=(stride * a, offset + stride * b))
-
-
-def _num(x: Fraction) -> str:
-    return str(x.numerator) if x.denominator == 1 else f"{float(x):.4g}"
-
-
-@dataclass(frozen=True)
-class Merge:
-    """One axis of a call that combines tensors whose cells sit at different places."""
-
-    name: str                 # 'layer1.0.add', as the front end names calls
-    op: str                   # 'add', 'cat', …
-    source: Source | None
-    axis: str
-    grids: tuple[Grid, ...]   # one per distinct grid among the inputs, in input order
-    length: int               # the merged length on this axis
-
-    def rename(self, prefix: str) -> "Merge":
-        grids = tuple(replace(g, corners=tuple(replace(c, name=f"{prefix}.{c.name}") for c in g.corners))
-                      for g in self.grids)
-        return replace(self, name=f"{prefix}.{self.name}", grids=grids)
-
-    @property
-    def corners(self) -> tuple[CornersCall, ...]:
-        """The align_corners=True interpolations on the inputs' paths, each once."""
-        return tuple(dict.fromkeys(c for g in self.grids for c in g.corners))
-
-    def without_corners(self) -> tuple[Grid, ...]:
-        """The inputs' distinct grids with align_corners=False in :attr:`corners`: one grid
-        when align_corners is the whole cause of the misalignment."""
-        return tuple(dict.fromkeys(g.without_corners() for g in self.grids))
-
-
-@dataclass(frozen=True)
-class AdaptivePool:
-    """One axis of an adaptive pool: ``n`` input cells into ``m`` bins."""
-
-    name: str
-    op: str                   # 'AdaptiveAvgPool2d' or 'F.adaptive_avg_pool2d'
-    source: Source | None
-    axis: str
-    n: int
-    m: int
-
-    def rename(self, prefix: str) -> "AdaptivePool":
-        return replace(self, name=f"{prefix}.{self.name}")
-
-
-@dataclass
-class Alignment:
-    """The alignment facts of one trace."""
-
-    merges: list[Merge] = field(default_factory=list)
-    pools: list[AdaptivePool] = field(default_factory=list)
-    outputs: list = field(default_factory=list)     # the grids of each output tensor
-    failed: str | None = None       # why the tracker stopped (the facts are then partial)
-    # the deepest map of more than one cell per axis (the coarsest grid, the last windowed
-    # layer on it): (layer index, stride, ((axis, coverage profile), ...)), or None
-    deepest: tuple | None = field(default=None, repr=False)
-
-    def rename(self, prefix: str) -> "Alignment":
-        return Alignment([m.rename(prefix) for m in self.merges],
-                         [p.rename(prefix) for p in self.pools], self.outputs, self.failed,
-                         self.deepest)
-
-    @property
-    def deepest_map(self):
-        """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108 and the report's
-        coverage section) if it has more than one cell on every axis, else None."""
-        if self.deepest is None:
-            return None
-        layer, stride, profiles = self.deepest
-        deep = MapCoverage(layer, stride, tuple(summarize(axis, p) for axis, p in profiles))
-        return deep if all(len(a.padding) > 1 for a in deep.axes) else None
-
-
 # A site names the call being made: (function name) -> (name, op, source).
 Site = Callable[[str], tuple[str, str, Source | None]]
-
 
 
 class AlignmentTracker:
@@ -327,7 +194,7 @@ class AlignmentTracker:
             if len(known) >= 2:
                 columns.append(known)
                 lengths.append(int(out.shape[-i]))
-            result.append(_merged(known) if known and out.shape[-i] > 1 else None)
+            result.append(merged_grid(known) if known and out.shape[-i] > 1 else None)
         op = name.strip("_")
         if op[:1] in "ir" and op[1:] in ("add", "sub", "mul", "truediv"):
             op = op[1:]                                 # __iadd__, __radd__: an add
@@ -351,7 +218,7 @@ class AlignmentTracker:
             if len(known) >= 2:
                 columns.append(known)
                 lengths.append(int(tensors[0].shape[i]))
-            result.append(_merged(known) if known else None)
+            result.append(merged_grid(known) if known else None)
         self._check(name, columns, lengths)
         if name == "stack":
             result.insert(dim, None)
@@ -397,7 +264,7 @@ class AlignmentTracker:
             if out[d] is not None:
                 b, e = int(pad[2 * i]), int(pad[2 * i + 1])
                 out[d] = out[d].moved(replace(out[d], offset=out[d].offset - out[d].stride * b,
-                                              profile=_apply(out[d], "pad", b, e)))
+                                              profile=apply_step(out[d], "pad", b, e)))
         return tuple(out)
 
     def _getitem(self, index, x, g) -> tuple | None:
@@ -420,7 +287,7 @@ class AlignmentTracker:
                 return None
             if grid is not None and (start or step != 1 or len(range(start, stop, step)) != n):
                 grid = grid.moved(Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
-                                       tiled=step > 1, profile=_apply(grid, "take", start, step,
+                                       tiled=step > 1, profile=apply_step(grid, "take", start, step,
                                                                       len(range(start, stop, step)))))
             out.append(grid)
         return tuple(out) + g[d:]
@@ -445,13 +312,13 @@ class AlignmentTracker:
                 else (r - 1) / 2
             half = grid.moved(Grid(grid.axis, grid.stride * r, grid.offset + grid.stride * shift))
             if corners is None:
-                profile = (_apply(grid, "adaptive", m) if mode == "area"
-                           else _apply(grid, "resample", m, False, mode, r))
+                profile = (apply_step(grid, "adaptive", m) if mode == "area"
+                           else apply_step(grid, "resample", m, False, mode, r))
                 result.append(replace(half, tiled=False, profile=profile))
                 continue
             r = Fraction(n - 1, m - 1)
             result.append(Grid(grid.axis, grid.stride * r, grid.offset,
-                               profile=_apply(grid, "resample", m, True, mode, r),
+                               profile=apply_step(grid, "resample", m, True, mode, r),
                                corners=(*grid.corners, corners),
                                half_pixel=(half.without_corners().stride, half.without_corners().offset)))
         return tuple(result)
@@ -497,20 +364,3 @@ def _nearest_shift(r: Fraction, exact: bool, m: int) -> Fraction:
     cells = range(min(2 * q if exact else q, max(m, 1)))
     sources = [((2 * j + 1) * p) // (2 * q) if exact else (j * p) // q for j in cells]
     return Fraction(sum(sources), len(cells)) - r * Fraction(len(cells) - 1, 2)
-
-
-def _apply(grid: Grid, how: str, *args):
-    """``grid``'s coverage profile through one step of :mod:`padlint.coverage`."""
-    if grid.profile is None:
-        return None
-    return getattr(coverage, how)(grid.profile, *args)
-
-
-def _merged(grids: list[Grid]) -> Grid:
-    """The first input's grid, with the inputs' coverage profiles averaged."""
-    profiles = [g.profile for g in grids]
-    if len(grids) == 1 or any(p is None for p in profiles):
-        return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
-    if all(p is profiles[0] for p in profiles):
-        return grids[0]
-    return replace(grids[0], profile=coverage.merge(profiles))
