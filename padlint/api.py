@@ -2,8 +2,8 @@
 load -> trace -> geometry -> rules (-> verify), for one target or model."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from padlint.engine.noqa import Suppressor
 from padlint.engine.rule import Rule

@@ -8,7 +8,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from padlint.ir.report import Outcome
 

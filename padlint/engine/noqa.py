@@ -25,8 +25,8 @@ from padlint.engine.select import code_matches
 from padlint.ir.report import Finding, Report, Suppressed, UnusedNoqa
 from padlint.ir.source import Source
 
-# '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'. A code has
-# digits, so words after the codes ('# noqa: PAD105 pad on purpose') are not codes.
+# A noqa comment: bare, or 'noqa: PAD101', 'noqa:PAD101,PAD102', 'NOQA: PAD1 E501'. A code has
+# digits, so words after the codes ('noqa: PAD105 pad on purpose') are not codes.
 _NOQA = re.compile(r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)?)?",
                    re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
@@ -59,7 +59,7 @@ def parse_directives(text: str, path: str) -> dict[int, Directive]:
             continue
         match = _NOQA.search(tok.string)
         if match is None or (match.group("colon") and not match.group("codes")):
-            continue                     # '# noqa: because' names no code: not a blanket noqa
+            continue                     # 'noqa: because' names no code: not a blanket noqa
         codes = match.group("codes")
         line, col = tok.start
         source = Source(path, line, col + match.start() + 1, line, col + match.end() + 1)
@@ -143,7 +143,7 @@ class Suppressor:
         for path in sorted(paths):
             if self.config is not None and not self.config.relative(path):
                 continue                                  # outside the project: not the user's
-            for line, directive in sorted(self.file(path).items()):
+            for _line, directive in sorted(self.file(path).items()):
                 if directive.codes is None:
                     continue                              # bare noqa: may be meant for another tool
                 codes = [c for c in directive.codes if c.upper().startswith("PAD")

@@ -15,7 +15,7 @@ import sys
 import textwrap
 import weakref
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import padlint
@@ -73,18 +73,18 @@ def caller_source(prefer: str | None = None, depth: int = 1) -> Source | None:
 class SiteRecorder:
     """Context manager that records the construction site of every module built in it."""
 
-    _active: list["SiteRecorder"] = []
+    _active: list[SiteRecorder] = []
     _original_init = None
     # Sites recorded while a user's file or module was imported: a model instance built at
     # import time (``padlint check net.py:model``) takes its layers' sites from here.
-    imported: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
+    imported: weakref.WeakKeyDictionary[nn.Module, Source] = weakref.WeakKeyDictionary()
 
     def __init__(self, prefer_file: str | None = None, importing: bool = False):
         self.prefer = os.path.abspath(prefer_file) if prefer_file else None
         self.importing = importing
-        self.sites: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
+        self.sites: weakref.WeakKeyDictionary[nn.Module, Source] = weakref.WeakKeyDictionary()
 
-    def __enter__(self) -> "SiteRecorder":
+    def __enter__(self) -> SiteRecorder:
         from torch import nn  # lazy: imports torch, which this module must not
         if not SiteRecorder._active:
             original = nn.Module.__init__
@@ -111,7 +111,7 @@ class SiteRecorder:
             nn.Module.__init__ = SiteRecorder._original_init
 
 
-@lru_cache(maxsize=None)
+@cache
 def class_source(cls: type) -> Source | None:
     try:
         path = inspect.getsourcefile(cls)
@@ -125,7 +125,7 @@ def _user_class(cls: type) -> bool:
     return not (cls.__module__ or "").startswith("torch.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def init_calls(cls: type) -> dict[str, tuple[ast.Call, tuple]]:
     """``attr -> (call, where)`` for each ``self.attr = SomeCall(...)`` in the ``__init__`` of
     ``cls`` (or of the user base classes it inherits ``__init__`` from), where the
@@ -163,7 +163,7 @@ def _node_source(node: ast.AST, path: str, start: int, indent: int) -> Source:
                   (node.end_col_offset or 0) + indent + 1)
 
 
-def _static_source(model: "nn.Module", parts: list[str]) -> Source | None:
+def _static_source(model: nn.Module, parts: list[str]) -> Source | None:
     """The literal call that built ``model.<parts>``, read off the source of the closest
     user-class owner's ``__init__``: ``self.stem = nn.Conv2d(...)``, and through literal
     containers, ``self.features = nn.Sequential(nn.Conv2d(...), ...)`` for ``features.0``."""
@@ -190,7 +190,7 @@ def _static_source(model: "nn.Module", parts: list[str]) -> Source | None:
     return None
 
 
-def layer_source(model: "nn.Module", qualname: str, sites) -> Source | None:
+def layer_source(model: nn.Module, qualname: str, sites) -> Source | None:
     """Construction site of a layer: recorded while padlint built the model, else read off
     the owner's ``__init__`` source, else the definition of its closest non-torch owner."""
     try:

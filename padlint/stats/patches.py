@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -85,7 +85,7 @@ class _CallWatcher(TorchFunctionMode):
     """Hands the real arguments of the first convolution call inside one module's forward
     to the collector."""
 
-    def __init__(self, collector: "PatchCollector", module: nn.Module, name: str):
+    def __init__(self, collector: PatchCollector, module: nn.Module, name: str):
         super().__init__()
         self.collector, self.module, self.name, self.done = collector, module, name, False
 

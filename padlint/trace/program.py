@@ -13,7 +13,7 @@ uncertain program is only trusted after it predicts runs at other sizes exactly
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

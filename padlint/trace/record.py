@@ -3,7 +3,8 @@ call and explicit pad with its real arguments, and turns each windowed call into
 :class:`~padlint.ir.Layer` with the facts of :mod:`padlint.geometry`."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn

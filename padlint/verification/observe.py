@@ -231,7 +231,7 @@ class MapObserver(Observer):
             self.order.setdefault(node.name, node)
         self.counts[node.name] += count
 
-    def maps(self) -> dict[str, "object"]:
+    def maps(self) -> dict[str, object]:
         """node name -> numpy mean map (moved off the device in one transfer)."""
         return mean_arrays(self.sums, self.counts)
 
