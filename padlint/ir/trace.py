@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from padlint.geometry.axis import AxisFacts
 from padlint.geometry.lengths import LengthProgram
@@ -66,6 +66,13 @@ class TraceNote:
     source: Source | None = None
 
 
+class LayerFacts(Protocol):
+    """Facts a later stage keeps about a trace's layers (a trace.alignment.Alignment):
+    opaque to the IR, bar following the layers when they are renamed."""
+
+    def rename(self, prefix: str) -> LayerFacts: ...
+
+
 @dataclass(frozen=True)
 class Trace:
     layers: tuple[Layer, ...]
@@ -74,7 +81,7 @@ class Trace:
     notes: tuple[TraceNote, ...] = field(default=())
     program: LengthProgram | None = field(default=None, compare=False, repr=False)
     # Facts of later stages, opaque to the IR:
-    alignment: object = field(default=None, compare=False, repr=False)   # a trace.alignment.Alignment
+    alignment: LayerFacts | None = field(default=None, compare=False, repr=False)   # a trace.alignment.Alignment
     preprocess: Preprocess | None = field(default=None, compare=False, repr=False)  # PAD109
 
 

@@ -38,6 +38,8 @@ from padlint.trace.record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooS
 class ForwardFailed(RuntimeError):
     """The forward failed on the meta device and again in a real CPU run."""
 
+    input_shape: tuple[int, ...]      # set by trace.build.run_at: the input that failed
+
     def __init__(self, meta_error: BaseException, cpu_error: BaseException):
         super().__init__(f"on the meta device ({first_line(meta_error, typed=True)}) and on the CPU "
                          f"({first_line(cpu_error, typed=True)})")

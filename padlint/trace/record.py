@@ -18,6 +18,8 @@ from padlint.trace.ops import BROADCAST, FUNCTIONS, SAME_SHAPE, bind, window_arg
 
 
 class InputTooSmall(Exception):
+    input_shape: tuple[int, ...]      # set by trace.build.run_at: the input that failed
+
     def __init__(self, layer: str, op: str, axis: str, n: int, needed: int):
         super().__init__(layer, op, axis, n, needed)
         self.layer, self.op, self.axis, self.n, self.needed = layer, op, axis, n, needed
@@ -28,6 +30,8 @@ class InputTooSmall(Exception):
 
 class GeometryMismatch(RuntimeError):
     """padlint's arithmetic disagrees with torch: a bug in padlint, never the user's."""
+
+    input_shape: tuple[int, ...]      # set by trace.build.run_at: the input that failed
 
 
 # Ops whose output shape is their input's (or the broadcast of two inputs). On the
