@@ -19,6 +19,7 @@ class PadlintError(Exception):
     """
 
     report: Report | None = None
+    skipped: list[str]     # set by a load that found only models needing arguments (no default)
 
 
 def first_line(err: BaseException, typed: bool = False) -> str:

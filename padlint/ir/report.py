@@ -20,6 +20,12 @@ SCHEMA_VERSION = 1
 class SizeSuggestion(Protocol):
     """A padlint.sizes.sweep.Suggestion."""
 
+    @property
+    def axes(self) -> dict[str, tuple[int | None, int | None]]: ...   # axis -> nearest clean below/above
+
+    @property
+    def clean(self) -> dict[str, bool]: ...                            # axis -> the checked size is clean
+
     def sizes(self) -> list[Any]: ...
 
 
