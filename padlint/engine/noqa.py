@@ -105,7 +105,9 @@ class Suppressor:
             directives = self.file(source.path)
             for line in source.lines:
                 directive = directives.get(line)
-                code = directive.matches(finding.rule) if directive is not None else None
+                if directive is None:
+                    continue
+                code = directive.matches(finding.rule)
                 if code is not None:
                     directive.used.add(code)
                     return Suppressed(finding, "noqa", str(directive.source))
