@@ -132,7 +132,7 @@ def cmd_check(args) -> int:
     return report.exit_code(fail_on)
 
 
-def _lint_units(units, report, sizes, select, ignore, config, args):
+def _lint_units(units, report: Report, sizes, select, ignore, config, args) -> Report:
     from padlint.api import lint_target  # lazy: imports torch, which this module must not
     models_in_folder: dict[str, int] = {}
     if args.timeout > 0:

@@ -82,7 +82,7 @@ def _file_directives(path: str, mtime: float) -> dict[int, Directive]:
 class Suppressor:
     """Applies the ``# noqa`` comments and a configuration's ``per-file-ignores``."""
 
-    def __init__(self, config=None):
+    def __init__(self, config=None) -> None:
         self.config = config
         self.directives: dict[str, dict[int, Directive]] = {}
 
