@@ -2,8 +2,9 @@
 load -> trace -> geometry -> rules (-> verify), for one target or model."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
+from typing import Any
 
 from padlint.engine.noqa import Suppressor
 from padlint.engine.rule import Rule
@@ -37,7 +38,7 @@ def lint_candidate(candidate: Candidate, sizes: list[tuple[int, ...]] | None, ru
             trace = trace_at(prep, size, program=True,
                              coverage=any(r.code == "PAD108" for r in rules))
         except Exception as err:  # noqa: BLE001 - a padlint bug must not hide the other models
-            entry = {"target": candidate.target, "message": failure_message(prep, size, err)}
+            entry: dict[str, Any] = {"target": candidate.target, "message": failure_message(prep, size, err)}
             if not isinstance(err, (PadlintError, InputTooSmall, GeometryMismatch)):
                 entry["exception"] = err
             errors.append(entry)

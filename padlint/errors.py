@@ -1,5 +1,11 @@
 """The one exception type users see, and the one way padlint quotes another exception."""
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                  # a type only: the IR sits above this module
+    from padlint.ir.report import Report
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -12,7 +18,8 @@ class PadlintError(Exception):
     ``errors`` say why (else None).
     """
 
-    report = None
+    report: Report | None = None
+    skipped: list[str]     # set by a load that found only models needing arguments (no default)
 
 
 def first_line(err: BaseException, typed: bool = False) -> str:

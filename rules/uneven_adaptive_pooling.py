@@ -63,6 +63,7 @@ def _pool_input_sizes(trace: Trace, index: int, pool, reach: int = 64) -> str:
     and every input axis of the same length) at which the pool's input is a multiple of
     its bins; '' when the length program cannot tell."""
     program, alignment = trace.program, trace.alignment
+    assert alignment is not None                  # check() reads the pools from it
     if (program is None or program.unmodelled or program.uncertain
             or len(program.pools) != len(alignment.pools)):
         return ""

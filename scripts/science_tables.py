@@ -43,14 +43,14 @@ BEGIN, END = "<!-- table: {} -->", "<!-- end table -->"
 
 # -- shared helpers -----------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model(name: str) -> nn.Module:
     """A torchvision model, randomly initialised under seed 0 (built once per run)."""
     torch.manual_seed(0)
     return getattr(torchvision.models, name)(weights=None).eval()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def result(name: str, n: int):
     """padlint's static analysis of a torchvision model at input n x n."""
     return padlint.analyze(model(name), input_size=n).results[0]
@@ -361,7 +361,7 @@ def blocks_in(text: str) -> dict[str, str]:
 def write(doc: Path, made: dict[str, str]) -> None:
     text = doc.read_text(encoding="utf-8")
     for name, body in made.items():
-        text, count = _pattern(name).subn(lambda m: block(name, body), text)
+        text, count = _pattern(name).subn(lambda m: block(name, body), text)  # noqa: B023 - subn calls it at once
         if count != 1:
             raise SystemExit(f"{doc}: {count} blocks for table {name!r}, not 1")
     doc.write_text(text, encoding="utf-8")

@@ -25,7 +25,8 @@ def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str 
     the folders left with no file to lint. In folders, and with ``--skip-no-model``, files
     that surely define no model (read off their syntax tree) are passed over here, before
     torch is imported; ``exclude`` applies in folders (and with ``--force-exclude``)."""
-    units, errors = [], []
+    units: list[tuple[str, bool, str | None]] = []
+    errors: list[dict] = []
     for target in targets:
         if os.path.isdir(target):
             files = [p for p in python_files(target) if not config.excluded(p)]
@@ -131,7 +132,7 @@ def cmd_check(args) -> int:
     return report.exit_code(fail_on)
 
 
-def _lint_units(units, report, sizes, select, ignore, config, args):
+def _lint_units(units, report: Report, sizes, select, ignore, config, args) -> Report:
     from padlint.api import lint_target  # lazy: imports torch, which this module must not
     models_in_folder: dict[str, int] = {}
     if args.timeout > 0:

@@ -8,7 +8,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from padlint.ir.report import Outcome
 
@@ -79,8 +79,8 @@ def run_isolated(fn: Callable[..., Outcome], args: tuple, timeout: float) -> Out
     if timeout <= 0:
         with prints_to_stderr():
             return fn(*args)
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(method)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
     process.start()

@@ -34,7 +34,7 @@ def cmd_sizes(args) -> int:
         error(err["message"])
     if outcome.errors:
         return 2
-    result, asked_sizes = outcome.results
+    result, asked_sizes = outcome.results           # sizes.sweep.sweep_target: [SweepResult, sizes]
     if args.format == "json":
         print(json.dumps(result.to_json(asked_sizes), indent=2))
     else:

@@ -25,8 +25,8 @@ from padlint.engine.select import code_matches
 from padlint.ir.report import Finding, Report, Suppressed, UnusedNoqa
 from padlint.ir.source import Source
 
-# '# noqa', '# noqa: PAD101', '# noqa:PAD101,PAD102', '# NOQA: PAD1 E501'. A code has
-# digits, so words after the codes ('# noqa: PAD105 pad on purpose') are not codes.
+# A noqa comment: bare, or 'noqa: PAD101', 'noqa:PAD101,PAD102', 'NOQA: PAD1 E501'. A code has
+# digits, so words after the codes ('noqa: PAD105 pad on purpose') are not codes.
 _NOQA = re.compile(r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)?)?",
                    re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
@@ -59,7 +59,7 @@ def parse_directives(text: str, path: str) -> dict[int, Directive]:
             continue
         match = _NOQA.search(tok.string)
         if match is None or (match.group("colon") and not match.group("codes")):
-            continue                     # '# noqa: because' names no code: not a blanket noqa
+            continue                     # 'noqa: because' names no code: not a blanket noqa
         codes = match.group("codes")
         line, col = tok.start
         source = Source(path, line, col + match.start() + 1, line, col + match.end() + 1)
@@ -82,7 +82,7 @@ def _file_directives(path: str, mtime: float) -> dict[int, Directive]:
 class Suppressor:
     """Applies the ``# noqa`` comments and a configuration's ``per-file-ignores``."""
 
-    def __init__(self, config=None):
+    def __init__(self, config=None) -> None:
         self.config = config
         self.directives: dict[str, dict[int, Directive]] = {}
 
@@ -105,7 +105,9 @@ class Suppressor:
             directives = self.file(source.path)
             for line in source.lines:
                 directive = directives.get(line)
-                code = directive.matches(finding.rule) if directive is not None else None
+                if directive is None:
+                    continue
+                code = directive.matches(finding.rule)
                 if code is not None:
                     directive.used.add(code)
                     return Suppressed(finding, "noqa", str(directive.source))
@@ -143,7 +145,7 @@ class Suppressor:
         for path in sorted(paths):
             if self.config is not None and not self.config.relative(path):
                 continue                                  # outside the project: not the user's
-            for line, directive in sorted(self.file(path).items()):
+            for _line, directive in sorted(self.file(path).items()):
                 if directive.codes is None:
                     continue                              # bare noqa: may be meant for another tool
                 codes = [c for c in directive.codes if c.upper().startswith("PAD")

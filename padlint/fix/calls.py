@@ -119,6 +119,7 @@ def read_call(file: ParsedFile, node: ast.Call, layer_op: str) -> Call | str:
             return f"{NOT_LITERAL} of a torch.nn conv or pool ({name}(...))"
     if op not in OPS or op != layer_op:
         return f"{NOT_LITERAL} of a torch.nn conv or pool ({name}(...) builds {layer_op})"
+    prefix: str | None
     if head:
         prefix = head + "."
     else:
@@ -129,11 +130,13 @@ def read_call(file: ParsedFile, node: ast.Call, layer_op: str) -> Call | str:
         return f"{ARGS_NOT_LITERAL} (*args or **kwargs)"
     if len(node.args) > len(params):
         return f"{ARGS_NOT_LITERAL} (too many positional arguments)"
-    args, positional = {}, []
+    args: dict[str, tuple[ast.expr, ast.AST]] = {}
+    positional = []
     for p, a in zip(params, node.args):
         args[p.name] = (a, a)
         positional.append(p.name)
     for k in node.keywords:
+        assert k.arg is not None                  # **kwargs was turned down above
         args[k.arg] = (k.value, k)
     values = {}
     for key in _GEOMETRY:
@@ -156,7 +159,7 @@ class _Rewriter:
     def __init__(self, call: Call):
         self.call = call
         self.base, self.stop = call.file.offsets.span(call.node)
-        self.edits = []
+        self.edits: list[tuple[int, int, str]] = []
         spans = [call.file.offsets.span(span) for _, span in call.args.values()]
         self.order = sorted(spans)
 

@@ -19,7 +19,8 @@ def _corner_causes(findings, trace) -> tuple[dict, list]:
     call to rewrite ({source: (CornersCall, [finding, ...])}: a helper that interpolates
     for two merges is one call, edited once), and the others with the reason."""
     merges = {(m.name, m.axis): m for m in (trace.alignment.merges if trace.alignment else ())}
-    calls, others = {}, []
+    calls: dict = {}
+    others = []
     for f in findings:
         merge = merges.get((f.layer, f.axis))
         if merge is None or not merge.corners:
@@ -91,7 +92,7 @@ def _functional_aliases(tree) -> set[str]:
             for a in node.names if a.name == "torch.nn.functional" and a.asname}
 
 
-def _align_corners_false(file: ParsedFile, node: ast.Call) -> tuple | str:
+def _align_corners_false(file: ParsedFile, node: ast.Call) -> tuple[str, str, str] | str:
     """``(new call text, what, note)`` with align_corners=False, or why the call cannot be
     rewritten."""
     kind = _resampler(file, node)

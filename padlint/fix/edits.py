@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from padlint.fix.text import edited_texts, unified_diff
+from padlint.ir.source import Source
 
 FIXABLE = ("PAD101", "PAD102", "PAD103", "PAD104", "PAD107")
 
@@ -36,7 +37,7 @@ ANY_SIZE = ("no rewrite is even at every input size; pick an input size with "
 class Site:
     """The findings of one construction call, and every layer that call built."""
 
-    source: object                     # padlint.sites.Source
+    source: Source | str               # the construction call, or the layer's name where none is known
     findings: list = field(default_factory=list)
     layers: list = field(default_factory=list)
 

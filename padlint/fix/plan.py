@@ -54,10 +54,12 @@ from padlint.fix.corners import plan_corners
 from padlint.fix.edits import FIXABLE, NO_REWRITE, NOT_LITERAL, OUTSIDE, POLICIES, Edit, FixPlan, NotFixed, Site
 from padlint.fix.recheck import analysis, verify_plan
 from padlint.fix.text import rel_path, under_cwd
+from padlint.ir.report import Finding
+from padlint.ir.source import Source
 from padlint.output.files import write_atomic
 
 
-def _sites(findings, layers) -> list[Site]:
+def _sites(findings, layers) -> tuple[list[Site], list[Finding]]:
     sites: dict = {}
     unplaced = []
     for f in findings:
@@ -105,6 +107,7 @@ def plan(target, input_size=None, size_policy: str = "input", select=None, ignor
                                          f"{NOT_LITERAL} (no construction site known)"))
     files: dict = {}
     for site in sites:
+        assert isinstance(site.source, Source)         # _sites placed each at its call
         path = os.path.abspath(site.source.path)
         if not under_cwd(path):
             result.not_fixed.append(NotFixed(site, OUTSIDE))

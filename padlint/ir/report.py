@@ -20,6 +20,12 @@ SCHEMA_VERSION = 1
 class SizeSuggestion(Protocol):
     """A padlint.sizes.sweep.Suggestion."""
 
+    @property
+    def axes(self) -> dict[str, tuple[int | None, int | None]]: ...   # axis -> nearest clean below/above
+
+    @property
+    def clean(self) -> dict[str, bool]: ...                            # axis -> the checked size is clean
+
     def sizes(self) -> list[Any]: ...
 
 
@@ -223,7 +229,9 @@ class Outcome:
     """What linting one target (or one file of a folder) produced: picklable, so that a
     child process can hand it back."""
 
-    results: list[ModelResult] = field(default_factory=list)
+    # ModelResults; the CLI's other child-process work hands back its own payload here
+    # (sizes.sweep.sweep_target: [SweepResult, the spatial sizes asked about]).
+    results: list[Any] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     models: int = 0

@@ -1,11 +1,12 @@
 """The padlint IR: the windowed ops of one forward pass, in execution order."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from padlint.geometry.axis import AxisFacts
+from padlint.geometry.coverage import MapCoverage
 from padlint.geometry.lengths import LengthProgram
 from padlint.ir.source import Source
 
@@ -66,6 +67,25 @@ class TraceNote:
     source: Source | None = None
 
 
+class AlignmentFacts(Protocol):
+    """A padlint.trace.alignment.Alignment: where each map's cells sit in the input, as
+    read by PAD106-PAD108 and ``padlint fix`` (built by the trace stage, above the IR)."""
+
+    @property
+    def merges(self) -> Sequence[Any]: ...                # trace.alignment.Merge
+
+    @property
+    def pools(self) -> Sequence[Any]: ...                 # trace.alignment.AdaptivePool
+
+    @property
+    def failed(self) -> str | None: ...                   # why the facts are partial
+
+    @property
+    def deepest_map(self) -> MapCoverage | None: ...
+
+    def rename(self, prefix: str) -> AlignmentFacts: ...
+
+
 @dataclass(frozen=True)
 class Trace:
     layers: tuple[Layer, ...]
@@ -74,7 +94,7 @@ class Trace:
     notes: tuple[TraceNote, ...] = field(default=())
     program: LengthProgram | None = field(default=None, compare=False, repr=False)
     # Facts of later stages, opaque to the IR:
-    alignment: object = field(default=None, compare=False, repr=False)   # a trace.alignment.Alignment
+    alignment: AlignmentFacts | None = field(default=None, compare=False, repr=False)   # a trace.alignment.Alignment
     preprocess: Preprocess | None = field(default=None, compare=False, repr=False)  # PAD109
 
 

@@ -14,8 +14,9 @@ import os
 import sys
 import textwrap
 import weakref
+from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import padlint
@@ -73,18 +74,18 @@ def caller_source(prefer: str | None = None, depth: int = 1) -> Source | None:
 class SiteRecorder:
     """Context manager that records the construction site of every module built in it."""
 
-    _active: list["SiteRecorder"] = []
-    _original_init = None
+    _active: list[SiteRecorder] = []
+    _original_init: Callable[..., None] | None = None
     # Sites recorded while a user's file or module was imported: a model instance built at
     # import time (``padlint check net.py:model``) takes its layers' sites from here.
-    imported: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
+    imported: weakref.WeakKeyDictionary[nn.Module, Source] = weakref.WeakKeyDictionary()
 
     def __init__(self, prefer_file: str | None = None, importing: bool = False):
         self.prefer = os.path.abspath(prefer_file) if prefer_file else None
         self.importing = importing
-        self.sites: "weakref.WeakKeyDictionary[nn.Module, Source]" = weakref.WeakKeyDictionary()
+        self.sites: weakref.WeakKeyDictionary[nn.Module, Source] = weakref.WeakKeyDictionary()
 
-    def __enter__(self) -> "SiteRecorder":
+    def __enter__(self) -> SiteRecorder:
         from torch import nn  # lazy: imports torch, which this module must not
         if not SiteRecorder._active:
             original = nn.Module.__init__
@@ -98,7 +99,9 @@ class SiteRecorder:
                         if frame is not None:
                             rec.sites[module] = _with_definition(frame_source(frame), sys._getframe(1))
 
-            nn.Module.__init__ = __init__
+            # Patching torch's constructor on purpose (__exit__ puts it back): the stubs type
+            # __init__ as a method, which mypy does not let one assign.
+            nn.Module.__init__ = __init__  # type: ignore[method-assign,assignment]
         SiteRecorder._active.append(self)
         return self
 
@@ -108,10 +111,11 @@ class SiteRecorder:
         if self.importing:
             SiteRecorder.imported.update(self.sites)
         if not SiteRecorder._active:
-            nn.Module.__init__ = SiteRecorder._original_init
+            # Torch's constructor back (see __enter__ for why mypy needs the ignore).
+            nn.Module.__init__ = SiteRecorder._original_init  # type: ignore[method-assign,assignment]
 
 
-@lru_cache(maxsize=None)
+@cache
 def class_source(cls: type) -> Source | None:
     try:
         path = inspect.getsourcefile(cls)
@@ -125,7 +129,7 @@ def _user_class(cls: type) -> bool:
     return not (cls.__module__ or "").startswith("torch.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def init_calls(cls: type) -> dict[str, tuple[ast.Call, tuple]]:
     """``attr -> (call, where)`` for each ``self.attr = SomeCall(...)`` in the ``__init__`` of
     ``cls`` (or of the user base classes it inherits ``__init__`` from), where the
@@ -157,13 +161,13 @@ def init_calls(cls: type) -> dict[str, tuple[ast.Call, tuple]]:
     return {attr: spans[0] for attr, spans in found.items() if len(spans) == 1}
 
 
-def _node_source(node: ast.AST, path: str, start: int, indent: int) -> Source:
+def _node_source(node: ast.expr, path: str, start: int, indent: int) -> Source:
     return Source(display_path(path), start + node.lineno - 1, node.col_offset + indent + 1,
                   start + (node.end_lineno or node.lineno) - 1,
                   (node.end_col_offset or 0) + indent + 1)
 
 
-def _static_source(model: "nn.Module", parts: list[str]) -> Source | None:
+def _static_source(model: nn.Module, parts: list[str]) -> Source | None:
     """The literal call that built ``model.<parts>``, read off the source of the closest
     user-class owner's ``__init__``: ``self.stem = nn.Conv2d(...)``, and through literal
     containers, ``self.features = nn.Sequential(nn.Conv2d(...), ...)`` for ``features.0``."""
@@ -174,7 +178,8 @@ def _static_source(model: "nn.Module", parts: list[str]) -> Source | None:
             continue
         if not _user_class(type(owner)):
             continue
-        entry = init_calls(type(owner)).get(parts[i])
+        owner_class: type = type(owner)       # as `type`: torch's Module.__hash__ reads as unhashable
+        entry = init_calls(owner_class).get(parts[i])
         if entry is None:
             return None
         call, where = entry
@@ -183,14 +188,17 @@ def _static_source(model: "nn.Module", parts: list[str]) -> Source | None:
             if len(args) == 1 and isinstance(args[0], (ast.List, ast.Tuple)):
                 args = args[0].elts               # ModuleList([...]), Sequential(*[...]) aside
             if (not index.isdigit() or any(isinstance(a, ast.Starred) for a in args)
-                    or int(index) >= len(args) or not isinstance(args[int(index)], ast.Call)):
+                    or int(index) >= len(args)):
                 return None
-            call = args[int(index)]
+            arg = args[int(index)]
+            if not isinstance(arg, ast.Call):
+                return None
+            call = arg
         return _node_source(call, *where)
     return None
 
 
-def layer_source(model: "nn.Module", qualname: str, sites) -> Source | None:
+def layer_source(model: nn.Module, qualname: str, sites) -> Source | None:
     """Construction site of a layer: recorded while padlint built the model, else read off
     the owner's ``__init__`` source, else the definition of its closest non-torch owner."""
     try:
@@ -209,7 +217,7 @@ def layer_source(model: "nn.Module", qualname: str, sites) -> Source | None:
             owner = model.get_submodule(".".join(parts[:i]))
         except AttributeError:
             continue
-        cls = type(owner)
+        cls: type = type(owner)               # as `type`: torch's Module.__hash__ reads as unhashable
         if _user_class(cls):
             src = class_source(cls)
             if src is not None:

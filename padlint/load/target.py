@@ -12,9 +12,10 @@ import importlib.util
 import inspect
 import os
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -135,7 +136,8 @@ def import_file(path: str):
 def _package_of(path: str) -> tuple[str, str]:
     """The dotted package a .py file sits in (folders with ``__init__.py`` above it) and
     the folder that holds the top package; ``("", "")`` outside any package."""
-    folder, parts = os.path.dirname(os.path.abspath(path)), []
+    folder = os.path.dirname(os.path.abspath(path))
+    parts: list[str] = []
     while os.path.isfile(os.path.join(folder, "__init__.py")):
         folder, part = os.path.split(folder)
         if not part.isidentifier():
@@ -267,13 +269,14 @@ def load_target(target: str) -> Loaded:
         found, skipped = candidates_in_module(import_file(target), target)
         if not found:
             why = " (every nn.Module class in it needs arguments)" if skipped else ""
-            err = PadlintError(f"{display_path(target)}: no model found{why}; define an nn.Module "
-                               "subclass that builds with no arguments, or list models in PADLINT_TARGETS")
-            err.skipped = skipped
-            raise err
+            none = PadlintError(f"{display_path(target)}: no model found{why}; define an nn.Module "
+                                "subclass that builds with no arguments, or list models in PADLINT_TARGETS")
+            none.skipped = skipped
+            raise none
         return Loaded(found, skipped, [])
     if ":" in target:
         left, attr = target.rsplit(":", 1)
+        file: str | None
         if left.endswith(".py"):
             if not os.path.isfile(left):
                 raise PadlintError(f"{target}: file {left} does not exist")

@@ -11,6 +11,7 @@ apart.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from padlint.geometry.words import SIDE_WORDS
 from padlint.ir.report import Finding
@@ -52,33 +53,43 @@ def _merge_verification(group: list[Finding]):
         return None
     if all(v == vs[0] for v in vs):
         return vs[0]
-    if None not in vs and len({v["status"] for v in vs}) == 1 and all("asymmetry" in v for v in vs) and \
-            len({(v.get("probe"), tuple(v["input_shape"]), tuple(v.get("clean_shape") or ())) for v in vs}) == 1:
-        return {"status": vs[0]["status"], "text": _per_axis_text(group)}
+    present = [v for v in vs if v is not None]
+    if len(present) == len(vs) and len({v["status"] for v in present}) == 1 and \
+            all("asymmetry" in v for v in present) and \
+            len({(v.get("probe"), tuple(v["input_shape"]), tuple(v.get("clean_shape") or ()))
+                 for v in present}) == 1:
+        return {"status": present[0]["status"], "text": _per_axis_text(group)}
     return _APART
 
 
 def _per_axis_text(group: list[Finding]) -> str:
     """'confirmed: asymmetry 1.06 on H, 1.01 on W at 32x32, 0 at 33x33': one status,
     one probe and one pair of shapes, the figures per axis."""
-    v = group[0].verification
-    values = {f"{f.verification['asymmetry']:.3g}" for f in group}
+    vs = [_verified(f) for f in group]
+    v = vs[0]
+    values = {f"{x['asymmetry']:.3g}" for x in vs}
     asym = values.pop() if len(values) == 1 else ", ".join(
-        f"{f.verification['asymmetry']:.3g} on {f.axis}" for f in group)
+        f"{x['asymmetry']:.3g} on {f.axis}" for f, x in zip(group, vs))
     how = " (layer alone, on a symmetric input)" if v.get("probe") == "layer" else ""
     text = f"{v['status'].replace('-', ' ')}: asymmetry {asym}{how} at {shape_str(v['input_shape'])}"
-    if all("clean_asymmetry" in f.verification for f in group):
-        clean = {f"{f.verification['clean_asymmetry']:.2g}" for f in group}
+    if all("clean_asymmetry" in x for x in vs):
+        clean = {f"{x['clean_asymmetry']:.2g}" for x in vs}
         text += ", " + (clean.pop() if len(clean) == 1 else ", ".join(
-            f"{f.verification['clean_asymmetry']:.2g} on {f.axis}" for f in group))
+            f"{x['clean_asymmetry']:.2g} on {f.axis}" for f, x in zip(group, vs)))
         text += f" at {shape_str(v['clean_shape'])}"
     return text
+
+
+def _verified(f: Finding) -> dict[str, Any]:
+    """A finding's verification, which the caller knows is there."""
+    assert f.verification is not None
+    return f.verification
 
 
 def _merge(group: list[Finding]) -> list[Finding]:
     if len(group) == 1:
         return group
-    axes = [f.axis for f in group]
+    axes = [f.axis or "" for f in group]          # a group of several is all on named axes
     message = _merge_texts([f.message for f in group], axes)
     fix = _merge_texts([f.fix for f in group], axes)
     verification = _merge_verification(group)

@@ -132,7 +132,7 @@ def to_sarif(report: Report, rules, root: str, show_suppressed: bool = False) ->
                         "locations": [where.location(unused.source)],
                         "partialFingerprints": {"padlintFinding/v1": _fingerprint(
                             UNUSED_NOQA, where.relative(unused.source.path), unused.codes)}})
-    invocation = {"executionSuccessful": not report.errors}
+    invocation: dict[str, object] = {"executionSuccessful": not report.errors}
     if report.errors:
         invocation["toolExecutionNotifications"] = [
             {"level": "error", "message": {"text": e["message"]}} for e in report.errors]

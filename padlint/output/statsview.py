@@ -3,6 +3,7 @@ kernels and mean input patches as small coloured matrices, then the PAD3xx findi
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from rich.cells import cell_len
@@ -14,10 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from padlint.geometry.measures import centred
-from padlint.ir.report import Report
+from padlint.ir.report import ModelResult, Report
 from padlint.ir.shapes import shape_str
 from padlint.output.heatmap import rgb
 from padlint.output.text import closing_line, finding_line, severity_counts
+
+if TYPE_CHECKING:                # a type only: output never imports the stage that measures
+    from padlint.stats.facts import Stats
 
 MATRICES = 16          # layers whose matrices print by default (--all-matrices: every one)
 
@@ -129,16 +133,22 @@ def header(result) -> Text:
     return text
 
 
+def _stats(result: ModelResult) -> Stats:
+    """The facts ``padlint stats`` measured for a result it prints."""
+    assert result.stats is not None
+    return cast("Stats", result.stats)
+
+
 def print_stats(report: Report, console: Console, all_matrices: bool = False) -> None:
     color = console.color_system is not None and not console.no_color
     for result in report.results:
-        st = result.stats
+        st = _stats(result)
         console.print(header(result))
         for kind, names in (("missing from the checkpoint (left as built)", st.missing),
                             ("in the checkpoint but not in the model (ignored)", st.unexpected)):
             if names:
-                shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-                console.print(Text(f"{len(names)} tensor(s) {kind}: {shown}", style="yellow"))
+                listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+                console.print(Text(f"{len(names)} tensor(s) {kind}: {listed}", style="yellow"))
         console.print(table(st))
         skipped = f"; {st.skipped_1x1} 1x1 convolution(s) passed over" if st.skipped_1x1 else ""
         console.print(Text(f"padding: PAD101/PAD102 at this input size; asym.: ||X - flip(X)|| / "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -15,6 +16,9 @@ from padlint.ir.shapes import shape_str
 from padlint.output.axisgroups import merge_axes
 from padlint.output.heatmap import legend, print_maps
 from padlint.output.verification import summary
+
+if TYPE_CHECKING:              # a type only: the sweep is run by the sizes stage, not here
+    from padlint.sizes.result import AxisResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _METHODS = {"hooks": "analysed with module hooks on the meta device",
@@ -246,7 +250,7 @@ def print_sweep(result, asked, console: Console, per_size: bool = False) -> None
                            f"does not apply: {result.why_exact})", style="dim"))
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))
-    shown = []
+    shown: list[AxisResult] = []
     for r in result.axis_results:
         twin = next((s for s in shown if _same(s, r)), None)
         shown.append(r)
@@ -278,11 +282,11 @@ def print_sweep(result, asked, console: Console, per_size: bool = False) -> None
                     console.print(f"    {layer} ({result.layers.get(layer, '')}): "
                                   f"{_plural(len(ns), 'size')}: {compact(ns)}")
         if r.invalid:
-            groups = {}
+            failures: dict[str, list[tuple[int, str]]] = {}
             for n, reason in r.invalid.items():
-                groups.setdefault(reason.split(" would get")[0].split(":")[0], []).append((n, reason))
+                failures.setdefault(reason.split(" would get")[0].split(":")[0], []).append((n, reason))
             console.print(Text(f"  cannot run at {_plural(len(r.invalid), 'size')}:", style="yellow"))
-            for items in groups.values():
+            for items in failures.values():
                 ns = [n for n, _ in items]
                 console.print(f"    {compact(ns)}: {items[0][1]}"
                               + (" (at the first of them)" if len(items) > 1 else ""))

@@ -63,7 +63,8 @@ def _png(values: np.ndarray, share: bool = False) -> bytes:
         rgba = cmap((values + 1) / 2, bytes=True)
     from matplotlib.image import imsave  # optional dependency: imported where it is used
     buf = io.BytesIO()
-    imsave(buf, rgba, format="png", metadata=NO_METADATA)
+    # matplotlib documents a None value as "leave this key out"; its stubs allow only str.
+    imsave(buf, rgba, format="png", metadata=NO_METADATA)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

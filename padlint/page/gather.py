@@ -18,10 +18,11 @@ from padlint.engine.run import run_fact_rules
 from padlint.engine.select import select_rules
 from padlint.errors import PadlintError
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.ir.report import Report
+from padlint.ir.report import ModelResult, Report
 from padlint.ir.shapes import shape_str
 from padlint.ir.trace import TraceNote
 from padlint.sizes.failures import failure_message, traced
+from padlint.sizes.result import SweepResult
 from padlint.sizes.sweep import sweep_prepared
 from padlint.stats.datasets import DataSource
 from padlint.stats.facts import measure, open_model
@@ -40,11 +41,11 @@ DEFAULT_LIMIT = 64           # samples of --data the report runs
 class Visual:
     """Everything one report page shows."""
 
-    result: object                         # ModelResult at the analysed size, verified
-    other: object = None                   # ModelResult at the comparison size, verified
+    result: ModelResult                    # at the analysed size, verified
+    other: ModelResult | None = None       # at the comparison size, verified
     other_kind: str | None = None          # 'clean' or 'uneven': what the comparison size is
     other_note: str | None = None          # why there is no comparison
-    sweep: object = None                   # SweepResult around the analysed size
+    sweep: SweepResult | None = None       # around the analysed size
     sweep_note: str | None = None          # why there is no sweep
     rules: dict = field(default_factory=dict)   # code -> Rule, for the docs
     weights: str | None = None
@@ -161,7 +162,8 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
     prep, loaded, source, size = open_model(model_or_target, input_size, weights, data, strict,
                                             batch_size, train, "padlint report")
     target = prep.candidate.target
-    batches, samples = [], 0
+    batches: list[torch.Tensor] = []
+    samples = 0
     if source is not None:
         batches, samples = _materialise(source, limit or DEFAULT_LIMIT)
         options = replace(options, images=_images(batches, source.label))
@@ -182,6 +184,7 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
                     data=source.label.removeprefix("--data ") if source else None, samples=samples,
                     rules={r.code: r for r in select_rules()})
     if compare:
+        other: tuple[int, ...] | None
         if flagged(result):
             other, kind = clean_shape(result), "clean"
             if tuple(other) == shape:

@@ -32,7 +32,8 @@ def exact_axis(front, trace: Trace, axis: int, sizes, rules: list[Rule],
         except Exception as err:  # noqa: BLE001 - the model cannot run at this size
             invalid[n] = first_line(err, typed=True)
             continue
-        broadcast = merges and t.program is not None and broadcast_break(trace.program, t.program)
+        broadcast = (merges and trace.program is not None and t.program is not None
+                     and broadcast_break(trace.program, t.program))
         if broadcast:       # it runs only by broadcasting a length-1 map: not this model
             invalid[n] = broadcast
             continue

@@ -29,7 +29,9 @@ def traced(prep: Prepared, size, program: bool = False, coverage: bool = False) 
 
 
 def failed_shape(prep: Prepared, size, err: Exception) -> tuple[int, ...]:
-    return getattr(err, "input_shape", None) or full_shape(size, prep.model, prep.candidate.target)
+    shape = getattr(err, "input_shape", None) or full_shape(size, prep.model, prep.candidate.target)
+    assert shape is not None, "a model that failed at a size has a shape for it"
+    return shape
 
 
 def too_small(front: FrontEnd, candidate: Candidate, shape, err: InputTooSmall) -> PadlintError:
@@ -197,7 +199,7 @@ def runnable_sizes(probe: SizeProbe, s0: int) -> list[int]:
     mismatched ``nn.Linear`` its in_features (the whole range when both its ends run:
     the layers after the Linear see the same shapes; else each size of it that runs)."""
     derived = linear_sizes(probe, s0)
-    sizes = set()
+    sizes: set[int] = set()
     if derived and probe.runs(derived[0]) and probe.runs(derived[-1]):
         sizes.update(derived)
     else:

@@ -43,6 +43,7 @@ def window_fires(trace: Trace, ev: Evaluation, name: str, count: int,
                   rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
     """Which window axes on axis ``name`` any of ``rules`` fires on, at each of ``count``
     evaluated sizes: (layer index per window, windows x sizes booleans)."""
+    assert trace.program is not None, "the fast path needs the trace's length program"
     layers, rows = [], []
     for transposed in (False, True):
         windows = [w for w in trace.program.windows if w.axis == name and w.transposed == transposed]
@@ -67,7 +68,8 @@ def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
               reasons: bool = True) -> AxisResult:
     """One axis, every size at once, from the trace's length program (``reasons=False``
     leaves the invalid sizes' reasons empty, for speed)."""
-    program: LengthProgram = trace.program
+    program = trace.program
+    assert program is not None, "the fast path needs the trace's length program"
     name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
     rules = [r for r in rules if r.scope == "axis"]
     ev = program.evaluate({axis: sizes})
@@ -80,7 +82,7 @@ def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
     sizes_list = [int(v) for v in sizes]
     return AxisResult(
         name, sizes_list, [sizes_list[i] for i in np.flatnonzero(valid & (first < 0))],
-        {sizes_list[i]: ev.reason(i, names, ops) if reasons else "" for i in np.flatnonzero(~valid)},
+        {sizes_list[i]: ev.reason(int(i), names, ops) if reasons else "" for i in np.flatnonzero(~valid)},
         {sizes_list[i]: names[first[i]] for i in np.flatnonzero(valid & (first >= 0))})
 
 

@@ -2,6 +2,8 @@
 multiple of ``size_divisible``, does to the analysed backbone at every such size."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from padlint.engine.select import select_rules
@@ -19,7 +21,9 @@ def preprocess_facts(prep: Prepared, trace: Trace) -> Preprocess | None:
     smallest period and offset whose sizes all are. None when the transform does not pad
     to a multiple, or the length program cannot be trusted."""
     adapted = prep.adapted
-    transform = adapted.model.transform
+    assert adapted is not None, "only a model with an adapted part has a transform"
+    # A torchvision GeneralizedRCNNTransform (nn.Module's __getattr__ types it Tensor | Module).
+    transform: Any = adapted.model.transform
     divisor = int(getattr(transform, "size_divisible", 1) or 1)
     chosen = select_rules(list(DEFAULT_RULES))          # what makes a size unclean
     if (divisor <= 1 or getattr(transform, "fixed_size", None) or not chosen or not trace.layers

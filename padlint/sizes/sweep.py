@@ -126,6 +126,11 @@ def sweep_prepared(prep, size, sizes, axis=None, rules=None, method: str = "auto
                        prep.candidate.target, prefix)
 
 
+def _spatial(shape: tuple[int, ...] | None) -> tuple[int, ...]:
+    assert shape is not None, "a model that was prepared has a full input shape"
+    return tuple(shape[2:])
+
+
 def sweep_target(target: str, asked, sizes, axis, rules, method: str = "auto",
                  budget: float | None = None, train: bool = False):
     """The CLI's unit of work (run in a child process): an Outcome whose results are the
@@ -135,12 +140,12 @@ def sweep_target(target: str, asked, sizes, axis, rules, method: str = "auto",
         prep = prepare(candidate, train)
         wanted = candidate.sizes(asked)
         if sizes is None:
-            n = full_shape(wanted[0], prep.model, target)
-            n = n[2] if n and len(n) > 2 else wanted[0][-1]
+            shape = full_shape(wanted[0], prep.model, target)
+            n = shape[2] if shape and len(shape) > 2 else wanted[0][-1]
             sizes = range(max(1, n // 2), 2 * n + 1)
         result = sweep_prepared(prep, wanted[0], sizes, axis, select_rules(rules), method, budget)
         lengths = [result.input_shape[2:]] if prep.adapted else [
-            tuple(full_shape(a, prep.model, target)[2:]) for a in wanted]
+            _spatial(full_shape(a, prep.model, target)) for a in wanted]
         return Outcome(results=[result, lengths])
     except PadlintError as err:
         return Outcome(errors=[{"target": target, "message": str(err)}])

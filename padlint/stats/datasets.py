@@ -10,8 +10,8 @@ import importlib
 import itertools
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import torch
 
@@ -94,6 +94,7 @@ def open_data(spec, shape: tuple[int, ...] | None, batch_size: int = 8, target: 
                     shape = tuple(shape[:2]) + (h, w)
                 data = check_images(images, shape, target)
             else:
+                assert images.array is not None, "Images holds an array or files"
                 data = images.array
             return _opened(label, _array_batches(data, batch_size), len(data), shape, target)
         if ":" not in spec:

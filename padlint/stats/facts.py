@@ -24,6 +24,7 @@ from padlint.geometry.measures import flip_asymmetry
 from padlint.geometry.words import sides
 from padlint.ir.report import ModelResult, Report
 from padlint.ir.shapes import normalize_sizes, shape_str
+from padlint.ir.trace import Layer
 from padlint.load.target import one_model
 from padlint.sizes.failures import traced
 from padlint.stats.checkpoint import load_weights
@@ -37,7 +38,7 @@ __all__ = ["mean_kernels", "mean_patches", "analyze", "LayerStats", "Stats", "ke
            "significance", "tilt", "heavier_side"]
 
 
-def conv_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def conv_modules(model: nn.Module) -> list[tuple[str, nn.modules.conv._ConvNd]]:
     """The (non-transposed) convolution modules of ``model`` with a weight, in registration order."""
     return [(name, m) for name, m in model.named_modules()
             if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed
@@ -142,7 +143,7 @@ class LayerStats:
     patch_relative: dict = field(default_factory=dict)      # axis -> ||P - flip P|| / ||P||
     coverage: np.ndarray | None = None                      # share of positions each tap reads input
     uneven: dict = field(default_factory=dict)              # axis -> ['PAD101', …] at this size
-    layer: object = None                                    # the trace's Layer, when matched
+    layer: Layer | None = None                              # the trace's Layer, when matched
 
     @property
     def downsampling(self) -> bool:
@@ -232,10 +233,13 @@ def layer_stats(model: nn.Module, trace=None, static_findings=(), patches=None,
         if kernel is None or all(k == 1 for k in kernel):
             skipped += kernel is not None
             continue
-        stride = tuple(module.stride) if module is not None else geo.stride
+        if module is not None:
+            stride, op = tuple(module.stride), type(module).__name__
+        else:
+            assert geo is not None                    # the kernel came from it
+            stride, op = geo.stride, geo.op
         axes = AXIS_NAMES[len(kernel)]
-        s = LayerStats(name, type(module).__name__ if module is not None else geo.op, kernel, stride,
-                       axes, uneven=uneven.get(name, {}), layer=layer)
+        s = LayerStats(name, op, kernel, stride, axes, uneven=uneven.get(name, {}), layer=layer)
         if facts is not None:
             s.mean_kernel, s.mean_abs_kernel, s.channels = facts.mean, facts.mean_abs, facts.channels
             for i, axis in enumerate(axes):

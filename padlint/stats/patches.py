@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,16 +77,18 @@ _BASES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def _plain(module: nn.Module) -> bool:
-    base = next((b for b in _BASES if isinstance(module, b)), None)
-    cls = type(module)
-    return base is not None and cls.forward is base.forward and cls._conv_forward is base._conv_forward
+    for base in _BASES:
+        if isinstance(module, base):
+            cls = type(module)
+            return cls.forward is base.forward and cls._conv_forward is base._conv_forward
+    return False
 
 
 class _CallWatcher(TorchFunctionMode):
     """Hands the real arguments of the first convolution call inside one module's forward
     to the collector."""
 
-    def __init__(self, collector: "PatchCollector", module: nn.Module, name: str):
+    def __init__(self, collector: PatchCollector, module: nn.Module, name: str):
         super().__init__()
         self.collector, self.module, self.name, self.done = collector, module, name, False
 
@@ -142,7 +145,7 @@ class PatchCollector:
         self._calls[name] += 1
         return name if self._calls[name] == 1 else f"{name}#{self._calls[name]}"
 
-    def _plain_forward(self, name: str, module: nn.Module, forward, x, *args, **kwargs):
+    def _plain_forward(self, name: str, module: nn.modules.conv._ConvNd, forward, x, *args, **kwargs):
         if module.padding_mode != "zeros":        # the module pads with F.pad, then convolves
             nd = len(module.kernel_size)
             m = self._reduce(x, nd)
@@ -214,7 +217,7 @@ class PatchCollector:
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return
         shapes = {n: (tuple(t.shape), self.specs[n]) for n, t in self.maps.items()}
-        everyone = [None] * dist.get_world_size()
+        everyone: list[Any] = [None] * dist.get_world_size()    # filled by all_gather_object
         dist.all_gather_object(everyone, shapes)
         for theirs in everyone:
             shapes = theirs | shapes

@@ -9,6 +9,7 @@ model's own ``transform`` makes of an image: resized, then padded to a multiple 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,7 +27,8 @@ class Adapted:
     model: nn.Module
 
     def input_shape(self, image_shape: tuple[int, ...]) -> tuple[tuple[int, ...], TraceNote]:
-        transform = self.model.transform
+        # A torchvision GeneralizedRCNNTransform (nn.Module's __getattr__ types it Tensor | Module).
+        transform: Any = self.model.transform
         with torch.no_grad():
             images, _ = transform.eval()([torch.zeros(image_shape[1:])])
         shape = tuple(images.tensors.shape)

@@ -38,6 +38,8 @@ from padlint.trace.record import SAME_SHAPE_MODULES, GeometryMismatch, InputTooS
 class ForwardFailed(RuntimeError):
     """The forward failed on the meta device and again in a real CPU run."""
 
+    input_shape: tuple[int, ...]      # set by trace.build.run_at: the input that failed
+
     def __init__(self, meta_error: BaseException, cpu_error: BaseException):
         super().__init__(f"on the meta device ({first_line(meta_error, typed=True)}) and on the CPU "
                          f"({first_line(cpu_error, typed=True)})")
@@ -234,7 +236,7 @@ class FrontEnd:
                 x = torch.ones(tuple(shape), dtype=self._input(shape).dtype,
                                device=param.device if param is not None else "cpu")
             _register(recorder, x, len(shape) - 2)
-            state = self._meta_state() if device == "meta" else None
+            state = self._meta_state() if device == "meta" else {}     # only the meta run reads it
             with torch.no_grad(), recorder:
                 if device == "meta":
                     out = torch.func.functional_call(_Runner(self.model, lambda m, x: m(x)),
@@ -295,10 +297,10 @@ class FrontEnd:
             if counts[layer.name] > 1:
                 layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
-        program, alignment = recorded
+        lengths, alignment = recorded
         if alignment is not None and alignment.failed:     # PAD901 says PAD106-PAD108 are partial
             notes = [*notes, TraceNote("facts", "", alignment.failed)]
-        return Trace(tuple(named), method, tuple(shape), tuple(notes), program, alignment)
+        return Trace(tuple(named), method, tuple(shape), tuple(notes), lengths, alignment)
 
 
 def _listeners(where, site, program: bool, coverage: bool) -> list[Listener]:

@@ -68,7 +68,7 @@ class WindowArgs:
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
-    padding: tuple                    # ints, or the string 'same' / 'valid'
+    padding: tuple[int, ...] | str    # ints, or the string 'same' / 'valid'
     ceil_mode: bool = False
     output_padding: tuple[int, ...] = ()
 

@@ -13,7 +13,7 @@ uncertain program is only trusted after it predicts runs at other sizes exactly
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -286,11 +286,11 @@ class ProgramBuilder:
             base = self._agree(dims, out)
             return base[:dim] + (self.const(len(dims)),) + base[dim:]
         dim = positive_dim(dim, len(dims[0]))
-        base = list(self._agree([d[:dim] + d[dim + 1:] for d in dims], out, skip=dim))
+        rest = list(self._agree([d[:dim] + d[dim + 1:] for d in dims], out, skip=dim))
         along = [d[dim] for d in dims]
         total = self._sym("sum", along, ref=out.shape[dim]) if any(self.varies(s) for s in along) \
             else self.const(out.shape[dim])
-        return tuple(base[:dim] + [total] + base[dim:])
+        return tuple(rest[:dim] + [total] + rest[dim:])
 
     def _agree(self, dims, out, skip=None) -> tuple[int, ...]:
         shape = [v for i, v in enumerate(out.shape) if i != skip]

@@ -3,7 +3,8 @@ call and explicit pad with its real arguments, and turns each windowed call into
 :class:`~padlint.ir.Layer` with the facts of :mod:`padlint.geometry`."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -17,6 +18,8 @@ from padlint.trace.ops import BROADCAST, FUNCTIONS, SAME_SHAPE, bind, window_arg
 
 
 class InputTooSmall(Exception):
+    input_shape: tuple[int, ...]      # set by trace.build.run_at: the input that failed
+
     def __init__(self, layer: str, op: str, axis: str, n: int, needed: int):
         super().__init__(layer, op, axis, n, needed)
         self.layer, self.op, self.axis, self.n, self.needed = layer, op, axis, n, needed
@@ -27,6 +30,8 @@ class InputTooSmall(Exception):
 
 class GeometryMismatch(RuntimeError):
     """padlint's arithmetic disagrees with torch: a bug in padlint, never the user's."""
+
+    input_shape: tuple[int, ...]      # set by trace.build.run_at: the input that failed
 
 
 # Ops whose output shape is their input's (or the broadcast of two inputs). On the

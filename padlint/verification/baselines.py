@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -34,7 +34,10 @@ class Images:
     flag: str = "--images"
 
     def __len__(self) -> int:
-        return len(self.array) if self.array is not None else len(self.files)
+        if self.array is not None:
+            return len(self.array)
+        assert self.files is not None, "Images holds an array or files"
+        return len(self.files)
 
     @property
     def label(self) -> str:
@@ -135,6 +138,7 @@ def check_images(images: Images, shape: tuple[int, ...], target: str) -> np.ndar
                   for img in images.files]
         return np.stack([a.reshape(spatial + (channels,)).transpose(2, 0, 1) for a in arrays])
     data = images.array
+    assert data is not None, "Images holds an array or files"
     if data.ndim != len(shape):
         raise PadlintError(f"{images.label}: shape {shape_str(data.shape)} has {data.ndim} "
                            f"axes, but {target} takes {len(shape)} ({shape_str(('N',) + shape[1:])})")

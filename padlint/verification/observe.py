@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils.hooks import RemovableHandle
 from torch.utils.weak import WeakIdKeyDictionary
 
 from padlint.geometry.axis import AXIS_NAMES
@@ -82,7 +83,7 @@ class Observer(TorchFunctionMode):
         self.untracked_windowed: list[int] = []   # windowed calls whose input was not followed
         self._stack: list[tuple[nn.Module, set]] = []
         self._counts: Counter = Counter()
-        self._handles = []
+        self._handles: list[RemovableHandle] = []
 
     # -- set-up ---------------------------------------------------------------------
     def __enter__(self):
@@ -137,16 +138,16 @@ class Observer(TorchFunctionMode):
         except Exception:  # noqa: BLE001 - tensors without storage (meta, sparse)
             shared = False
         if shared:     # a view (permute, transpose, view, chunk …): find each axis by its stride
-            found = []
+            found: list[int] = []
             for d in dims:
                 key = (src.shape[d], src.stride(d))
                 hits = [j - out.dim() for j in range(out.dim()) if (out.shape[j], out.stride(j)) == key]
                 if len(hits) != 1 or key[0] == 1:
-                    found = None
-                    break
+                    break                     # an axis not found once: not a plain view
                 found.append(hits[0])
-            if found is not None and len(set(found)) == nd:
-                return tuple(found)
+            else:
+                if len(set(found)) == nd:
+                    return tuple(found)
         if out.dim() < src.dim() and fname not in LAYOUT:
             return None        # a reduction that happened to keep the sizes
         if out.dim() < max(-d for d in dims) or any(out.shape[d] not in (src.shape[d], 1) for d in dims):
@@ -231,7 +232,7 @@ class MapObserver(Observer):
             self.order.setdefault(node.name, node)
         self.counts[node.name] += count
 
-    def maps(self) -> dict[str, "object"]:
+    def maps(self) -> dict[str, object]:
         """node name -> numpy mean map (moved off the device in one transfer)."""
         return mean_arrays(self.sums, self.counts)
 

@@ -55,8 +55,11 @@ def asymmetry(t: torch.Tensor, axes, flat: float) -> list[float]:
     parts = [torch.var(t, dim=dims, correction=0).double().sum() * count, t.norm().double() ** 2]
     for d in dims:          # ||X - flip X||^2 is twice the sum over the first half's pairs
         half = t.shape[d] // 2
-        diff = t.narrow(d, 0, half) - t.narrow(d, t.shape[d] - half, half).flip(d) if half else None
-        parts.append(diff.norm().double() ** 2 * 2 if half else zero)
+        if half:
+            diff = t.narrow(d, 0, half) - t.narrow(d, t.shape[d] - half, half).flip(d)
+            parts.append(diff.norm().double() ** 2 * 2)
+        else:
+            parts.append(zero)
     spread_sq, norm_sq, *flips = torch.stack(parts).tolist()    # one device sync, not one a figure
     spread = spread_sq ** 0.5
     if spread == 0.0 or spread <= flat * norm_sq ** 0.5:
@@ -198,7 +201,7 @@ class ProbeObserver(Observer):
         if not axes:
             return
         real = pad[2][0] if pad is not None else (args[0] if args else kwargs.get("input"))
-        kinds = ("constant", "symmetrised", "symmetric noise")
+        kinds: tuple[str, ...] = ("constant", "symmetrised", "symmetric noise")
         if self.kinds is not None:
             kinds = tuple(k for k in kinds if any(self.kinds.get((node.index, a)) == k for a in axes))
         for kind in kinds:
@@ -248,6 +251,6 @@ def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, ve
     finally:
         torch.set_default_dtype(default)
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
-    kept = mean_arrays(observer.maps, dict.fromkeys(observer.maps, 1)) if maps else {}
+    kept = mean_arrays(observer.maps, dict.fromkeys(observer.maps, 1)) if observer.maps is not None else {}
     return ProbeRun(tuple(shape), str(dtype).replace("torch.", ""), observer.tol, observer.nodes,
                     observer.windowed, observer.untracked_windowed, observer.alone, kept)

@@ -67,7 +67,7 @@ class Verification:
                                  "asymmetry": {a: round_sig(n.asym[a]) for a in n.origin},
                                  "cause": n.cause} for n in run.origins()],
                     "not_followed": [self.layer_names[i] for i in run.untracked if i < len(self.layer_names)]}
-        layers = {}
+        layers: dict[str, dict] = {}
         for baseline, per_layer in self.measures.items():
             for name, m in per_layer.items():
                 layers.setdefault(name, {})[baseline] = m.to_json()
