@@ -18,8 +18,8 @@ from torchvision.models import efficientnet_b0, resnet50
 
 import padlint
 import padlint.trace.frontend as trace_module
-from padlint.trace.grids import Alignment
 from padlint.trace.alignment import AlignmentTracker
+from padlint.trace.grids import Alignment
 
 
 class Silent:

@@ -218,7 +218,7 @@ class Page:
                     uris = iter([(uri, note, f"up to {share:.0%} of the map's range" if share else
                                   "none: mirror-symmetric") for uri, note, share in lopsided_tiles(present, tol)])
                 else:
-                    uris = iter([(uri, note, None) for uri, note in tiles(present)])
+                    uris = iter([(uri, note, None) for uri, note in tiles(present)])  # type: ignore[misc]  # no share to show: the third item is None
                 for (res, _, _), m in zip(sizes, pair):
                     if m is None:
                         cells.append("<td></td>")

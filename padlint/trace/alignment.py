@@ -31,14 +31,15 @@ torch op.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
-from typing import Callable
 
 import torch
 
 from padlint.geometry import coverage
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.geometry.coverage import Profile
 from padlint.ir.source import Source
 from padlint.trace.grids import AdaptivePool, Alignment, CornersCall, Grid, Merge, apply_step, merged_grid
 from padlint.trace.ops import ADAPTIVE, CAT, INTERPOLATE, MERGE, UNARY, op_name, positive_dim, tensors_in
@@ -57,7 +58,7 @@ class AlignmentTracker:
         self.site = site
         self.profiles = profiles          # follow coverage profiles too (PAD108)
         self.facts = Alignment()
-        self._profiles: dict = {}         # (input profile, window) -> output profile: H = W
+        self._profiles: dict[tuple, tuple[Profile, Profile]] = {}   # (input profile, window) -> output profile: H = W
         self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
         self._calls: Counter = Counter()  # merges and pools per name: the second is 'name#2'
 
@@ -103,7 +104,7 @@ class AlignmentTracker:
     def window(self, layer: int, real: torch.Tensor, x: torch.Tensor, nd: int, transposed: bool,
                explicit, axes, outs) -> None:
         src = self.of(real)
-        spatial = []
+        spatial: list[Grid | None] = []
         for i, f in enumerate(axes):
             g = src[len(src) - nd + i]
             if g is None:
@@ -112,14 +113,14 @@ class AlignmentTracker:
                 spatial.append(g)                      # a 1x1 conv: the same cells
             else:
                 spatial.append(self._window_axis(g, f, transposed))
-        if self.profiles and all(g is not None and g.profile is not None and g.profile.shape[0] > 1
-                                 for g in spatial):
+        mapped = [g for g in spatial if g is not None and g.profile is not None and g.profile.shape[0] > 1]
+        if self.profiles and len(mapped) == len(spatial):
             stride = 1.0
-            for g in spatial:
+            for g in mapped:
                 stride *= float(g.stride)
             deepest = self.facts.deepest
             if deepest is None or stride >= deepest[1]:
-                self.facts.deepest = (layer, stride, tuple((g.axis, g.profile) for g in spatial))
+                self.facts.deepest = (layer, stride, tuple((g.axis, g.profile) for g in mapped))
         for y in outs:
             if isinstance(y, torch.Tensor) and y.dim() >= nd:
                 self._set(y, (None,) * (y.dim() - nd) + tuple(spatial))
@@ -149,6 +150,7 @@ class AlignmentTracker:
         if name not in MERGE and name not in CAT and name != "stack" and (
                 len(outs) == 1 and inputs and outs[0] is inputs[0]):
             return                                      # in place: same tensor, same cells
+        grids: tuple | None
         try:                                            # arguments it cannot read: cells lost
             if name in MERGE:
                 grids = self._merge(name, [t for t in inputs if t.dim()], outs[0])
@@ -186,7 +188,9 @@ class AlignmentTracker:
             self._named(op)
 
     def _merge(self, name, inputs, out) -> tuple:
-        columns, lengths, result = [], [], []
+        columns: list[list[Grid]] = []
+        lengths: list[int] = []
+        result: list[Grid | None] = []
         for i in range(1, out.dim() + 1):
             grids = [self.of(t)[-i] for t in inputs
                      if t.dim() >= i and t.shape[-i] == out.shape[-i] and t.shape[-i] > 1]
@@ -208,10 +212,11 @@ class AlignmentTracker:
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
         ndim = tensors[0].dim()
         dim = positive_dim(int(dim), ndim + (name == "stack"))
-        columns, lengths, result = [], [], []
+        columns: list[list[Grid]] = []
+        lengths: list[int] = []
+        result: list[Grid | None] = []
         for i in range(ndim):
-            known = [self.of(t)[i] for t in tensors if t.shape[i] > 1]
-            known = [g for g in known if g is not None]
+            known = [g for g in (self.of(t)[i] for t in tensors if t.shape[i] > 1) if g is not None]
             if name != "stack" and i == dim:
                 result.append(None)                     # cells side by side: no one grid
                 continue
@@ -271,7 +276,8 @@ class AlignmentTracker:
         index = expand_index(index, len(g))
         if index is None:
             return None
-        out, d = [], 0
+        out: list[Grid | None] = []
+        d = 0
         for i in index:
             if i is None:
                 out.append(None)
@@ -323,7 +329,7 @@ class AlignmentTracker:
                                half_pixel=(half.without_corners().stride, half.without_corners().offset)))
         return tuple(result)
 
-    def _adaptive(self, name, x, g, out) -> tuple:
+    def _adaptive(self, name, x, g, out) -> tuple | None:
         nd = int(name.split("pool")[1][0])
         site_name, op, source = self._named(name)
         for i, own in enumerate(AXIS_NAMES[nd]):

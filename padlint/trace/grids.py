@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from padlint.geometry import coverage
-from padlint.geometry.coverage import MapCoverage, summarize
+from padlint.geometry.coverage import MapCoverage, Profile, summarize
 from padlint.ir.source import Source
 
 
@@ -38,7 +38,7 @@ class Grid:
     stride: Fraction
     offset: Fraction
     tiled: bool = False       # a strided slice: one phase of a space-to-depth rearrangement
-    profile: object = field(default=None, compare=False, repr=False)   # padlint.coverage
+    profile: Profile | None = field(default=None, compare=False, repr=False)   # coverage
     # the align_corners=True interpolations on the way here, and the (stride, offset) the
     # cells would have with align_corners=False at each of them (None: no such call)
     corners: tuple[CornersCall, ...] = field(default=(), compare=False, repr=False)
@@ -51,14 +51,14 @@ class Grid:
             return s
         return f"{s}{'+' if self.offset > 0 else '-'}{fraction_text(abs(self.offset))}"
 
-    def without_corners(self) -> "Grid":
+    def without_corners(self) -> Grid:
         """The grid these cells would have with ``align_corners=False`` in every
         interpolation of :attr:`corners`."""
         if self.half_pixel is None:
             return Grid(self.axis, self.stride, self.offset)
         return Grid(self.axis, *self.half_pixel)
 
-    def moved(self, new: "Grid") -> "Grid":
+    def moved(self, new: Grid) -> Grid:
         """``new``, made from this grid by one call, with this grid's align_corners facts
         carried through it: the call's step ``S' = S*a``, ``O' = O + S*b`` is applied to the
         half-pixel place as well."""
@@ -85,7 +85,7 @@ class Merge:
     grids: tuple[Grid, ...]   # one per distinct grid among the inputs, in input order
     length: int               # the merged length on this axis
 
-    def rename(self, prefix: str) -> "Merge":
+    def rename(self, prefix: str) -> Merge:
         grids = tuple(replace(g, corners=tuple(replace(c, name=f"{prefix}.{c.name}") for c in g.corners))
                       for g in self.grids)
         return replace(self, name=f"{prefix}.{self.name}", grids=grids)
@@ -112,7 +112,7 @@ class AdaptivePool:
     n: int
     m: int
 
-    def rename(self, prefix: str) -> "AdaptivePool":
+    def rename(self, prefix: str) -> AdaptivePool:
         return replace(self, name=f"{prefix}.{self.name}")
 
 
@@ -128,7 +128,7 @@ class Alignment:
     # layer on it): (layer index, stride, ((axis, coverage profile), ...)), or None
     deepest: tuple | None = field(default=None, repr=False)
 
-    def rename(self, prefix: str) -> "Alignment":
+    def rename(self, prefix: str) -> Alignment:
         return Alignment([m.rename(prefix) for m in self.merges],
                          [p.rename(prefix) for p in self.pools], self.outputs, self.failed,
                          self.deepest)
@@ -156,6 +156,7 @@ def merged_grid(grids: list[Grid]) -> Grid:
     profiles = [g.profile for g in grids]
     if len(grids) == 1 or any(p is None for p in profiles):
         return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
-    if all(p is profiles[0] for p in profiles):
+    known = [p for p in profiles if p is not None]
+    if all(p is known[0] for p in known):
         return grids[0]
-    return replace(grids[0], profile=coverage.merge(profiles))
+    return replace(grids[0], profile=coverage.merge(known))
