@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 import padlint
-from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import assert_one_error_line, write
 from padlint import PadlintError
 
 FRONTDOOR = os.path.join(os.path.dirname(__file__), "frontdoor")

@@ -19,7 +19,7 @@ import shutil
 import torch
 
 import padlint
-from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import write
 
 FRONTDOOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "frontdoor")
 

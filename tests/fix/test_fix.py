@@ -16,7 +16,7 @@ import sys
 import pytest
 import torch
 
-from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import assert_one_error_line, write
 from model_sources import TWO
 
 HERE = os.path.dirname(os.path.abspath(__file__))

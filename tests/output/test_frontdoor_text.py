@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import cli, write  # noqa: F401  (the fixture)
+from cli_helpers import write
 
 from padlint.output.axisgroups import merge_axes
 from padlint.ir.report import Finding

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import padlint
-from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import write
 from padlint.engine.registry import all_rules
 from padlint.geometry.measures import round_sig
 

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from cli_helpers import ERROR_PREFIX, assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import ERROR_PREFIX, assert_one_error_line, write
 from model_sources import ROLL_LINE, rolled
 
 from padlint.verification.baselines import check_images, load_images
