@@ -18,9 +18,8 @@ import torch
 
 from cli_helpers import assert_one_error_line, write
 from model_sources import TWO
+from paths import EXAMPLES
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
 
 # At 16: stem (k3 s2 p1) and pool (k3 s2 p1) are uneven (PAD101), the 1x1 stride-2 conv in
 # the torchvision-style downsample drops the last row (PAD102) and skips every other one

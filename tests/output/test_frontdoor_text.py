@@ -10,8 +10,8 @@ from cli_helpers import write
 
 from padlint.output.axisgroups import merge_axes
 from padlint.ir.report import Finding
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 NET = """\
 from torch import nn

@@ -1,5 +1,5 @@
 """`padlint report`: the page's content, read back from the HTML (the browser test is
-tests/test_report_browser.py; bad input and options are in tests/test_report_cli.py)."""
+tests/page/test_report_browser.py; bad input and options are in tests/page/test_report_cli.py)."""
 import base64
 import io
 import re

@@ -10,8 +10,8 @@ from torch import nn
 
 import padlint
 from padlint.geometry.axis import axis_facts
+from paths import FRONTDOOR
 
-FRONTDOOR = Path(__file__).parent / "frontdoor"
 
 
 def _load(name: str, attr: str):

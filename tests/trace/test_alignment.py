@@ -476,7 +476,7 @@ def test_coverage_is_followed_only_when_pad108_is_selected():
 
 
 def _line_of(text: str) -> str:
-    """'tests/test_alignment.py:486': the line of this file that starts with ``text``, as
+    """'tests/trace/test_alignment.py:486': the line of this file that starts with ``text``, as
     findings name it."""
     from padlint.ir.source import display_path
     with open(__file__, encoding="utf-8") as fh:

@@ -23,10 +23,11 @@ import padlint
 from cli_helpers import write
 from padlint.engine.registry import all_rules
 from padlint.geometry.measures import round_sig
+from paths import EXAMPLES as _EXAMPLES
 
 torchvision = pytest.importorskip("torchvision")
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+EXAMPLES = str(_EXAMPLES)      # for sys.path
 
 
 def _verify(model, size):
