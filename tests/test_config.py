@@ -16,9 +16,9 @@ import textwrap
 
 import pytest
 
+from model_sources import stem_head
 from padlint.config import Config, find_pyproject, load_config, parse_table
 from padlint.errors import PadlintError
-from model_sources import stem_head
 
 ERROR_PREFIX = "padlint: error: "
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import torchvision.models.resnet as tv_resnet
+
 from cli_helpers import write
 
 LIBNET = """\

@@ -8,7 +8,6 @@ import importlib.util
 import re
 import sys
 import tomllib
-from pathlib import Path
 
 from paths import ROOT
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest

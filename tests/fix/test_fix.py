@@ -20,7 +20,6 @@ from cli_helpers import assert_one_error_line, write
 from model_sources import TWO
 from paths import EXAMPLES
 
-
 # At 16: stem (k3 s2 p1) and pool (k3 s2 p1) are uneven (PAD101), the 1x1 stride-2 conv in
 # the torchvision-style downsample drops the last row (PAD102) and skips every other one
 # (PAD103), the transposed conv has a checkerboard (PAD104) and an uneven crop (PAD101).
@@ -174,6 +173,7 @@ def test_the_python_installation_under_the_working_directory_is_not_reimported(t
     """A conda environment inside the project: its standard library sits under the working
     directory without 'site-packages' in its path, and must not be imported afresh."""
     import sysconfig
+
     from padlint.fix.rewrite import _users_modules
     stdlib = tmp_path / "env" / "lib" / "python3.11"
     monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib)})

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from padlint.cli.main import main
-from padlint.output.formats import github_command
 from padlint.ir.source import Source
+from padlint.output.formats import github_command
 from paths import DATA, GOLDEN, ROOT
 
 SARIF_SCHEMA = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())

@@ -13,8 +13,8 @@ from matplotlib import colormaps  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import padlint  # noqa: E402
-from padlint.page.layout import SECTIONS  # noqa: E402
 from cli_helpers import write  # noqa: E402
+from padlint.page.layout import SECTIONS  # noqa: E402
 
 RESNET = "examples/resnet.py"
 MODEL = """import torch.nn as nn

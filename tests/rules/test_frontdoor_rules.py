@@ -3,7 +3,6 @@ is not shifted. The models are in tests/frontdoor/."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 from torch import nn
@@ -11,7 +10,6 @@ from torch import nn
 import padlint
 from padlint.geometry.axis import axis_facts
 from paths import FRONTDOOR
-
 
 
 def _load(name: str, attr: str):

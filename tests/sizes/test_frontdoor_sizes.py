@@ -6,7 +6,6 @@ near is clean, `padlint check` says why and offers a change to the layer instead
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 

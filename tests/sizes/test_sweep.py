@@ -7,7 +7,6 @@ against autograd and aten graphs.
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
+from corpus_models import CORPUS
 from padlint.cli.main import main
 from padlint.engine.select import select_rules
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis
@@ -24,8 +24,6 @@ from padlint.load.target import Candidate
 from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_axis, fast_path_problem
 from padlint.trace.build import prepare, trace_at
-
-from corpus_models import CORPUS
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 RULES = select_rules(["PAD101", "PAD102"])

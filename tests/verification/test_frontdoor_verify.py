@@ -11,7 +11,6 @@ confirmed them.
 
 Models are built with random weights after torch.manual_seed(0); everything runs on the CPU.
 """
-import os
 import re
 import sys
 
