@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Fuzz padlint at scale: the property of ``tests/test_fuzz_chains.py`` on many random chains.
+"""Fuzz padlint at scale: the property of ``tests/trace/test_fuzz_chains.py`` on many random chains.
 
     python scripts/fuzz_chains.py --examples 100000 [--seed N] [--no-shrink]
 
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]    # padlint and the test modules, uninstalled
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "trace")]  # padlint, the test modules, uninstalled
 
 warnings.filterwarnings("ignore", message="Using padding='same'")   # torch's note, from the truth
 

@@ -1,6 +1,6 @@
 """Regenerate the README's pictures of `padlint report`: the page's top, its side-by-side
 view and its coverage section, as PNGs, rendered by headless Chromium (as
-tests/test_report_browser.py does).
+tests/page/test_report_browser.py does).
 
     python scripts/report_screenshots.py [TARGET]     # default torchvision.models:resnet18
 """
@@ -14,7 +14,7 @@ import padlint
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(HERE, "..", "docs")
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "page"))
 from test_report_browser import ARGS, chromium  # noqa: E402
 
 

@@ -1,10 +1,6 @@
-"""What the command-line test files share: writing files, the `cli` fixture (the command
-in this process) and the one-line-error assertion."""
+"""What the command-line test files share: writing files and the one-line-error assertion
+(the `cli` fixture, the command in this process, is in conftest.py)."""
 import os
-
-import pytest
-
-from padlint.cli.main import main
 
 ERROR_PREFIX = "padlint: error: "
 
@@ -15,18 +11,6 @@ def write(root, rel, text):
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return path
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """``padlint ARGS`` in this process, from ``cwd``: (exit code, stdout, stderr)."""
-    def run(cwd, *args):
-        monkeypatch.chdir(str(cwd))
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 def assert_one_error_line(code, out, err, *parts) -> str:

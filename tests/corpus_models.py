@@ -14,7 +14,6 @@ Each entry is ``(id, constructor, sizes, expected_method)``:
 """
 from __future__ import annotations
 
-
 IMAGE = (224, 225, "193x257")          # even, odd, non-square (odd x odd, both off any grid)
 VIDEO = ("16x112x112", "15x113x111")
 

@@ -16,10 +16,9 @@ import textwrap
 
 import pytest
 
-from padlint.cli.main import main
+from model_sources import stem_head
 from padlint.config import Config, find_pyproject, load_config, parse_table
 from padlint.errors import PadlintError
-from model_sources import stem_head
 
 ERROR_PREFIX = "padlint: error: "
 
@@ -53,18 +52,6 @@ def project(root, toml, files=("model.py",)):
 def run_cli(cwd, *args, timeout=300):
     return subprocess.run([sys.executable, "-m", "padlint", *args], cwd=str(cwd),
                           capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """``padlint ARGS`` in this process, from ``cwd``: (exit code, stdout, stderr)."""
-    def run(cwd, *args):
-        monkeypatch.chdir(str(cwd))
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 def findings(out, index=0):

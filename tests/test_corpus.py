@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pytest
 import torch
@@ -113,7 +113,7 @@ def _window_emulator(n, k, s, d, p_b, p_e, out) -> tuple[torch.Tensor, int]:
     return touched, int(torch.nonzero(touched).max())
 
 
-@lru_cache(maxsize=None)
+@cache
 def axis_truth(family: str, n: int, k: int, s: int, d: int, own: int, eb: int, ee: int,
                ceil: bool, out_pad: int, out_real: int) -> dict:
     """Every padlint axis field of one spatial axis, by autograd on a 1-D copy.

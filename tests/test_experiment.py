@@ -3,9 +3,10 @@ hundred images (seconds) writes its JSON with padlint's uneven layers at each si
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "experiments" / "kernel_asymmetry.py"
+from paths import ROOT
+
+SCRIPT = ROOT / "experiments" / "kernel_asymmetry.py"
 
 
 def test_experiment_runs_and_names_the_uneven_layers(tmp_path):

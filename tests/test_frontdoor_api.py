@@ -20,10 +20,11 @@ import torch
 from torch import nn
 
 import padlint
-from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import assert_one_error_line, write
 from padlint import PadlintError
+from paths import FRONTDOOR as _FRONTDOOR
 
-FRONTDOOR = os.path.join(os.path.dirname(__file__), "frontdoor")
+FRONTDOOR = str(_FRONTDOOR)    # for sys.path and os.path
 sys.path.insert(0, FRONTDOOR)
 from cifar_net import CifarNet  # noqa: E402
 from keynet import KeyNetLike  # noqa: E402
@@ -284,7 +285,17 @@ def test_wrong_stated_channels_name_the_channels_it_runs_with():
                                     "3x32x32 (run with --debug for the traceback)"), str(info.value)
 
 
-from test_verify import StemRegisteredLast  # noqa: E402  (down registered first, stem runs first)
+class StemRegisteredLast(nn.Module):
+    """The stride-2 conv is registered before the stem, though the stem runs first (as in
+    tests/verification/test_verify.py, which verifies it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.down(self.stem(x))
 
 
 def test_an_explicit_shape_wins_over_the_first_registered_conv():

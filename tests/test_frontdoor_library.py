@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import torchvision.models.resnet as tv_resnet
-from cli_helpers import cli, write  # noqa: F401  (the fixture)
+
+from cli_helpers import write
 
 LIBNET = """\
 from torch import nn

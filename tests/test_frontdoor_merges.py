@@ -19,9 +19,11 @@ import shutil
 import torch
 
 import padlint
-from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import write
+from paths import EXAMPLES
+from paths import FRONTDOOR as _FRONTDOOR
 
-FRONTDOOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "frontdoor")
+FRONTDOOR = str(_FRONTDOOR)    # for os.path
 
 CAUSE = ("because interpolate{n} at unet_ac.py:{line} uses align_corners=True (it keeps the first "
          "and last cell centres, which stretches the cells between them); with align_corners=False "
@@ -251,7 +253,7 @@ def test_a_merge_align_corners_does_not_explain_is_named_and_not_fixed(cli, tmp_
 
 
 def test_a_merge_without_align_corners_is_listed_as_not_fixed(cli, tmp_path):
-    shutil.copy(os.path.join(os.path.dirname(FRONTDOOR), "..", "examples", "unet.py"), tmp_path / "unet.py")
+    shutil.copy(EXAMPLES / "unet.py", tmp_path / "unet.py")
     code, out, err = cli(tmp_path, "fix", "unet.py", "--select", "PAD107")
     assert (code, out) == (0, ""), err
     reason = "no rewrite known (no align_corners=True interpolation puts these cells apart)"

@@ -6,7 +6,6 @@ import re
 import pytest
 
 import padlint
-
 from autograd_truth import conv_axis_truth
 
 torchvision = pytest.importorskip("torchvision")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 DOC = ROOT / "docs" / "science.md"
 README = ROOT / "README.md"
 FAST = ("worked_examples", "clean_sizes", "edge_cases", "alignment", "coverage", "patches")

@@ -1,8 +1,8 @@
 """The PyTorch CIFAR-10 tutorial's net: its head is Linear(16*5*5 ...) after a 32x32 input,
 so it runs at 32 (and nearby sizes) but not at padlint's default 224."""
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class CifarNet(nn.Module):

@@ -1,8 +1,8 @@
 """kornia KeyNet-style: the model takes 1 channel and expands it to 10 in a hand-written
 block (fixed filters and their products) before the first nn.Conv2d, which takes 10."""
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class HandcraftedBlock(nn.Module):

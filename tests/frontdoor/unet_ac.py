@@ -1,8 +1,8 @@
 """A tutorial U-Net whose decoder upsamples with F.interpolate(align_corners=True): with
 align_corners=True the upsampled cell j sits at (n-1)/(m-1)*j, not at the skip's 2j+0.5."""
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def double_conv(cin, cout):

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from model_sources import CLEAN
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 FLAGGED = """from torch import nn

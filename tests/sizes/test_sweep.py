@@ -1,13 +1,12 @@
 """Input-size sweeps (`padlint sizes`, `padlint.sweep`) and the suggested sizes of `padlint check`.
 
 The reference for every clean set is padlint's per-size analysis (`padlint.analyze` at
-each size on its own), which tests/test_ground_truth.py and tests/test_corpus.py check
+each size on its own), which tests/trace/test_ground_truth.py and tests/test_corpus.py check
 against autograd and aten graphs.
 """
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
+from corpus_models import CORPUS
 from padlint.cli.main import main
 from padlint.engine.select import select_rules
 from padlint.geometry.lengths import LengthProgram, Sym, WindowAxis
@@ -24,9 +24,6 @@ from padlint.load.target import Candidate
 from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_axis, fast_path_problem
 from padlint.trace.build import prepare, trace_at
-
-sys.path.insert(0, __import__("os").path.dirname(__file__))
-from corpus_models import CORPUS  # noqa: E402
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 RULES = select_rules(["PAD101", "PAD102"])

@@ -17,6 +17,9 @@ import yaml
 from padlint.engine import registry
 from padlint.engine.registry import collect, load_folder, pack_modules
 from padlint.errors import PadlintError
+from paths import ROOT, TESTS
+
+RULE_EXAMPLES = TESTS / "rules" / "test_rule_examples.py"     # run on a copy of the repository
 
 YAML = """\
 code: {code}
@@ -200,7 +203,7 @@ def test_PAD199_copied_in_two_files_is_a_rule_after_a_wheel_install():
 def _copy_pad105_build_install_and_run(tmp_path: Path) -> None:
     import torch
     started = time.perf_counter()
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     copy = tmp_path / "copy"
     for name in _run("git", "ls-files", cwd=root).stdout.splitlines():
         if (root / name).is_file():
@@ -243,7 +246,7 @@ def _copy_pad105_build_install_and_run(tmp_path: Path) -> None:
     assert "Use instead" in documented.splitlines()
 
     tested = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,
-                  "--rootdir", outside, copy / "tests" / "test_rule_examples.py", "-k", "PAD199",
+                  "--rootdir", outside, copy / (RULE_EXAMPLES.relative_to(ROOT)), "-k", "PAD199",
                   cwd=outside).stdout
     rule = yaml.safe_load((copy / "rules" / "PAD199-copied-shift.yaml").read_text())
     examples = len(rule["examples"]["invalid"]) + len(rule["examples"]["valid"])

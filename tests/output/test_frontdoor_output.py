@@ -27,9 +27,9 @@ import torch
 
 from padlint.geometry.measures import flip_asymmetry
 from padlint.stats.facts import conv_modules, mean_kernels, mean_patches
+from paths import FRONTDOOR
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PRINTER = os.path.join(HERE, "frontdoor", "printer.py")
+PRINTER = str(FRONTDOOR / "printer.py")
 PRINTS = ("hello from the model file", "building Printer")
 
 # Writes to the stdout descriptor itself at import, as C code or a kept stream does.

@@ -20,12 +20,11 @@ import pytest
 import yaml
 
 from padlint.cli.main import main
-from padlint.output.formats import github_command
 from padlint.ir.source import Source
+from padlint.output.formats import github_command
+from paths import DATA, GOLDEN, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).parent / "golden"
-SARIF_SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+SARIF_SCHEMA = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
 ROOT_PLACEHOLDER = "file:///PADLINT_ROOT/"
 
 GOLDEN_NAMES = {"concise": "examples.concise.txt", "github": "examples.github.txt",

@@ -3,10 +3,8 @@ rendered diagnostics shows up in review. Regenerate with PADLINT_UPDATE_GOLDEN=1
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).parent / "golden"
+from paths import GOLDEN, ROOT
 
 
 def _run(*args):

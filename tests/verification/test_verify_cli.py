@@ -17,11 +17,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-from cli_helpers import ERROR_PREFIX, assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
-from model_sources import ROLL_LINE, rolled
 
-from padlint.verification.baselines import check_images, load_images
+from cli_helpers import ERROR_PREFIX, assert_one_error_line, write
+from model_sources import ROLL_LINE, rolled
 from padlint.output.heatmap import SHADES
+from padlint.verification.baselines import check_images, load_images
 
 NUM = r"[0-9][0-9.e+-]*"
 

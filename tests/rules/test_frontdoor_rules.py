@@ -3,15 +3,13 @@ is not shifted. The models are in tests/frontdoor/."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 from torch import nn
 
 import padlint
 from padlint.geometry.axis import axis_facts
-
-FRONTDOOR = Path(__file__).parent / "frontdoor"
+from paths import FRONTDOOR
 
 
 def _load(name: str, attr: str):

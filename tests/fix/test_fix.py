@@ -16,11 +16,9 @@ import sys
 import pytest
 import torch
 
-from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import assert_one_error_line, write
 from model_sources import TWO
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
+from paths import EXAMPLES
 
 # At 16: stem (k3 s2 p1) and pool (k3 s2 p1) are uneven (PAD101), the 1x1 stride-2 conv in
 # the torchvision-style downsample drops the last row (PAD102) and skips every other one
@@ -175,6 +173,7 @@ def test_the_python_installation_under_the_working_directory_is_not_reimported(t
     """A conda environment inside the project: its standard library sits under the working
     directory without 'site-packages' in its path, and must not be imported afresh."""
     import sysconfig
+
     from padlint.fix.recheck import users_modules
     stdlib = tmp_path / "env" / "lib" / "python3.11"
     monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib)})

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import random
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 
 import pytest
 import torch
@@ -38,8 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
-from padlint.engine.select import select_rules
 from padlint.engine.run import run_rules
+from padlint.engine.select import select_rules
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 MAX_N = {1: 64, 2: 64, 3: 12}
@@ -243,7 +243,7 @@ def axis_only(case: Case, a: int) -> Case:
                    out_pad=keep(case.out_pad, 0) if case.out_pad else ())
 
 
-@lru_cache(maxsize=None)
+@cache
 def ground_truth(case: Case, only: int | None = None) -> list[dict | None]:
     """Per-axis facts by autograd; with ``only``, just that axis (the others are left None)."""
     nd = case.nd
@@ -428,7 +428,10 @@ def c1(kind, k, s, p, n, d=1, **kw) -> Case:
     """A 1-D (or, with tuple n, n-D) hand-written case with the same k/s/p/d on every axis."""
     n = n if isinstance(n, tuple) else (n,)
     nd = len(n)
-    rep = (lambda v: v if isinstance(v, (tuple, str)) else (v,) * nd)
+
+    def rep(v):
+        return v if isinstance(v, (tuple, str)) else (v,) * nd
+
     if kind == "conv_t":
         kw["out_pad"] = rep(kw.get("out_pad", 0))
     if "xpad" in kw and kw["xpad"] and isinstance(kw["xpad"][0], int):
@@ -522,7 +525,7 @@ FIELDS = ("out", "ignored_input", "ignored_input_end", "unused_pad_end", "pad_be
 T_FIELDS = ("out", "ignored_input")
 
 
-@lru_cache(maxsize=None)
+@cache
 def padlint_trace(case: Case):
     """``padlint.analyze`` on the original op; its rules are tested apart (see below)."""
     report = padlint.analyze(padlint_model(case), input_size=(1, 1, *case.n), ignore=["PAD"])

@@ -816,8 +816,8 @@ def test_analyze_with_data_of_another_size_than_input_size_fails_in_one_line():
 def test_tilt_keeps_the_direction_that_flip_asymmetry_drops():
     """tilt = (first half - last half) / ||K - mean K||: its sign says which end is heavier,
     and a kernel and its flip have the same asymmetry but opposite tilts."""
-    from padlint.stats.facts import heavier_side, tilt
     from padlint.geometry.measures import flip_asymmetry
+    from padlint.stats.facts import heavier_side, tilt
     k = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     spread = np.linalg.norm(k - k.mean())
     assert tilt(k, 0) == pytest.approx(4.0 / spread)

@@ -102,23 +102,24 @@ UPSAMPLING = [
 ]
 
 
-@pytest.mark.parametrize("build, S, O", [c[1:] for c in CHAINS], ids=[c[0] for c in CHAINS])
-def test_grid_matches_the_autograd_centroid(build, S, O):
+@pytest.mark.parametrize("build, stride, offset", [c[1:] for c in CHAINS], ids=[c[0] for c in CHAINS])
+def test_grid_matches_the_autograd_centroid(build, stride, offset):
     model = ones_(build())
     (grid,) = output_grid(model, (1, 1, 64))
-    assert (grid.stride, grid.offset) == (S, O)
+    assert (grid.stride, grid.offset) == (stride, offset)
     for j in (5, 6, 9):                          # interior cells: no padding in reach
-        assert centroid(model, 64, [j]) == pytest.approx(float(S * j + O), abs=1e-9)
+        assert centroid(model, 64, [j]) == pytest.approx(float(stride * j + offset), abs=1e-9)
 
 
-@pytest.mark.parametrize("build, S, O", [c[1:] for c in UPSAMPLING], ids=[c[0] for c in UPSAMPLING])
-def test_upsampled_pairs_are_centred_where_the_grid_says(build, S, O):
+@pytest.mark.parametrize("build, stride, offset", [c[1:] for c in UPSAMPLING], ids=[c[0] for c in UPSAMPLING])
+def test_upsampled_pairs_are_centred_where_the_grid_says(build, stride, offset):
     model = ones_(build())
     (grid,) = output_grid(model, (1, 1, 64))
-    assert (grid.stride, grid.offset) == (S, O)
+    assert (grid.stride, grid.offset) == (stride, offset)
     for i in (6, 9, 12):
         cells = [2 * i, 2 * i + 1]
-        assert centroid(model, 64, cells) == pytest.approx(float(S * (2 * i + Fraction(1, 2)) + O), abs=1e-9)
+        centre = stride * (2 * i + Fraction(1, 2)) + offset
+        assert centroid(model, 64, cells) == pytest.approx(float(centre), abs=1e-9)
 
 
 def test_align_corners_keeps_the_first_and_last_centre():
@@ -476,7 +477,7 @@ def test_coverage_is_followed_only_when_pad108_is_selected():
 
 
 def _line_of(text: str) -> str:
-    """'tests/test_alignment.py:486': the line of this file that starts with ``text``, as
+    """'tests/trace/test_alignment.py:486': the line of this file that starts with ``text``, as
     findings name it."""
     from padlint.ir.source import display_path
     with open(__file__, encoding="utf-8") as fh:

@@ -445,7 +445,7 @@ def test_reflect_padding_has_a_smaller_border_than_zero_padding(zero_and_reflect
     assert mz["0"].cover == 1 - 30 ** 2 / 32 ** 2 and mz["2"].cover == 1 - 28 ** 2 / 32 ** 2
     assert mr["0"].cover == mr["2"].cover == 0.0
     # bands that thin are far below PAD202's map_share (75 %): no finding on either model
-    # (tests/test_frontdoor_verify.py has the maps the border does take over)
+    # (tests/verification/test_frontdoor_verify.py has the maps the border does take over)
     assert _rules(zeros, "PAD202") == [] and _rules(reflect, "PAD202") == []
 
 

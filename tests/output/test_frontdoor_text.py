@@ -4,14 +4,11 @@ blocks analysed inside a parent model share one short note."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from cli_helpers import cli, write  # noqa: F401  (the fixture)
-
-from padlint.output.axisgroups import merge_axes
+from cli_helpers import write
 from padlint.ir.report import Finding
-
-ROOT = Path(__file__).resolve().parent.parent
+from padlint.output.axisgroups import merge_axes
+from paths import ROOT
 
 NET = """\
 from torch import nn

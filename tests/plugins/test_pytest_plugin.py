@@ -2,14 +2,15 @@
 repr of ``report.findings == []``) and ``padlint.assert_clean``, run in child pytest
 sessions through ``pytester`` (each pays the torch import, so the checks are grouped
 into a few sessions)."""
-pytest_plugins = ["pytester"]
-
 import re
 import subprocess
 import sys
 
 import pytest
+
 from model_sources import ROLL_LINE, rolled, stem_head
+
+pytest_plugins = ["pytester"]
 
 # At 224: PAD101 (warning) on stem H/W, line 7; PAD105 (info) on head H/W, line 8.
 # At 225: only the PAD105s.

@@ -83,7 +83,7 @@ def test_screenshot_is_not_blank(opened, tmp_path):
 
 def test_every_section_is_rendered(opened):
     page, _, _ = opened
-    for ident, title in SECTIONS:
+    for ident, _ in SECTIONS:
         box = page.locator(f"section#{ident}").bounding_box()
         assert box is not None and box["height"] > 40 and box["width"] > 600, (ident, box)
         assert page.locator(f"section#{ident} h2").first.is_visible()

@@ -21,9 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from cli_helpers import assert_one_error_line, cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import assert_one_error_line, write
 from model_sources import TWO
-
 
 # stem (line 9, col 21) and down (line 12) are stride-2: PAD101 on H and W at 224 and 32,
 # even at 225 and 33; mid is stride 1 and even everywhere. Seeded: the initial weights are

@@ -1,5 +1,5 @@
 """`padlint report`: the page's content, read back from the HTML (the browser test is
-tests/test_report_browser.py; bad input and options are in tests/test_report_cli.py)."""
+tests/page/test_report_browser.py; bad input and options are in tests/page/test_report_cli.py)."""
 import base64
 import io
 import re
@@ -13,8 +13,8 @@ from matplotlib import colormaps  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import padlint  # noqa: E402
-from padlint.page.layout import SECTIONS  # noqa: E402
 from cli_helpers import write  # noqa: E402
+from padlint.page.layout import SECTIONS  # noqa: E402
 
 RESNET = "examples/resnet.py"
 MODEL = """import torch.nn as nn

@@ -13,6 +13,7 @@ from torch import nn
 
 import padlint
 from padlint.engine.registry import CORE, all_rules, load_pack
+from paths import ROOT, TESTS
 
 RULES = all_rules()
 
@@ -61,7 +62,7 @@ def test_every_rule_has_both_kinds_of_example():
 @pytest.mark.parametrize("path", sorted(Path(r.path) for r in RULES.values()), ids=lambda p: p.stem)
 def test_rule_file_matches_schema(path):
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(__file__).parent / "rule.schema.json").read_text())
+    schema = json.loads((TESTS / "rule.schema.json").read_text())
     data = yaml.safe_load(path.read_text())
     jsonschema.validate(data, schema)
     assert path.name == f"{data['code']}-{data['name']}.yaml"
@@ -70,7 +71,7 @@ def test_rule_file_matches_schema(path):
 def test_the_readme_rules_table_lists_every_rule():
     """The README's table of rules has one row per rule, with its YAML's code, name and
     severity (and no row for a rule that does not exist)."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| ([A-Z]+[0-9]+) \| ([a-z-]+) \| ([a-z]+) \|", readme, re.M)
     core = load_pack(importlib.import_module(CORE))          # not the plugin packs
     assert sorted(rows) == sorted((r.code, r.name, r.severity) for r in core)

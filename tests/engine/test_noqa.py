@@ -12,9 +12,8 @@ import textwrap
 import pytest
 
 import padlint
-from padlint.engine.noqa import parse_directives
-
 from model_sources import STEM_HEAD
+from padlint.engine.noqa import parse_directives
 
 # {stem} and {head} are appended to the construction lines 7 and 8 (the line itself is
 # 59 characters, so a comment put two spaces after it starts at column 62).

@@ -6,7 +6,6 @@ near is clean, `padlint check` says why and offers a change to the layer instead
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 
@@ -24,10 +23,10 @@ from padlint.sizes.exact import exact_axis
 from padlint.sizes.fast import fast_axis, fast_path_problem
 from padlint.sizes.suggest import size_set
 from padlint.trace.build import prepare, trace_at
+from paths import FRONTDOOR
 
 warnings.filterwarnings("ignore", category=FutureWarning)
-HERE = os.path.dirname(__file__)
-EVENADD = os.path.join(HERE, "frontdoor", "evenadd.py")
+EVENADD = str(FRONTDOOR / "evenadd.py")
 RULES = select_rules(["PAD101", "PAD102"])
 EVENADD_WHY = ("the branches of add agree only at even sizes, and down (Conv2d k=3 s=2 p=1) "
                "is uneven at all of them")

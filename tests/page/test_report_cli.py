@@ -23,11 +23,11 @@ import torch
 pytest.importorskip("matplotlib")
 
 import padlint  # noqa: E402
-from cli_helpers import ERROR_PREFIX, assert_one_error_line, cli, write  # noqa: E402,F401
+from cli_helpers import ERROR_PREFIX, assert_one_error_line, write  # noqa: E402
 from model_sources import TWO  # noqa: E402
+from paths import EXAMPLES  # noqa: E402
 
-RESNET = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
-                                       "examples", "resnet.py"))
+RESNET = str(EXAMPLES / "resnet.py")
 
 # stem and down are stride-2 (k=3, p=1): PAD101 on H and W unless n = 1 mod 4.
 NET = """\

@@ -30,8 +30,7 @@ import sys
 import textwrap
 
 import pytest
-
-from test_cli_errors import NEEDS_ARGS, STRIDED, ERROR_PREFIX, assert_no_traceback, error_lines, show, write
+from test_cli_errors import ERROR_PREFIX, NEEDS_ARGS, STRIDED, assert_no_traceback, error_lines, show, write
 
 WORKERS = 3                 # invocations at a time, after the first phase
 JOB_TIMEOUT = 240           # seconds, per invocation
@@ -589,7 +588,7 @@ def test_batch_json_error_entry(runs, file):
 def test_batch_stderr_one_line_per_bad_target(runs):
     proc = runs["batch_json"]
     errors = error_lines(proc)
-    for file, (_, target, needles) in BAD.items():
+    for file, (_, _, needles) in BAD.items():
         mine = [line for line in errors if line[len(ERROR_PREFIX):].split(":")[0] == file]
         assert len(mine) == 1, file + show(proc)
         assert all(n in mine[0] for n in needles), (file, mine[0])

@@ -11,7 +11,6 @@ confirmed them.
 
 Models are built with random weights after torch.manual_seed(0); everything runs on the CPU.
 """
-import os
 import re
 import sys
 
@@ -20,13 +19,14 @@ import pytest
 import torch
 
 import padlint
-from cli_helpers import cli, write  # noqa: F401 - cli is a fixture
+from cli_helpers import write
 from padlint.engine.registry import all_rules
 from padlint.geometry.measures import round_sig
+from paths import EXAMPLES as _EXAMPLES
 
 torchvision = pytest.importorskip("torchvision")
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+EXAMPLES = str(_EXAMPLES)      # for sys.path
 
 
 def _verify(model, size):
