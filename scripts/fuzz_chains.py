@@ -25,9 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "trace")]  
 
 warnings.filterwarnings("ignore", message="Using padding='same'")   # torch's note, from the truth
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-
 import test_fuzz_chains as fz  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 
 def _settings(examples: int, phases) -> settings:
