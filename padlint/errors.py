@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:                  # a type only: the IR sits above this module
-    from padlint.ir.report import Report
+from typing import Any
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -18,7 +15,7 @@ class PadlintError(Exception):
     ``errors`` say why (else None).
     """
 
-    report: Report | None = None
+    report: Any = None     # a padlint.ir.report.Report (the IR sits above this module)
     skipped: list[str]     # set by a load that found only models needing arguments (no default)
 
 
