@@ -2,6 +2,7 @@
 and the report written in the asked format."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import traceback
@@ -11,13 +12,15 @@ from rich.console import Console
 
 from padlint.cli.common import console, error, project_config, selection
 from padlint.cli.isolate import run_isolated, warm_up
+from padlint.config import FAIL_ON
 from padlint.engine.noqa import Suppressor
 from padlint.engine.select import codes_of_scope, select_rules
 from padlint.errors import PadlintError
 from padlint.ir.report import Report
 from padlint.ir.shapes import parse_input_sizes
 from padlint.load.discover import may_define_model, no_model_in_folder, python_files
-from padlint.output.formats import write_report
+from padlint.output.formats import FORMATS, write_report
+from padlint.verification.choices import DEVICES
 
 
 def _units(targets: list[str], config, args) -> tuple[list[tuple[str, bool, str | None]], list[dict]]:
@@ -89,6 +92,78 @@ def _open_output(path: str | None):
     if not os.path.isdir(folder):
         raise PadlintError(f"--output-file {path}: folder {folder} does not exist")
     return path
+
+
+def add_check_parser(sub, codes) -> None:
+    check = sub.add_parser(
+        "check", help="lint models in files, folders or module:attr specs",
+        description="Lint the models in files, folders or module:attr specs. Settings come from "
+        "[tool.padlint] in the closest pyproject.toml above the working directory; flags "
+        "override them.")
+    check.add_argument("targets", nargs="*", metavar="TARGET",
+                       help="a .py file, a folder, or module:attr / path.py:attr "
+                            "(default: `targets` of [tool.padlint])")
+    check.add_argument("--input-size", "-s", default=None, metavar="SIZE",
+                       help="224, 224x320, 3x224x224, 16x112x112, or a comma list (default 224)")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="text (default), concise (one line per finding), json, sarif "
+                            "(SARIF 2.1.0), github (GitHub Actions annotations)")
+    check.add_argument("--output-file", "-o", default=None, metavar="FILE",
+                       help="write the report to FILE instead of stdout")
+    check.add_argument("--select", type=codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes to enable, replacing `select` (default: all)")
+    check.add_argument("--extend-select", type=codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes to enable on top of the selection")
+    check.add_argument("--ignore", type=codes, default=None, metavar="CODES",
+                       help="rule codes or prefixes to disable, replacing `ignore`")
+    check.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                       help="exit 1 when a finding is at least this severe (default: warning)")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when there are findings (errors still exit 2)")
+    check.add_argument("--show-suppressed", action="store_true",
+                       help="also list the findings that # noqa or per-file-ignores silenced")
+    check.add_argument("--statistics", action="store_true",
+                       help="print the number of findings per rule instead of the findings "
+                            "(text and concise formats)")
+    check.add_argument("--quiet", "-q", action="store_true",
+                       help="print the findings only: no model summaries, closing line or notes")
+    check.add_argument("--verbose", "-v", action="store_true",
+                       help="text format: add where a library (timm, smp, torchvision) defined "
+                            "each layer that your line built")
+    check.add_argument("--warn-unused-noqa", action="store_true",
+                       help="report # noqa comments whose padlint codes suppress nothing "
+                            "(they count as warnings)")
+    check.add_argument("--config", default=None, metavar="PYPROJECT",
+                       help="read [tool.padlint] from this file instead of searching upwards")
+    check.add_argument("--isolated", action="store_true",
+                       help="ignore every configuration file")
+    check.add_argument("--skip-no-model", action="store_true",
+                       help="pass over files that define no model instead of failing on them "
+                            "(what the pre-commit hook uses)")
+    check.add_argument("--force-exclude", action="store_true",
+                       help="apply `exclude` to files named on the command line too")
+    check.add_argument("--train", action="store_true",
+                       help="analyse the training-mode forward instead of eval mode")
+    verify = check.add_argument_group(
+        "verification", "run the real model to confirm each finding (the symmetric-kernel probe) "
+        "and measure border artifacts on baseline inputs; --device, --baselines and --images "
+        "turn it on")
+    verify.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
+                        help="add the verification stage (default: `verify` of [tool.padlint])")
+    verify.add_argument("--device", choices=DEVICES, default=None,
+                        help="where the model runs: auto (default) is CUDA when available, else the CPU")
+    verify.add_argument("--baselines", type=codes, default=None, metavar="LIST",
+                        help="baseline inputs: constant, random, zeros (default: constant,random)")
+    verify.add_argument("--images", default=None, metavar="PATH",
+                        help="your own inputs too: a .pt or .npy tensor (N, C, H, W), or a folder "
+                             "of images (needs Pillow)")
+    verify.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="batch size of the random baseline and of --images (default 8)")
+    check.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                       help="time limit for loading, building, tracing (and verifying) each target, "
+                            "which runs in a child process (default 60, 600 with --verify; 0 runs "
+                            "in this process, no limit)")
+    check.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
 def cmd_check(args) -> int:

@@ -11,6 +11,13 @@ from padlint.engine.registry import all_rules
 from padlint.errors import PadlintError
 
 
+def add_rules_parsers(sub) -> None:
+    rule = sub.add_parser("rule", help="show the documentation of a rule")
+    rule.add_argument("code")
+    rules = sub.add_parser("rules", help="list all rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+
 def cmd_rule(args) -> int:
     rule = all_rules().get(args.code.upper())
     if rule is None:
