@@ -161,8 +161,8 @@ def test_the_same_entry_point_twice_is_one_pack(monkeypatch):
 
 
 def test_an_entry_point_that_is_not_a_package(monkeypatch):
-    _points(monkeypatch, registry.CORE, "padlint.engine.words:cell_word")
-    with pytest.raises(PadlintError, match=r"rule pack 'p1' \(padlint\.engine\.words:cell_word\) is "
+    _points(monkeypatch, registry.CORE, "padlint.engine.words:join_words")
+    with pytest.raises(PadlintError, match=r"rule pack 'p1' \(padlint\.engine\.words:join_words\) is "
                                            "not a package"):
         pack_modules()
 
