@@ -64,15 +64,21 @@ def window_fires(trace: Trace, ev: Evaluation, name: str, count: int,
             np.concatenate(rows) if rows else np.zeros((0, count), dtype=bool))
 
 
+def evaluate_axis(trace: Trace, axis: int, sizes: np.ndarray,
+                  rules: list[Rule]) -> tuple[LengthProgram, str, list[Rule], Evaluation]:
+    """The trace's length program evaluated at ``sizes`` on one axis: the program, the
+    axis's name, the axis rules among ``rules``, and the evaluation."""
+    program = trace.program
+    assert program is not None, "the fast path needs the trace's length program"
+    name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
+    return program, name, [r for r in rules if r.scope == "axis"], program.evaluate({axis: sizes})
+
+
 def fast_axis(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule],
               reasons: bool = True) -> AxisResult:
     """One axis, every size at once, from the trace's length program (``reasons=False``
     leaves the invalid sizes' reasons empty, for speed)."""
-    program = trace.program
-    assert program is not None, "the fast path needs the trace's length program"
-    name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
-    rules = [r for r in rules if r.scope == "axis"]
-    ev = program.evaluate({axis: sizes})
+    program, name, rules, ev = evaluate_axis(trace, axis, sizes, rules)
     valid = ev.valid()
     layer, fires = window_fires(trace, ev, name, len(sizes), rules)
     first = np.where(fires, layer[:, None], len(trace.layers)).min(axis=0, initial=len(trace.layers))

@@ -11,7 +11,7 @@ from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.lengths import Evaluation
 from padlint.ir.shapes import shape_str
 from padlint.ir.trace import Trace
-from padlint.sizes.fast import fast_axis, fast_path_problem, window_fires
+from padlint.sizes.fast import evaluate_axis, fast_axis, fast_path_problem, window_fires
 from padlint.sizes.result import DEFAULT_RULES
 
 SUGGEST_WINDOWS = (64, 256)  # `padlint check` looks this far either side for a clean size
@@ -150,11 +150,7 @@ def no_clean_why(trace: Trace, axis: int, sizes: np.ndarray, rules: list[Rule]) 
     agree only at some sizes (so the model runs only there), then the layers that the
     rules fire on at every size it runs at ('the branches of add agree only at even
     sizes, and down (Conv2d k=3 s=2 p=1) is uneven at all of them')."""
-    program = trace.program
-    assert program is not None, "the fast path needs the trace's length program"
-    name = AXIS_NAMES[len(trace.input_shape) - 2][axis]
-    rules = [r for r in rules if r.scope == "axis"]
-    ev = program.evaluate({axis: sizes})
+    program, name, rules, ev = evaluate_axis(trace, axis, sizes, rules)
     valid = ev.valid()
     merge_syms = [i for i, sym in enumerate(program.syms) if sym.op in ("eq", "merge")]
     at_merge = ~valid & np.isin(ev.first_bad, merge_syms)
