@@ -1,5 +1,5 @@
 """``padlint report``: its options, and writing the page (the model work is in
-:mod:`padlint.visual`, the HTML in :mod:`padlint.page`)."""
+:mod:`padlint.page.gather`, the HTML in :mod:`padlint.page`)."""
 from __future__ import annotations
 
 import os

@@ -24,7 +24,7 @@ def base_fields(layer: Layer, f) -> dict:
 def run_rules(trace: Trace, rules: Iterable[Rule], suggested=None) -> list[Finding]:
     """Apply ``rules`` to one trace. Findings come in layer order, then rule, then axis.
 
-    ``suggested`` (a :class:`padlint.sizes.sweep.Suggestion`) gives the model-level nearest
+    ``suggested`` (a :class:`padlint.sizes.suggest.Suggestion`) gives the model-level nearest
     clean input sizes; a rule's ``model`` fix variant, when it has one, then replaces
     its layer-local ``default`` fix, and where no size near is clean, its ``none`` (or
     ``<variant>_none``) variant says why."""

@@ -1,7 +1,7 @@
 """``padlint fix``: rewrite the construction calls of the layers padlint can fix.
 
 The fixes are text edits of the literal call that built each flagged layer (found with
-:mod:`ast` at the finding's :class:`~padlint.sites.Source`); everything else in the file
+:mod:`ast` at the finding's :class:`~padlint.ir.source.Source`); everything else in the file
 is kept byte for byte. Four rewrites are known:
 
 1. **Transposed conv, stride 2** (PAD104 checkerboard, PAD101 through

@@ -128,7 +128,7 @@ class LengthProgram:
     events: list[tuple[str, str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
     # (op, where, output symbols, output shape as recorded): what validation compares
     pools: list[int] = field(default_factory=list)        # the input symbol of each adaptive
-    # pool axis, in the order of padlint.alignment.Alignment.pools
+    # pool axis, in the order of padlint.trace.grids.Alignment.pools
     merges: list[tuple[str, tuple[tuple[int, ...], ...], tuple[int, ...]]] = field(default_factory=list)
     # (where, input shapes, output shape) of each broadcasting merge, as recorded
     uncertain: list[str] = field(default_factory=list)   # why it must be validated

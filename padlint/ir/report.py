@@ -18,7 +18,7 @@ SCHEMA_VERSION = 1
 
 # What a result reads of the later stages' facts (the IR imports none of those stages).
 class SizeSuggestion(Protocol):
-    """A padlint.sizes.sweep.Suggestion."""
+    """A padlint.sizes.suggest.Suggestion."""
 
     @property
     def axes(self) -> dict[str, tuple[int | None, int | None]]: ...   # axis -> nearest clean below/above

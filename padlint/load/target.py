@@ -2,7 +2,7 @@
 
 A file contributes every ``nn.Module`` subclass it defines that builds with no
 arguments, plus whatever it lists in ``PADLINT_TARGETS``. Every model is built under
-a :class:`~padlint.sites.SiteRecorder`, so layers know the line that made them.
+a :class:`~padlint.load.sites.SiteRecorder`, so layers know the line that made them.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Every output format of ``padlint check``: text, concise, json, sarif, github.
 
 :func:`write_report` is the one entry point; the text forms are drawn by
-:mod:`padlint.render` (rich), SARIF by :mod:`padlint.sarif`.
+:mod:`padlint.output.text` (rich), SARIF by :mod:`padlint.output.sarif`.
 """
 from __future__ import annotations
 

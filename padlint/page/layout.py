@@ -1,4 +1,4 @@
-"""``padlint report``'s HTML: one self-contained page built from a :class:`~padlint.visual.Visual`.
+"""``padlint report``'s HTML: one self-contained page built from a :class:`~padlint.page.gather.Visual`.
 
 Styles are inline and every picture is a PNG data URI, so the file needs no network and
 names no external URL (a Content-Security-Policy forbids any load that is not a data URI).
@@ -29,7 +29,7 @@ BASELINE_NAMES = {"probe": "symmetric-kernel probe", "constant": "constant input
 
 
 class Page:
-    """Builds the HTML of one :class:`~padlint.visual.Visual`."""
+    """Builds the HTML of one :class:`~padlint.page.gather.Visual`."""
 
     def __init__(self, visual):
         self.v = visual
@@ -463,7 +463,7 @@ def write_page(text: str, path: str) -> None:
 def html_report(model_or_target, path: str | None = None, **options) -> str:
     """``padlint report`` as a function: the page for the one model ``model_or_target``
     names (an ``nn.Module``, a class or factory, or a target string), written to ``path``
-    when given. ``options`` are those of :func:`padlint.visual.gather` (``input_size``,
+    when given. ``options`` are those of :func:`padlint.page.gather.gather` (``input_size``,
     ``weights``, ``data``, ``limit``, ``device``, ``baselines``, ``sweep_range`` …).
     Raises PadlintError; needs matplotlib (``pip install 'padlint[report]'``)."""
     from padlint.page.gather import gather  # lazy: imports torch, which this module must not

@@ -16,7 +16,7 @@ from padlint.sizes.result import AxisResult
 
 
 def _scalar_facts(w, n: int):
-    """One size's :class:`~padlint.geometry.AxisFacts` of a window axis (for rules that
+    """One size's :class:`~padlint.geometry.axis.AxisFacts` of a window axis (for rules that
     have no vector form)."""
     if w.transposed:
         return transposed_axis_facts(w.axis, n, w.kernel, w.stride, w.dilation, w.own_begin,

@@ -6,7 +6,7 @@ reference input size.
 
 Two paths give the same answers:
 
-- **fast**: the :class:`~padlint.lengths.LengthProgram` recorded in one traced run is
+- **fast**: the :class:`~padlint.geometry.lengths.LengthProgram` recorded in one traced run is
   evaluated with numpy for every size at once, and the rules' vector forms read the
   resulting per-layer arrays. A program whose recording had to guess (a shape read, a
   call it does not model) is first checked against real runs at two other sizes.

@@ -2,7 +2,7 @@
 
 - :func:`mean_kernels`: the mean k×k kernel of every convolution module (the weights
   averaged over output and input channels; ``absolute=True`` for the mean of |W|).
-- :func:`mean_patches` (from :mod:`padlint.patches`): the mean k×k input patch of every
+- :func:`mean_patches` (from :mod:`padlint.stats.patches`): the mean k×k input patch of every
   convolution call over a dataset.
 - :func:`layer_stats` joins both with the static findings of the same layers into
   :class:`LayerStats` facts, which the PAD3xx rules read.
@@ -211,7 +211,7 @@ def layer_stats(model: nn.Module, trace=None, static_findings=(), patches=None,
                 geometry=None) -> tuple[list[LayerStats], int]:
     """One :class:`LayerStats` per convolution with a kernel wider than 1, in the order of
     the trace (convolutions it did not see follow), and the count of 1×1 ones passed over.
-    ``patches``/``geometry`` come from a :class:`~padlint.patches.PatchCollector`."""
+    ``patches``/``geometry`` come from a :class:`~padlint.stats.patches.PatchCollector`."""
     kernels = kernel_stats(model)
     modules = dict(conv_modules(model))
     layers = {layer.name: layer for layer in (trace.layers if trace is not None else ())}
@@ -295,8 +295,8 @@ def open_model(model_or_target, input_size=None, weights: str | None = None, dat
 def measure(prep, trace, source=None, limit: int | None = None, device=None, progress=None,
             loaded=None) -> Stats:
     """The :class:`Stats` of a model built by :func:`padlint.api.prepare` and traced at the
-    size of ``source`` (a :class:`~padlint.datasets.DataSource`, or None for the kernels
-    only). ``loaded`` is what :func:`~padlint.checkpoint.load_weights` returned."""
+    size of ``source`` (a :class:`~padlint.stats.datasets.DataSource`, or None for the kernels
+    only). ``loaded`` is what :func:`~padlint.stats.checkpoint.load_weights` returned."""
     static = run_rules(trace, [r for r in select_rules(["PAD101", "PAD102"]) if r.scope == "axis"])
     patches = geometry = None
     seen = 0

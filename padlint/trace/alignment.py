@@ -25,7 +25,7 @@ whose grids differ on an axis, that is a :class:`Merge`: the network mixes featu
 different places (PAD107). Adaptive pools are recorded as :class:`AdaptivePool` (PAD106).
 
 The :class:`AlignmentTracker` is told every call by the front end's
-:class:`~padlint.record.Recorder`, as the length-program builder is. Nothing here runs a
+:class:`~padlint.trace.record.Recorder`, as the length-program builder is. Nothing here runs a
 torch op.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@
 4. If the forward cannot run on meta tensors either (data-dependent code), it runs for
    real on the CPU on a constant input, with the same hooks, and a note says so.
 
-In every path one :class:`~padlint.record.Recorder` (a ``TorchFunctionMode``) sees every
+In every path one :class:`~padlint.trace.record.Recorder` (a ``TorchFunctionMode``) sees every
 windowed call and explicit pad with its real arguments, so all give the same windowed ops.
 """
 from __future__ import annotations
@@ -279,7 +279,7 @@ class FrontEnd:
 
     def run(self, shape, allow_cpu: bool = True, program: bool = False, coverage: bool = False) -> Trace:
         """The windowed layers at input ``shape``; with ``program``, the trace also carries
-        the :class:`~padlint.lengths.LengthProgram` of this run, with ``coverage`` its
+        the :class:`~padlint.geometry.lengths.LengthProgram` of this run, with ``coverage`` its
         alignment facts also follow coverage profiles (PAD108)."""
         training = [(m, m.training) for m in self.model.modules()]
         self.model.train(self.train)

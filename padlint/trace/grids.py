@@ -135,7 +135,7 @@ class Alignment:
 
     @property
     def deepest_map(self):
-        """The deepest map's :class:`padlint.coverage.MapCoverage` (PAD108 and the report's
+        """The deepest map's :class:`padlint.geometry.coverage.MapCoverage` (PAD108 and the report's
         coverage section) if it has more than one cell on every axis, else None."""
         if self.deepest is None:
             return None
@@ -145,7 +145,7 @@ class Alignment:
 
 
 def apply_step(grid: Grid, how: str, *args):
-    """``grid``'s coverage profile through one step of :mod:`padlint.coverage`."""
+    """``grid``'s coverage profile through one step of :mod:`padlint.geometry.coverage`."""
     if grid.profile is None:
         return None
     return getattr(coverage, how)(grid.profile, *args)

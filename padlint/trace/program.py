@@ -1,6 +1,6 @@
-"""Records a :class:`~padlint.lengths.LengthProgram` while the front end runs a model.
+"""Records a :class:`~padlint.geometry.lengths.LengthProgram` while the front end runs a model.
 
-The :class:`~padlint.record.Recorder` hands every torch call it sees to a
+The :class:`~padlint.trace.record.Recorder` hands every torch call it sees to a
 :class:`ProgramBuilder`, which gives each dimension of each output tensor a symbol: the
 input length of an axis, a constant, or a step of the arithmetic applied to the
 symbols of the call's inputs. Calls it knows (windowed ops, pads, elementwise and merge
@@ -9,7 +9,7 @@ slicing …) get their exact length rule. Any other call gets its output lengths
 by value to its inputs' and marks the program *uncertain*; so does reading a tensor's
 shape (pads computed from it, TF-"SAME" style, are modelled by their formula). An
 uncertain program is only trusted after it predicts runs at other sizes exactly
-(:func:`padlint.sweep.validate`).
+(:func:`padlint.sizes.fast.fast_path_problem`).
 """
 from __future__ import annotations
 

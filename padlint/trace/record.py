@@ -1,6 +1,6 @@
 """The recorder both front ends share: a ``TorchFunctionMode`` that sees every windowed
 call and explicit pad with its real arguments, and turns each windowed call into a
-:class:`~padlint.ir.Layer` with the facts of :mod:`padlint.geometry`."""
+:class:`~padlint.ir.trace.Layer` with the facts of :mod:`padlint.geometry`."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -176,7 +176,7 @@ def image_batches(images: Images, shape: tuple[int, ...], batch_size: int,
 def run_maps(model: nn.Module, batches, device: torch.device, dtype: torch.dtype, nd: int,
              prefer_file: str | None = None):
     """Run the unmodified model on every batch; return (node name -> mean map as numpy,
-    node name -> its first :class:`~padlint.observe.Node`)."""
+    node name -> its first :class:`~padlint.verification.observe.Node`)."""
     observer = MapObserver(model, nd, prefer_file)
     with torch.no_grad(), observer:
         for batch in batches:

@@ -1,11 +1,11 @@
 """The verify stage: run the real model to confirm or refute each static prediction.
 
-1. The symmetric-kernel probe (:mod:`padlint.probe`) at the analysed size and at the
+1. The symmetric-kernel probe (:mod:`padlint.verification.probe`) at the analysed size and at the
    nearest clean size. Each PAD101/PAD102 finding is *confirmed* when its layer (or the
    explicit pad feeding it) is an origin on its axis, or, when an earlier origin hides
    it, when the layer alone turns a symmetric input asymmetric. Origins that no static
    rule predicts are the facts PAD201 reads.
-2. Real-weights baselines (:mod:`padlint.baselines`): aggregated feature maps of every
+2. Real-weights baselines (:mod:`padlint.verification.baselines`): aggregated feature maps of every
    spatial op and the SCIENCE.md §3 measures of each windowed layer's map, which PAD202
    reads.
 
