@@ -1,4 +1,4 @@
-"""PAD302: the mean input window a convolution sees over a dataset is lopsided; reads
+"""The mean input window a convolution sees over a dataset is lopsided; reads
 ``padlint stats`` facts."""
 from __future__ import annotations
 

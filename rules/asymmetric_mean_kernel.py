@@ -1,4 +1,4 @@
-"""PAD301: a convolution's learned kernels are, on average, heavier on one side; reads
+"""A convolution's learned kernels are, on average, heavier on one side; reads
 ``padlint stats`` facts."""
 from __future__ import annotations
 

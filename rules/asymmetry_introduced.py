@@ -1,4 +1,4 @@
-"""PAD201: an op makes maps mirror-asymmetric where no static rule predicts it; reads the
+"""An op makes maps mirror-asymmetric where no static rule predicts it; reads the
 verify stage's facts."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PAD202: a layer's mean feature map is dominated by its border; reads the verify stage's
+"""A layer's mean feature map is dominated by its border; reads the verify stage's
 facts."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PAD102: trailing input cells that no window reads."""
+"""Trailing input cells that no window reads."""
 from __future__ import annotations
 
 from padlint.geometry.axis import AxisFacts

@@ -1,4 +1,4 @@
-"""PAD105: an even kernel at an odd stride shifts the output grid half a cell.
+"""An even kernel at an odd stride shifts the output grid half a cell.
 
 An even kernel at an odd stride (usually 1) puts its cells half a cell off the grid that
 stride keeps: (k_e-1)/2 - p_b is a half-integer, (s-1)/2 is not. At an even stride the

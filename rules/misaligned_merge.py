@@ -1,4 +1,4 @@
-"""PAD107: an add, mul or concatenation of maps whose cells sit at different input positions."""
+"""An add, mul or concatenation of maps whose cells sit at different input positions."""
 from __future__ import annotations
 
 from padlint.ir.trace import Trace

@@ -1,4 +1,4 @@
-"""PAD108: the deepest map's cells mostly read padding."""
+"""The deepest map's cells mostly read padding."""
 from __future__ import annotations
 
 from padlint.ir.trace import Trace

@@ -1,4 +1,4 @@
-"""PAD109: the model's own transform pads every input to sizes where its backbone is uneven."""
+"""The model's own transform pads every input to sizes where its backbone is uneven."""
 from __future__ import annotations
 
 from padlint.geometry.words import cell_word

@@ -1,4 +1,4 @@
-"""PAD103: input cells between windows that no window reads."""
+"""Input cells between windows that no window reads."""
 from __future__ import annotations
 
 from padlint.geometry.axis import AxisFacts

@@ -1,4 +1,4 @@
-"""PAD104: a transposed conv whose taps hit the output phases unequally."""
+"""A transposed conv whose taps hit the output phases unequally."""
 from __future__ import annotations
 
 from padlint.geometry.axis import AxisFacts

@@ -1,4 +1,4 @@
-"""PAD106: an adaptive pool from n to m cells with n not a multiple of m."""
+"""An adaptive pool from n to m cells with n not a multiple of m."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""PAD101: the layer uses its padding unevenly at the two ends of an axis."""
+"""The layer uses its padding unevenly at the two ends of an axis."""
 from __future__ import annotations
 
 from padlint.geometry.axis import AxisFacts, axis_facts, min_input_length

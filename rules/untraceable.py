@@ -1,4 +1,4 @@
-"""PAD901: the model was not traced whole (a fallback, a partial analysis, or facts that
+"""The model was not traced whole (a fallback, a partial analysis, or facts that
 padlint's own tracking could not follow to the end); reads the trace's notes."""
 from __future__ import annotations
 
