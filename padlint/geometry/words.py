@@ -17,7 +17,11 @@ SIDE_WORDS: frozenset[str] = frozenset(
 
 
 def cell_word(axis: str, count: int) -> str:
-    """'row' or 'rows' on H, 'column(s)' on W, 'cell(s)' on an axis with no name."""
+    """'row' or 'rows' on H, 'column(s)' on W, 'cell(s)' on an axis with no name.
+
+    >>> cell_word("H", 2), cell_word("X", 1)
+    ('rows', 'cell')
+    """
     word = SIDES.get(axis, ("", "", "cell"))[2]
     return word if count == 1 else word + "s"
 

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 MODULES = ["padlint.geometry.axis", "padlint.geometry.coverage", "padlint.geometry.lengths",
-           "padlint.geometry.measures"]
+           "padlint.geometry.measures", "padlint.geometry.words"]
 
 
 @pytest.mark.parametrize("name", MODULES)
