@@ -21,6 +21,7 @@ from torch import nn
 
 import padlint
 from cli_helpers import assert_one_error_line, write
+from model_classes import StemRegisteredLast
 from padlint import PadlintError
 from paths import FRONTDOOR as _FRONTDOOR
 
@@ -283,19 +284,6 @@ def test_wrong_stated_channels_name_the_channels_it_runs_with():
         padlint.analyze(nn.Sequential(nn.Conv2d(3, 4, 3)), "4x32x32")
     assert str(info.value).endswith("; the model's first convolution takes 3 channels: give 32x32 or "
                                     "3x32x32 (run with --debug for the traceback)"), str(info.value)
-
-
-class StemRegisteredLast(nn.Module):
-    """The stride-2 conv is registered before the stem, though the stem runs first (as in
-    tests/verification/test_verify.py, which verifies it)."""
-
-    def __init__(self):
-        super().__init__()
-        self.down = nn.Conv2d(4, 4, 3, stride=2, padding=1)
-        self.stem = nn.Conv2d(3, 4, 3, padding=1)
-
-    def forward(self, x):
-        return self.down(self.stem(x))
 
 
 def test_an_explicit_shape_wins_over_the_first_registered_conv():

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from dataclasses import replace
 
 from rich.console import Console
 
-from padlint.cli.common import console, error, project_config, selection
+from padlint.cli.common import console, project_config, report_errors, selection
 from padlint.cli.isolate import run_isolated, warm_up
 from padlint.config import FAIL_ON
 from padlint.engine.noqa import Suppressor
@@ -195,13 +194,7 @@ def cmd_check(args) -> int:
         # the stats rules, and the verify rules when nothing is verified, cannot fire here
         idle = codes_of_scope("stats") + (() if args.verify_options else codes_of_scope("verify"))
         report.unused_noqa = suppressor.unused(report, [r.code for r in rules], files, idle)
-    for err in report.errors:
-        if args.debug:
-            if err.get("traceback"):
-                print(err["traceback"], file=sys.stderr, end="")
-            elif err.get("exception") is not None:
-                traceback.print_exception(err["exception"])
-        error(err["message"])
+    report_errors(report.errors, args.debug)
     if args.format in ("json", "sarif") or report.results or not report.errors:
         _write(report, args, rules, config, output)
     return report.exit_code(fail_on)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 from rich.console import Console
 
@@ -24,6 +25,17 @@ def console(stream=None) -> Console:
 
 def error(message: str) -> None:
     print(f"padlint: error: {message}", file=sys.stderr)
+
+
+def report_errors(errors: list[dict], debug: bool) -> None:
+    """One ``padlint: error:`` line per error entry; with ``debug``, its traceback first
+    (formatted in the child process, or the exception itself)."""
+    for err in errors:
+        if debug and err.get("traceback"):
+            print(err["traceback"], file=sys.stderr, end="")
+        elif debug and err.get("exception") is not None:
+            traceback.print_exception(err["exception"])
+        error(err["message"])
 
 
 def project_config(args) -> Config:

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import sys
-import traceback
 
-from padlint.cli.common import console, error, project_config
+from padlint.cli.common import console, project_config, report_errors
 from padlint.cli.isolate import run_isolated, warm_up
 from padlint.engine.select import select_rules
 from padlint.ir.shapes import parse_input_sizes, parse_range
@@ -57,12 +55,7 @@ def cmd_sizes(args) -> int:
         warm_up()
     outcome = run_isolated(sweep_target, (args.target, asked, sizes, args.axis, codes, args.method,
                                           None if args.yes else 60.0, args.train), timeout)
-    for err in outcome.errors:
-        if args.debug and err.get("traceback"):
-            print(err["traceback"], file=sys.stderr, end="")
-        elif args.debug and err.get("exception") is not None:
-            traceback.print_exception(err["exception"])
-        error(err["message"])
+    report_errors(outcome.errors, args.debug)
     if outcome.errors:
         return 2
     result, asked_sizes = outcome.results           # sizes.sweep.sweep_target: [SweepResult, sizes]

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import padlint
+from model_classes import StemRegisteredLast
 from padlint import PadlintError
 from padlint.engine.registry import all_rules
 from padlint.geometry.measures import downsample, flip_asymmetry, measure_map, round_sig
@@ -725,18 +726,6 @@ def test_images_of_the_wrong_spatial_size():
 
 
 # -- found along the way (the static front end, which the verify stage needs first) ---------
-
-class StemRegisteredLast(nn.Module):
-    """The stride-2 conv is registered before the stem, though the stem runs first."""
-
-    def __init__(self):
-        super().__init__()
-        self.down = nn.Conv2d(4, 4, 3, stride=2, padding=1)
-        self.stem = nn.Conv2d(3, 4, 3, padding=1)
-
-    def forward(self, x):
-        return self.down(self.stem(x))
-
 
 def test_explicit_shape_of_a_model_whose_first_registered_conv_runs_later():
     torch.manual_seed(0)
