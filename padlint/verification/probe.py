@@ -12,6 +12,7 @@ to float64), so at most one layer's converted weights exist at a time.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -37,6 +38,57 @@ def symmetrise(weight: torch.Tensor, nd: int) -> torch.Tensor:
             flipped = weight.flip(d)          # one copy per axis, summed in place:
             weight = flipped.add_(weight).mul_(0.5)   # a + b == b + a exactly, so the result is symmetric
     return weight
+
+
+def symmetric_kernel(entry, args, kwargs, cache=None):
+    """A conv call's arguments with its kernel symmetrised (any other call's unchanged);
+    ``cache`` (a weak dictionary) keeps each weight's symmetrised copy across calls.
+    Symmetrised in the weight's own dtype, before any cast: half the memory."""
+    if entry is None or entry[1] not in ("conv", "conv_transpose"):
+        return args, kwargs
+    nd = entry[2]
+    weight = args[1] if len(args) > 1 else kwargs.get("weight")
+    if not isinstance(weight, torch.Tensor):
+        return args, kwargs
+    made = cache.get(weight) if cache is not None else None
+    if made is None:
+        made = symmetrise(weight.detach(), nd)
+        if cache is not None:
+            cache[weight] = made
+    if len(args) > 1:
+        return args[:1] + (made,) + args[2:], kwargs
+    return args, dict(kwargs, weight=made)
+
+
+def cast_floats(func, args, kwargs, dtype: torch.dtype):
+    """A call's floating tensor arguments cast to ``dtype`` (the first argument of an
+    in-place op stays: it is the tensor written to)."""
+    def cast(value):
+        if isinstance(value, torch.Tensor):
+            return value.to(dtype) if value.is_floating_point() and value.dtype != dtype else value
+        if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
+            return type(value)(cast(v) for v in value)
+        return value
+    name = getattr(func, "__name__", "")
+    inplace = name.endswith("_") and not name.startswith("__")
+    return (tuple(a if (i == 0 and inplace) else cast(a) for i, a in enumerate(args)),
+            {k: cast(v) for k, v in kwargs.items()})
+
+
+@contextmanager
+def precise(dtype: torch.dtype):
+    """Tensors the forward makes itself follow ``dtype``, and TF32 is off: TF32 (on by
+    default for cuDNN convolutions on Ampere and later) rounds to 10 mantissa bits, so
+    mirrored sums then differ by ~1e-3, as much as the float32 tolerance."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(default)
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
 
 
 def asymmetry(t: torch.Tensor, axes, flat: float) -> list[float]:
@@ -107,28 +159,9 @@ class ProbeObserver(Observer):
         self._pads = WeakIdKeyDictionary()      # pad output -> (node, func, args, kwargs)
 
     # -- the swapped arguments ------------------------------------------------------------
-    def _cast(self, value):
-        if isinstance(value, torch.Tensor):
-            if value.is_floating_point() and value.dtype != self.dtype:
-                return value.to(self.dtype)
-            return value
-        if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
-            return type(value)(self._cast(v) for v in value)
-        return value
-
     def prepare(self, func, entry, args, kwargs):
-        name = getattr(func, "__name__", "")
-        if entry is not None and entry[1] in ("conv", "conv_transpose"):
-            # symmetrised in the weight's own dtype before the cast: half the memory
-            nd = entry[2]
-            if len(args) > 1:
-                args = args[:1] + (symmetrise(args[1].detach(), nd),) + args[2:]
-            elif "weight" in kwargs:
-                kwargs = dict(kwargs, weight=symmetrise(kwargs["weight"].detach(), nd))
-        inplace = name.endswith("_") and not name.startswith("__")
-        args = tuple(a if (i == 0 and inplace) else self._cast(a) for i, a in enumerate(args))
-        kwargs = {k: self._cast(v) for k, v in kwargs.items()}
-        return args, kwargs
+        args, kwargs = symmetric_kernel(entry, args, kwargs)
+        return cast_floats(func, args, kwargs, self.dtype)
 
     # -- what each op does to the symmetry ------------------------------------------------
     def observe(self, node: Node, func, entry, args, kwargs, inputs, out, dims) -> None:
@@ -237,20 +270,11 @@ def run_probe(model: nn.Module, shape: tuple[int, ...], device: torch.device, ve
     nd = len(shape) - 2
     dtype = torch.float64 if device.type == "cpu" else torch.float32
     observer = ProbeObserver(model, nd, dtype, verified, prefer_file, kinds, maps)
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)        # tensors the forward makes itself follow the probe
-    # TF32 (on by default for cuDNN convolutions on Ampere and later) rounds to 10 mantissa
-    # bits: mirrored sums then differ by ~1e-3, as much as the float32 tolerance
-    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
+    with precise(dtype):
         x = torch.ones(tuple(shape), dtype=dtype, device=device)
         with torch.no_grad(), observer:
             observer.watch(x)
             model(x)
-    finally:
-        torch.set_default_dtype(default)
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
     kept = mean_arrays(observer.maps, dict.fromkeys(observer.maps, 1)) if observer.maps is not None else {}
     return ProbeRun(tuple(shape), str(dtype).replace("torch.", ""), observer.tol, observer.nodes,
                     observer.windowed, observer.untracked_windowed, observer.alone, kept)
