@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from padlint.config import Config, load_config
 
@@ -56,3 +57,14 @@ def selection(args, config) -> tuple[list[str] | None, list[str]]:
         select = None
     ignore = args.ignore if args.ignore is not None else config.ignore
     return select, ignore
+
+
+def progress_bar(what: str, unit: str, total: int | None = None):
+    """A rich progress bar on stderr (a terminal only), and the callback that advances it:
+    ``advance(done, known)``, ``known`` the total when only the run knows it."""
+    if not sys.stderr.isatty():
+        return None, None
+    bar = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                   TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)
+    task = bar.add_task(what, total=total)
+    return bar, lambda done, known=None: bar.update(task, completed=done, total=total or known)

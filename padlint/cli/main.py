@@ -1,4 +1,4 @@
-"""The ``padlint`` command: check, sizes, stats, report, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
+"""The ``padlint`` command: check, sizes, stats, blindspots, report, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from padlint import __version__
+from padlint.cli.blindspots import add_blindspots_parser, cmd_blindspots
 from padlint.cli.check import add_check_parser, cmd_check
 from padlint.cli.common import error
 from padlint.cli.fix import add_fix_parser, cmd_fix
@@ -16,7 +17,7 @@ from padlint.cli.sizes import add_sizes_parser, cmd_sizes
 from padlint.cli.stats import add_stats_parser, cmd_stats
 from padlint.errors import PadlintError
 
-COMMANDS = ("check", "sizes", "stats", "report", "fix", "rule", "rules")
+COMMANDS = ("check", "sizes", "stats", "blindspots", "report", "fix", "rule", "rules")
 
 
 def _codes(text: str) -> list[str]:
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(sub, _codes)
     add_sizes_parser(sub, _codes)
     add_stats_parser(sub, _codes)
+    add_blindspots_parser(sub, _codes)
     add_report_parser(sub, _codes)
     add_fix_parser(sub, _codes)
 
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    handler = {"check": cmd_check, "sizes": cmd_sizes, "stats": cmd_stats, "report": cmd_report,
+    handler = {"check": cmd_check, "sizes": cmd_sizes, "stats": cmd_stats, "blindspots": cmd_blindspots, "report": cmd_report,
                "fix": cmd_fix,
                "rule": cmd_rule,
                "rules": cmd_rules}[args.command]

@@ -2,12 +2,7 @@
 in :mod:`padlint.cli`)."""
 from __future__ import annotations
 
-import sys
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from padlint.cli.common import console, project_config
+from padlint.cli.common import console, progress_bar, project_config
 from padlint.cli.isolate import prints_to_stderr
 from padlint.config import FAIL_ON
 from padlint.engine.select import codes_of_scope
@@ -64,18 +59,6 @@ def add_model_arguments(parser, codes, limit_help: str, device_help: str,
     add("--debug", action="store_true", help="show tracebacks of errors")
 
 
-def _progress(total: int | None):
-    """A rich progress bar on stderr (a terminal only), and the callback that advances it:
-    ``advance(seen, total)``, the total when the data knows its size."""
-    if not sys.stderr.isatty():
-        return None, None
-    bar = Progress(TextColumn("mean patches"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("samples"), TimeElapsedColumn(),
-                   console=Console(file=sys.stderr), transient=True)
-    task = bar.add_task("data", total=total)
-    return bar, lambda seen, known=None: bar.update(task, completed=seen, total=total or known)
-
-
 def cmd_stats(args) -> int:
     from padlint.stats.facts import analyze  # lazy: imports torch, which this module must not
     config = project_config(args)
@@ -84,7 +67,7 @@ def cmd_stats(args) -> int:
             raise PadlintError(f"{flag} {value}: give a positive number of samples")
     select = args.select if args.select is not None else list(codes_of_scope("stats"))
     total = args.limit
-    bar, advance = _progress(total) if args.data else (None, None)
+    bar, advance = progress_bar("mean patches", "samples", total) if args.data else (None, None)
     try:
         if bar is not None:
             bar.start()

@@ -19,9 +19,9 @@ in the module beside it:
 - ``model``: ``check(trace, params)`` yields ``(layer, axis, source, fields)`` for a
   whole :class:`padlint.ir.trace.Trace`; ``fields["describe"]``, when given, is the
   finding's op text.
-- ``verify`` and ``stats``: ``check(facts, trace, params)`` yields
-  ``(layer, axis, source, op, fields)`` from the verify stage's or ``padlint stats``'
-  facts.
+- ``verify``, ``stats`` and ``blindspots``: ``check(facts, trace, params)`` yields
+  ``(layer, axis, source, op, fields)`` from the verify stage's, ``padlint stats``' or
+  ``padlint blindspots``' facts.
 
 ``params`` is the YAML's ``params`` mapping.
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # What a rule reads, and so how it is run (see padlint.engine's docstring for the signatures).
-SCOPES = ("axis", "model", "verify", "stats")
+SCOPES = ("axis", "model", "verify", "stats", "blindspots")
 
 
 @dataclass(frozen=True)

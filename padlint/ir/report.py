@@ -35,6 +35,12 @@ class VerificationFacts(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
 
+class BlindspotsFacts(Protocol):
+    """A padlint.blindspots.facts.Blindspots."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
 class LayerStatsFacts(Protocol):
     """A padlint.stats.facts.LayerStats."""
 
@@ -139,6 +145,7 @@ class ModelResult:
     suppressed: list[Suppressed] = field(default_factory=list)
     verification: VerificationFacts | None = None   # with --verify
     stats: StatsFacts | None = None               # from `padlint stats`
+    blindspots: BlindspotsFacts | None = None     # from `padlint blindspots`
 
     @property
     def suggested_sizes(self) -> list[Any] | None:
@@ -174,7 +181,8 @@ class ModelResult:
                 "suggested_sizes": self.suggested_sizes,
                 "suppressed": [s.to_json() for s in self.suppressed]} | (
                     {"verification": self.verification.to_json()} if self.verification else {}) | (
-                    {"stats": self.stats.to_json()} if self.stats is not None else {})
+                    {"stats": self.stats.to_json()} if self.stats is not None else {}) | (
+                    {"blindspots": self.blindspots.to_json()} if self.blindspots is not None else {})
 
 
 @dataclass

@@ -126,3 +126,27 @@ def colour_bar(label: str, share: bool = False) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata=NO_METADATA)
     return data_uri(buf.getvalue())
+
+
+def response_figure(maps: list[tuple[str, np.ndarray, str]]) -> bytes:
+    """Blind-spot response maps side by side as one PNG: (title, response, caption) each,
+    on one sequential scale from 0 (no response: blind) to the largest response."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # optional dependency: imported where it is used
+    from matplotlib.figure import Figure  # optional dependency: imported where it is used
+    shown_maps = [(t, np.atleast_2d(np.asarray(r, dtype=np.float64)), c) for t, r, c in maps]
+    while any(r.ndim > 2 for _, r, _ in shown_maps):
+        shown_maps = [(t, r.mean(axis=0) if r.ndim > 2 else r, c) for t, r, c in shown_maps]
+    top = max((float(r.max()) for _, r, _ in shown_maps if r.size), default=1.0) or 1.0
+    fig = Figure(figsize=(3.2 * len(shown_maps), 3.6))
+    FigureCanvasAgg(fig)
+    for i, (title, r, caption) in enumerate(shown_maps):
+        ax = fig.add_subplot(1, len(shown_maps), i + 1)
+        image = ax.imshow(r, cmap=SHARE_CMAP, vmin=0.0, vmax=top, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(caption, fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(image, ax=fig.axes, shrink=0.8, label="response (0: blind)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata=NO_METADATA)  # type: ignore[arg-type]
+    return buf.getvalue()

@@ -110,7 +110,7 @@ def test_an_unknown_scope(tmp_path):
     folder = pack(tmp_path / "p", ("XYZ101", "even-length", "layer"))
     message = error_of(folder)
     assert message == (f"{folder}/XYZ101-even-length.yaml: unknown scope 'layer': expected one of "
-                       "axis, model, verify, stats")
+                       "axis, model, verify, stats, blindspots")
 
 
 def test_a_yaml_without_scope(tmp_path):
@@ -118,7 +118,7 @@ def test_a_yaml_without_scope(tmp_path):
     path = folder / "XYZ101-even-length.yaml"
     path.write_text(path.read_text().replace("scope: axis\n", ""))
     assert error_of(folder) == (f"{path}: unknown scope None: expected one of axis, model, verify, "
-                                "stats")
+                                "stats, blindspots")
 
 
 def test_a_code_defined_twice_in_one_pack(tmp_path):

@@ -12,6 +12,7 @@ import yaml
 from torch import nn
 
 import padlint
+from padlint.blindspots.stage import analyze as blindspots_analyze
 from padlint.engine.registry import CORE, all_rules, load_pack
 from paths import ROOT, TESTS
 
@@ -36,7 +37,9 @@ def build_example(ex) -> nn.Module:
 @pytest.mark.parametrize("rule, kind, ex", list(_examples()))
 def test_rule_example(rule, kind, ex):
     torch.manual_seed(0)
-    if rule.scope == "stats":             # PAD3xx: the example's weights, and a constant batch
+    if rule.scope == "blindspots":        # PAD203: the map of the example's symmetric kernels
+        report = blindspots_analyze(build_example(ex), tuple(ex["input"]), select=[rule.code], device="cpu")
+    elif rule.scope == "stats":             # PAD3xx: the example's weights, and a constant batch
         report = padlint.stats.analyze(build_example(ex), input_size=tuple(ex["input"]),
                                        data=[torch.ones(ex["input"])], select=[rule.code], device="cpu")
     else:
