@@ -108,8 +108,8 @@ def analyze(model_or_target, input_size=None, select: Iterable[str] | None = Non
     fails on by default.
 
     ``verify=True`` adds the verify stage: the symmetric-kernel probe and real-weights
-    ``baselines`` (default constant and random; zeros on request) on ``device`` (auto: CUDA when there
-    is one), plus ``images`` (a path to a .pt/.npy tensor or an image folder, or an
+    ``baselines`` (default constant and random; simplified and zeros on request) on ``device``
+    (auto: CUDA when there is one), plus ``images`` (a path to a .pt/.npy tensor or an image folder, or an
     (N, C, H, W) array or tensor). PAD101/PAD102 findings then carry ``verification``,
     PAD201/PAD202 can fire, and each result carries ``verification`` facts.
     """

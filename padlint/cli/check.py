@@ -152,7 +152,8 @@ def add_check_parser(sub, codes) -> None:
     verify.add_argument("--device", choices=DEVICES, default=None,
                         help="where the model runs: auto (default) is CUDA when available, else the CPU")
     verify.add_argument("--baselines", type=codes, default=None, metavar="LIST",
-                        help="baseline inputs: constant, random, zeros (default: constant,random)")
+                        help="baseline inputs: constant, random, simplified, zeros "
+                             "(default: constant,random)")
     verify.add_argument("--images", default=None, metavar="PATH",
                         help="your own inputs too: a .pt or .npy tensor (N, C, H, W), or a folder "
                              "of images (needs Pillow)")

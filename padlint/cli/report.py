@@ -35,7 +35,8 @@ def add_report_parser(sub, codes) -> None:
                         help=f"the HTML file to write (default {DEFAULT_OUTPUT}); written even "
                              "when there are findings")
     report.add_argument("--baselines", type=codes, default=None, metavar="LIST",
-                        help="baseline inputs: constant, random, zeros (default: constant,random)")
+                        help="baseline inputs: constant, random, simplified, zeros "
+                             "(default: constant,random)")
     report.add_argument("--range", "-r", dest="size_range", default=None, metavar="A:B[:S]",
                         help="the input sizes of the size strip (default: 32 either side)")
 

@@ -25,6 +25,7 @@ SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature 
 
 
 BASELINE_NAMES = {"probe": "symmetric-kernel probe", "constant": "constant input", "random": "random input", "zeros": "zero input",
+                  "simplified": "simplified input",
                   "images": "your data"}
 
 

@@ -2,7 +2,9 @@
 keeps one aggregated feature map per spatial op.
 
 ``constant`` and ``zeros`` are identical across a batch, so one sample gives their mean
-map; ``random`` is a seeded normal-noise batch; ``--images`` are the user's inputs.
+map; ``random`` is a seeded normal-noise batch; ``simplified`` is padlint's own small,
+mirror-closed batch of synthetic shapes (:func:`simplified_images`); ``--images`` are the
+user's inputs.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from torch import nn
 
 from padlint.errors import PadlintError
 from padlint.ir.shapes import shape_str
+from padlint.verification.choices import BASELINES
 from padlint.verification.observe import MapObserver
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -153,6 +156,97 @@ def check_images(images: Images, shape: tuple[int, ...], target: str) -> np.ndar
     return data
 
 
+BACKGROUND, BRIGHT, DARK = 0.5, 1.0, 0.0
+
+
+def _centred(n: int, size: int) -> tuple[int, int]:
+    """The interval [lo, hi) of about ``size`` cells centred on an axis of ``n``: its own
+    mirror image (``size + 1`` cells where the parities of ``n`` and ``size`` differ)."""
+    lo = max(0, (n - size) // 2)
+    return lo, n - lo
+
+
+def _box(spatial: tuple[int, ...], bounds) -> np.ndarray:
+    """A boolean mask of the box whose [lo, hi) per axis is ``bounds`` (clipped to the map)."""
+    mask = np.zeros(spatial, dtype=bool)
+    mask[tuple(slice(max(0, lo), min(n, hi)) for n, (lo, hi) in zip(spatial, bounds))] = True
+    return mask
+
+
+def _diamond(spatial: tuple[int, ...], centre, radius: int) -> np.ndarray:
+    """The cells within L1 distance ``radius`` of ``centre``: a diamond (a disc in L1)."""
+    grids = np.meshgrid(*(np.arange(n) for n in spatial), indexing="ij")
+    return sum(np.abs(g - c) for g, c in zip(grids, centre)) <= radius
+
+
+def _cross(spatial: tuple[int, ...], core, arm: int) -> np.ndarray:
+    """A plus sign: on every axis j, the ``core`` box stretched by ``arm`` cells each way on
+    axis j alone."""
+    mask = np.zeros(spatial, dtype=bool)
+    for j in range(len(spatial)):
+        mask |= _box(spatial, [(lo - arm, hi + arm) if i == j else (lo, hi)
+                               for i, (lo, hi) in enumerate(core)])
+    return mask
+
+
+def _seed_images(spatial: tuple[int, ...]) -> list[np.ndarray]:
+    """The images before mirror closure, on a ``BACKGROUND`` map. Shapes are about
+    ``max(1, n // 16)`` cells on an axis of ``n``.
+
+    - one *corner* image: a bright square in the first corner, a dark diamond in the
+      interior a quarter of the way in on every axis;
+    - per axis k, one *border* image: a dark square on the first edge of axis k, centred
+      (mirror-symmetric) on the other axes, and a bright cross three quarters of the way
+      along axis k, centred on the other axes.
+
+    The diamond's radius and the cross's arms are half a shape size (at least 1 cell), so
+    each spans about one shape size. Their flips put a square in every corner and on the
+    middle of every edge."""
+    sizes = [max(1, n // 16) for n in spatial]
+    seeds = []
+    corner = np.full(spatial, BACKGROUND, dtype=np.float32)
+    corner[_diamond(spatial, [n // 4 for n in spatial], max(1, max(sizes) // 2))] = DARK
+    corner[_box(spatial, [(0, s) for s in sizes])] = BRIGHT
+    seeds.append(corner)
+    for k in range(len(spatial)):
+        image = np.full(spatial, BACKGROUND, dtype=np.float32)
+        core = [(p, p + 1) if i == k else _centred(n, 1)
+                for i, (n, p) in enumerate(zip(spatial, [n - 1 - n // 4 for n in spatial]))]
+        image[_cross(spatial, core, max(1, sizes[k] // 2))] = BRIGHT
+        image[_box(spatial, [(0, s) if i == k else _centred(n, s)
+                             for i, (n, s) in enumerate(zip(spatial, sizes))])] = DARK
+        seeds.append(image)
+    return seeds
+
+
+def simplified_images(shape: tuple[int, ...]) -> torch.Tensor:
+    """The ``simplified`` baseline for an input of ``shape`` (N, C, *spatial; N is ignored):
+    padlint's own synthetic images, a float32 (M, C, *spatial) batch. The background is
+    0.5 in every channel; on it lie a few small high-contrast shapes, 1.0 or 0.0 in every
+    channel: squares, a diamond (an L1 disc) and a cross, each about ``max(1, n // 16)``
+    cells on an axis of ``n``, some touching every corner and the middle of every edge,
+    some in the interior. Works for 1-D, 2-D and 3-D inputs and tiny sizes; 8 images in
+    2-D, 4 in 1-D, 14 in 3-D (fewer where flips coincide, as on tiny sizes).
+
+    The batch is deterministic (no randomness) and *mirror-closed*: for every image, its
+    flips along every subset of the spatial axes are in the batch too (each distinct image
+    once). The batch mean is therefore exactly mirror-symmetric (the values are multiples
+    of 0.5, whose sums float32 holds exactly in any order), so any asymmetry in a mean
+    feature map on this baseline comes from the model, not from the input."""
+    channels, spatial = shape[1], tuple(int(n) for n in shape[2:])
+    images: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    nd = len(spatial)
+    for seed in _seed_images(spatial):
+        for flips in range(1 << nd):
+            axes = tuple(i for i in range(nd) if flips >> i & 1)
+            image = np.ascontiguousarray(np.flip(seed, axes) if axes else seed)
+            if image.tobytes() not in seen:
+                seen.add(image.tobytes())
+                images.append(image)
+    return torch.from_numpy(np.repeat(np.stack(images)[:, None], channels, axis=1))
+
+
 def baseline_batches(name: str, shape: tuple[int, ...], batch_size: int) -> Iterator[torch.Tensor]:
     one = (1,) + tuple(shape[1:])
     if name == "constant":
@@ -162,8 +256,12 @@ def baseline_batches(name: str, shape: tuple[int, ...], batch_size: int) -> Iter
     elif name == "random":
         gen = torch.Generator().manual_seed(SEED)
         yield torch.randn((batch_size,) + tuple(shape[1:]), generator=gen)
+    elif name == "simplified":
+        images = simplified_images(shape)
+        for start in range(0, len(images), batch_size):
+            yield images[start:start + batch_size]
     else:
-        raise PadlintError(f"unknown baseline {name!r}: use constant, random or zeros")
+        raise PadlintError(f"unknown baseline {name!r}: use {', '.join(BASELINES)}")
 
 
 def image_batches(images: Images, shape: tuple[int, ...], batch_size: int,

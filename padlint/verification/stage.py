@@ -266,7 +266,7 @@ def verify_result(prep, result: ModelResult, options: VerifyOptions, rules) -> M
                                                  prep.candidate.target)))
         # Full batches first: smaller runs then reuse the memory they freed, so the peak
         # stays that of one plain forward of the batch.
-        runs.sort(key=lambda run: run[0] not in ("random", "images"))
+        runs.sort(key=lambda run: run[0] not in ("random", "simplified", "images"))
         seen = []
         for name, batches in runs:
             seen.append((name, *run_maps(module, batches, device, dtype, nd, prefer)))

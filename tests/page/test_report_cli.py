@@ -208,9 +208,9 @@ BAD = [
                  "invalid --range '10:20:0': the step must be at least 1; use A:B or A:B:S with "
                  "whole numbers, e.g. 32:1024 or 32:1024:8", id="range-step-0"),
     pytest.param(["net.py", "-s", "32", "--baselines", "bogus"], "out.html",
-                 "unknown baseline 'bogus': use constant, random, zeros", id="baselines-bogus"),
+                 "unknown baseline 'bogus': use constant, random, simplified, zeros", id="baselines-bogus"),
     pytest.param(["net.py", "-s", "32", "--baselines", "constant,bogus"], "out.html",
-                 "unknown baseline 'bogus': use constant, random, zeros",
+                 "unknown baseline 'bogus': use constant, random, simplified, zeros",
                  id="baselines-one-bogus"),
     pytest.param(["net.py", "-s", "32", "--weights", "nope.pt"], "out.html",
                  "--weights nope.pt: no such file", id="weights-missing"),

@@ -666,7 +666,7 @@ def _error(call, *facts):
 
 def test_unknown_baseline_is_an_error():
     _error(lambda: padlint.analyze(_ONE_CONV, 16, verify=True, device="cpu", baselines=["constant", "noise"]),
-           "baseline", "'noise'", "constant, random, zeros")
+           "baseline", "'noise'", "constant, random, simplified, zeros")
     _error(lambda: verify_options("cpu", "constant,images"), "baseline", "'images'")
 
 
