@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.weak import WeakIdKeyDictionary
 
 from padlint.blindspots.mode import ResponseObserver, zero_padded_modules
-from padlint.blindspots.stimulus import BACKGROUND, STIMULUS, Stimulus, mask
+from padlint.blindspots.stimulus import BACKGROUND, STIMULUS, Stimulus
 from padlint.errors import PadlintError
 from padlint.ir.shapes import shape_str
 from padlint.trace.ops import tensors_in
@@ -41,6 +42,26 @@ class Background:
     shape: tuple[int, ...]             # of the watched tensor, batch axis left out
     base: torch.Tensor                 # the watched tensor without the stimulus
     flops: float
+
+
+def mask(stimulus: Stimulus, nd: int) -> NDArray[np.bool_]:
+    """The stimulus's cells, a boolean array of ``size`` on each of ``nd`` axes;
+    mirror-symmetric on every axis."""
+    k = stimulus.size
+    grids = np.meshgrid(*[np.arange(k) - (k - 1) / 2] * nd, indexing="ij")
+    if stimulus.shape == "square":
+        return np.ones((k,) * nd, dtype=bool)
+    if stimulus.shape == "disc":
+        return sum(g ** 2 for g in grids) <= ((k - 1) / 2 + 0.25) ** 2   # the corners of 3x3 out
+    middle = [np.abs(g) <= 0.5 for g in grids]          # the cross: a bar along each axis
+    out = np.zeros((k,) * nd, dtype=bool)
+    for axis in range(nd):
+        bar = np.ones((k,) * nd, dtype=bool)
+        for other in range(nd):
+            if other != axis:
+                bar &= middle[other]
+        out |= bar
+    return out
 
 
 def first_tensor(out) -> torch.Tensor | None:

@@ -4,17 +4,10 @@ everywhere.
 
 >>> parse_stimulus("square:2")
 Stimulus(shape='square', size=2)
->>> mask(Stimulus("cross", 3), 2).astype(int)
-array([[0, 1, 0],
-       [1, 1, 1],
-       [0, 1, 0]])
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-from numpy.typing import NDArray
 
 from padlint.errors import PadlintError
 
@@ -49,23 +42,3 @@ def parse_stimulus(text: str) -> Stimulus:
     if value < 1:
         raise PadlintError(f"--stimulus {text!r}: the size must be at least 1 pixel")
     return Stimulus(shape, value)
-
-
-def mask(stimulus: Stimulus, nd: int) -> NDArray[np.bool_]:
-    """The stimulus's cells, a boolean array of ``size`` on each of ``nd`` axes;
-    mirror-symmetric on every axis."""
-    k = stimulus.size
-    grids = np.meshgrid(*[np.arange(k) - (k - 1) / 2] * nd, indexing="ij")
-    if stimulus.shape == "square":
-        return np.ones((k,) * nd, dtype=bool)
-    if stimulus.shape == "disc":
-        return sum(g ** 2 for g in grids) <= (k / 2) ** 2 + 1e-9
-    middle = [np.abs(g) <= 0.5 for g in grids]          # the cross: a bar along each axis
-    out = np.zeros((k,) * nd, dtype=bool)
-    for axis in range(nd):
-        bar = np.ones((k,) * nd, dtype=bool)
-        for other in range(nd):
-            if other != axis:
-                bar &= middle[other]
-        out |= bar
-    return out

@@ -12,7 +12,9 @@ import pytest
 from torch import nn
 
 from padlint.blindspots.grid import positions
+from padlint.blindspots.run import mask
 from padlint.blindspots.stage import analyze
+from padlint.blindspots.stimulus import Stimulus
 from padlint.errors import PadlintError
 from paths import ROOT
 
@@ -164,3 +166,10 @@ def test_resnet18_is_lopsided_at_224_and_mirror_symmetric_at_225():
     odd = analyze(model, 225, device="cpu", dtype="float64", step=56, clean=False).results[0].blindspots
     assert max(odd.main.asymmetry.values()) < 1e-6
     assert not odd.main.blind.any()
+
+
+def test_the_stimulus_masks():
+    assert mask(Stimulus("cross", 3), 2).astype(int).tolist() == [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    assert mask(Stimulus("disc", 3), 2).astype(int).tolist() == [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    assert mask(Stimulus("square", 2), 3).all() and mask(Stimulus("square", 2), 3).shape == (2, 2, 2)
+    assert mask(Stimulus("disc", 4), 2).astype(int).tolist() == [[0, 1, 1, 0], [1, 1, 1, 1], [1, 1, 1, 1], [0, 1, 1, 0]]
