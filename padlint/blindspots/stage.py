@@ -9,9 +9,10 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+from torch import nn
 
 from padlint.blindspots.facts import Blindspots, ResponseMap
-from padlint.blindspots.grid import default_batch, default_count, positions
+from padlint.blindspots.grid import FLOP_BUDGET, default_batch, default_count, positions
 from padlint.blindspots.mode import PADDING_MODES
 from padlint.blindspots.run import Settings, background, response_map
 from padlint.blindspots.stimulus import BACKGROUND, DEFAULT, STIMULUS, Stimulus, parse_stimulus
@@ -23,6 +24,7 @@ from padlint.errors import PadlintError, first_line
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.ir.report import ModelResult, Report
 from padlint.ir.shapes import shape_str
+from padlint.ir.trace import Trace
 from padlint.sizes.failures import traced
 from padlint.sizes.suggest import Suggestion, suggest_sizes
 from padlint.stats.facts import open_model
@@ -70,8 +72,22 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, kernel
     'symmetric' (the default without ``weights``: the arithmetic alone) or 'real' (the
     default with them); ``progress(done, total)`` counts positions. Raises PadlintError."""
     rules = [r for r in select_rules(select, ignore, severity) if r.scope == "blindspots"]
-    kernels = kernels or ("real" if weights else "symmetric")
-    if kernels not in ("symmetric", "real"):
+    check_options(kernels, dtype, step, output)
+    stim = parse_stimulus(stimulus) if isinstance(stimulus, str) else stimulus
+    modes = padding_modes(padding_mode)
+    torch_device = resolve_device(device, "--device")
+    prep, loaded, _, size = open_model(model_or_target, input_size, weights, None, strict,
+                                       train=train, what="padlint blindspots")
+    facts, trace, suggested = map_prepared(
+        prep, loaded, size, kernels or ("real" if weights else "symmetric"), stim, step, output,
+        torch_device, modes, dtype, batch_size, clean, progress)
+    findings = run_fact_rules("blindspots", facts, trace, rules)
+    result = ModelResult(prep.candidate.target, trace, findings, suggested, blindspots=facts)
+    return Suppressor(config).apply(Report([result]))
+
+
+def check_options(kernels: str | None, dtype: str, step: int | None, output: int | None) -> None:
+    if kernels not in (None, "symmetric", "real"):
         raise PadlintError(f"--kernels {kernels!r}: use symmetric or real")
     if dtype not in DTYPES:
         raise PadlintError(f"--dtype {dtype!r}: use float32 or float64")
@@ -79,11 +95,22 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, kernel
         raise PadlintError(f"--step {step}: give a positive number of pixels")
     if output is not None and output < 0:
         raise PadlintError(f"--output {output}: give an index from 0")
-    stim = parse_stimulus(stimulus) if isinstance(stimulus, str) else stimulus
-    modes = padding_modes(padding_mode)
-    torch_device = resolve_device(device, "--device")
-    prep, loaded, _, size = open_model(model_or_target, input_size, weights, None, strict,
-                                       train=train, what="padlint blindspots")
+
+
+def map_prepared(prep, loaded, size, kernels: str = "symmetric", stim: Stimulus | None = None,
+                 step: int | None = None, output: int | None = None,
+                 torch_device: torch.device | None = None, modes: list[str] | None = None,
+                 dtype: str = "float32", batch_size: int | None = None, clean: bool = True,
+                 progress: Callable[[int, int], None] | None = None,
+                 budget: float = FLOP_BUDGET, most: int | None = None,
+                 ) -> tuple[Blindspots, Trace, Suggestion | None]:
+    """The maps of an opened model (:func:`padlint.stats.facts.open_model`) at ``size``:
+    as built, at the nearest clean size and under each of ``modes``; the default grid
+    spends ``budget`` FLOPs a map, with at most ``most`` positions an axis. Returns the facts, the trace at ``size`` and its
+    suggested sizes. Raises PadlintError."""
+    modes = modes or []
+    stim = stim or parse_stimulus(DEFAULT)
+    torch_device = torch_device or torch.device("cpu")
     trace = traced(prep, size, program=True)
     target = prep.candidate.target
     static_rules = [r for r in select_rules(list(EXPLAINING)) if r.scope == "axis"]
@@ -99,12 +126,17 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, kernel
     model = prep.model
     home = next((p.device for p in model.parameters()), torch.device("cpu"))
     limit = threshold()
+    # with every conv padding zeros already, the zeros swap is the model as built
+    own_zeros = not any(isinstance(m, nn.modules.conv._ConvNd) and m.padding_mode != "zeros"
+                        for m in model.modules())
     modes_before = [(m, m.training) for m in model.modules()]
     try:
         model.to(torch_device)
         model.eval()            # batch statistics would couple the positions of one batch
         base = background(model, shape, settings, target, None, count_flops=True)
-        count = default_count(base.flops, nd) if step is None else None
+        count = default_count(base.flops, nd, budget) if step is None else None
+        if count is not None and most is not None:
+            count = min(count, most)
         if batch_size is None:
             settings = replace(settings, batch_size=default_batch(base.flops, settings.batch_size))
 
@@ -113,7 +145,8 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, kernel
 
         clean_size, clean_why = nearest_clean(suggested, tuple(shape[2:])) if clean else (None, "not asked")
         clean_shape = tuple(shape[:2]) + clean_size if clean_size else None
-        runs = [(shape, None)] + ([(clean_shape, None)] if clean_shape else []) + [(shape, m) for m in modes]
+        runs = ([(shape, None)] + ([(clean_shape, None)] if clean_shape else [])
+                + [(shape, m) for m in modes if not (m == "zeros" and own_zeros)])
         total = sum(_count(grid(s)) for s, _ in runs)
         done = [0]
 
@@ -138,7 +171,8 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, kernel
         main = one("as built", shape, None, base)
         clean_map = (one(f"clean size {shape_str(clean_size)}", clean_shape, None)
                      if clean_shape and clean_size else None)
-        remedies = {m: one(f"{m} padding", shape, m) for m in modes}
+        remedies = {m: (replace(main, label=f"{m} padding", padding_mode=m) if m == "zeros" and own_zeros
+                        else one(f"{m} padding", shape, m)) for m in modes}
     except PadlintError:
         raise
     except Exception as err:  # noqa: BLE001 - the user's model failed on a real input
@@ -152,9 +186,7 @@ def analyze(model_or_target, input_size=None, weights: str | None = None, kernel
                        f"{base.name} ({'x'.join(map(str, base.shape))})", base.name if output is None else "",
                        base.shape, dtype, loaded.label if loaded else None, clean_map, clean_why,
                        remedies, [f for f in static if f.rule in EXPLAINING], output)
-    findings = run_fact_rules("blindspots", facts, trace, rules)
-    result = ModelResult(target, trace, findings, suggested, blindspots=facts)
-    return Suppressor(config).apply(Report([result]))
+    return facts, trace, suggested
 
 
 def _count(where: dict[str, list[int]]) -> int:

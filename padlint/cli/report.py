@@ -27,7 +27,8 @@ def add_report_parser(sub, codes) -> None:
         "model at a glance: its findings, the geometry of every layer, the aggregated feature "
         "map of every layer on constant and random inputs (and --data) beside the same layers "
         "at the nearest clean input size, mean kernels and input patches (with --weights or "
-        "--data), and which input sizes around the analysed one are clean. Needs matplotlib: "
+        "--data), where a small object stops being seen (blind-spot maps, beside the nearest "
+        "clean size and under every padding mode), and which input sizes around the analysed one are clean. Needs matplotlib: "
         "pip install 'padlint[report]'.")
     add_model_arguments(report, codes, "samples of --data to run (default 64)",
                         "where the model runs (auto: CUDA when available)")
@@ -37,6 +38,10 @@ def add_report_parser(sub, codes) -> None:
     report.add_argument("--baselines", type=codes, default=None, metavar="LIST",
                         help="baseline inputs: constant, random, simplified, zeros "
                              "(default: constant,random)")
+    report.add_argument("--no-blindspots", action="store_true",
+                        help="leave out the blind-spot maps (padlint blindspots's shifted-stimulus "
+                             "experiment on a smaller grid, under every padding mode), which "
+                             "take most of the page's time on a large model")
     report.add_argument("--range", "-r", dest="size_range", default=None, metavar="A:B[:S]",
                         help="the input sizes of the size strip (default: 32 either side)")
 
@@ -84,7 +89,8 @@ def cmd_report(args) -> int:
             visual = gather(args.target, args.input_size, args.weights, args.data, args.limit,
                             args.device, args.baselines, args.batch_size, sizes, select, ignore,
                             config.severity, config, args.strict, args.train,
-                            step=status.update if status else None)
+                            step=status.update if status else None,
+                            blind_spots=not args.no_blindspots)
         if status is not None:
             status.update("drawing the page")
         text = render_html(visual)

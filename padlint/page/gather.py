@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from padlint.api import lint_trace
+from padlint.blindspots.grid import FLOP_BUDGET
+from padlint.blindspots.mode import PADDING_MODES
+from padlint.blindspots.stage import map_prepared
 from padlint.engine.noqa import Suppressor
 from padlint.engine.run import run_fact_rules
 from padlint.engine.select import select_rules
@@ -35,6 +38,11 @@ from padlint.verification.stage import clean_shape, verify_failure, verify_resul
 SWEEP_HALF_WIDTH = 32        # the size strip covers n-32 … n+32 on every axis by default
 SWEEP_BUDGET = 30.0          # seconds an exact-path sweep may take before it is left out
 DEFAULT_LIMIT = 64           # samples of --data the report runs
+# The report's blind-spot maps (six, the zeros swap often free) on a coarser grid than
+# ``padlint blindspots``'s: a third of its FLOPs a map, about 12 x 12 positions of resnet18
+# at 224 (about 25 s for all six on 2 cores), and at most 12 positions an axis
+BLINDSPOT_BUDGET = FLOP_BUDGET / 3
+BLINDSPOT_MOST = 12
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Visual:
     other_note: str | None = None          # why there is no comparison
     sweep: SweepResult | None = None       # around the analysed size
     sweep_note: str | None = None          # why there is no sweep
+    blindspots_note: str | None = None     # why there are no blind-spot maps
     rules: dict = field(default_factory=dict)   # code -> Rule, for the docs
     weights: str | None = None
     data: str | None = None
@@ -116,6 +125,19 @@ def _sweep(prep, size, shape, sweep_range):
         return None, str(err)
 
 
+def _blindspots(prep, loaded, size, device):
+    """The blind-spot maps (as built, at the nearest clean size, under every padding mode)
+    on a smaller grid than ``padlint blindspots`` draws, or None and why not."""
+    kernels = "real" if loaded is not None else "symmetric"
+    try:
+        facts, _, _ = map_prepared(prep, loaded, size, kernels, torch_device=device,
+                                   modes=list(PADDING_MODES), budget=BLINDSPOT_BUDGET,
+                                   most=BLINDSPOT_MOST)
+    except PadlintError as err:
+        return None, str(err)
+    return facts, None
+
+
 def _trace(prep, size, direct: bool):
     """The trace at ``size``; ``direct``: a detection model's backbone at exactly that
     size, not at what the model's own transform would make of such an image."""
@@ -146,11 +168,12 @@ def _verified(prep, size, rules, options, direct: bool = False):
 def gather(model_or_target, input_size=None, weights: str | None = None, data=None,
            limit: int | None = None, device: str = "auto", baselines=None, batch_size: int = 8,
            sweep_range=None, select=None, ignore=None, severity=None, config=None,
-           strict: bool = True, train: bool = False, compare: bool = True, step=None) -> Visual:
+           strict: bool = True, train: bool = False, compare: bool = True, step=None,
+           blind_spots: bool = True) -> Visual:
     """Analyse, verify and measure the one model ``model_or_target`` names (see
     :func:`padlint.stats.analyze` for ``weights``, ``data`` and ``limit``; ``limit``
-    defaults to 64 samples here). ``step(text)`` is told what runs next. Raises
-    PadlintError with one line."""
+    defaults to 64 samples here). ``step(text)`` is told what runs next;
+    ``blind_spots=False`` leaves the blind-spot maps out. Raises PadlintError with one line."""
     step = step or (lambda text: None)
 
     start = time.perf_counter()
@@ -177,12 +200,20 @@ def gather(model_or_target, input_size=None, weights: str | None = None, data=No
         stats = measure(prep, result.trace, fed, None, torch_device, None, loaded)
         extra = run_fact_rules("stats", stats, result.trace, [r for r in rules if r.scope == "stats"])
         result = replace(result, findings=result.findings + extra, stats=stats)
+    blindspots, blindspots_note = None, None
+    if blind_spots:
+        step("mapping blind spots")
+        blindspots, blindspots_note = _blindspots(prep, loaded, size, torch_device)
+    if blindspots is not None:
+        extra = run_fact_rules("blindspots", blindspots, result.trace,
+                               [r for r in rules if r.scope == "blindspots"])
+        result = replace(result, findings=result.findings + extra, blindspots=blindspots)
     result = Suppressor(config).apply(Report([result])).results[0]
     step("sweeping input sizes")
     sweep, sweep_note = _sweep(prep, size, full_shape(size, prep.model, target), sweep_range)
     visual = Visual(result, sweep=sweep, sweep_note=sweep_note, weights=loaded.label if loaded else None,
                     data=source.label.removeprefix("--data ") if source else None, samples=samples,
-                    rules={r.code: r for r in select_rules()})
+                    rules={r.code: r for r in select_rules()}, blindspots_note=blindspots_note)
     if compare:
         other: tuple[int, ...] | None
         if flagged(result):

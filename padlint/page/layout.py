@@ -2,7 +2,8 @@
 
 Styles are inline and every picture is a PNG data URI, so the file needs no network and
 names no external URL (a Content-Security-Policy forbids any load that is not a data URI).
-Sections, each with a stable id: summary, layers, overview, kernels, coverage, sizes, findings.
+Sections, each with a stable id: summary, layers, overview, kernels, coverage, blindspots,
+sizes, findings.
 """
 from __future__ import annotations
 
@@ -13,14 +14,26 @@ from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.coverage import MAX_LENGTH
 from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
+from padlint.output.blindspots import figures
 from padlint.output.files import write_atomic
 from padlint.output.text import verification_text
 from padlint.output.verification import summary
-from padlint.page.figures import colour_bar, lopsided_tiles, require_matplotlib, share_tile, tile, tiles
+from padlint.page.figures import (
+    colour_bar,
+    data_uri,
+    lopsided_tiles,
+    png_size,
+    require_matplotlib,
+    response_figure,
+    share_tile,
+    tile,
+    tiles,
+)
 from padlint.page.style import CSS, SCHEME, aspect, badge, counts_html, counts_text, esc, img
 
 SECTIONS = (("summary", "Summary"), ("layers", "Layers"), ("overview", "Feature maps"),
-            ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("sizes", "Input sizes"),
+            ("kernels", "Kernels and patches"), ("coverage", "Coverage"), ("blindspots", "Blind spots"),
+            ("sizes", "Input sizes"),
             ("findings", "Findings"))
 
 
@@ -356,6 +369,51 @@ class Page:
                'alt="colour scale from 0 to 1" width="520" height="90"></div>')
         return head + note + bar + f'<div class="grid kernels">{"".join(cards)}</div></section>'
 
+    def blindspots(self) -> str:
+        """The shifted-stimulus maps (padlint blindspots): as built beside the nearest clean
+        size, then under each padding mode, with their figures and PAD203's badges."""
+        head = '<section id="blindspots"><h2>Where a small object stops being seen</h2>'
+        b = self.result.blindspots
+        if b is None:
+            why = self.v.blindspots_note or "left out (--no-blindspots)"
+            return head + f'<p class="note">No blind-spot maps: {esc(why)}.</p></section>'
+        grid = " x ".join(str(len(p)) for p in b.main.positions.values())
+        fired = [i for i, f in enumerate(self.findings) if f.rule == "PAD203"]
+        badges = " ".join(badge(self.findings[i].severity, "PAD203", f"#finding-{i}", self.findings[i].message)
+                          for i in fired)
+        kernels = ("the symmetric-kernel probe's flip-averaged weights, so the map shows the "
+                   "arithmetic alone" if b.kernels == "symmetric" else
+                   f"the real weights ({esc(b.weights or 'as built')})")
+        note = (f'<p class="note">A {esc(b.stimulus.spec)} stimulus of value {b.value:g} on a '
+                f"{b.background:g} background, placed at each of {grid} positions (first and last "
+                "rows and columns included, mirror-symmetric); the response at a position is how "
+                f"much <code>{esc(b.watched)}</code> changes from the background-only run. Kernels: "
+                f"{kernels}; {esc(b.dtype)}. Dark is blind: below {100 * b.main.threshold:.0f} % of "
+                f"the map's median, PAD203 fires.{' ' + badges if badges else ''}</p>")
+        pairs = [b.main] + ([b.clean] if b.clean is not None else [])
+        out = [head, note, self._response_card(pairs, "as built beside the nearest clean size")]
+        if b.clean is None:
+            out.append(f'<p class="note">No clean-size map: {esc(b.clean_why)}.</p>')
+        if b.remedies:
+            out.append("<h3>The paper's remedies on this model: every convolution's padding mode "
+                       "swapped, the weights unchanged</h3>")
+            out.append(self._response_card(list(b.remedies.values()), "under each padding mode"))
+        return "".join(out) + "</section>"
+
+    @staticmethod
+    def _response_card(maps, alt: str) -> str:
+        shown = [m for m in maps if not m.error and m.response.size]
+        pic = ""
+        if shown:
+            png = response_figure([(f"{m.label} ({shape_str(m.input_shape[2:])})", m.response,
+                                    _short_figures(m)) for m in shown])
+            w, h = png_size(png)
+            pic = (f'<img class="figure" src="{data_uri(png)}" alt="blind-spot maps {esc(alt)}" '
+                   f'width="{w}" height="{h}">')
+        lines = "".join(f"<li><b>{esc(m.label)}</b> ({esc(shape_str(m.input_shape[2:]))}): "
+                        f"{esc(figures(m))}</li>" for m in maps)
+        return f'<div class="card">{pic}<ul class="note">{lines}</ul></div>'
+
     def sizes(self) -> str:
         v, r = self.v, self.result
         head = '<section id="sizes"><h2>Input sizes around the analysed one</h2>'
@@ -442,7 +500,7 @@ class Page:
         title = f"padlint report: {r.target} at {shape_str(r.input_shape[2:])}"
         nav = "".join(f'<a href="#{ident}">{name}</a>' for ident, name in SECTIONS)
         body = [self.summary(), self.layers(), self.overview(), self.kernels(), self.coverage(),
-                self.sizes(), self.findings_section()]
+                self.blindspots(), self.sizes(), self.findings_section()]
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
                 "img-src data:; style-src 'unsafe-inline'\">"
@@ -450,6 +508,12 @@ class Page:
                 f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
                 f'<header class="top"><h1>{esc(title)}</h1><div class="sub">{counts_text(self.findings)}'
                 f"</div></header><nav>{nav}</nav><main>" + "".join(body) + "</main></body></html>\n")
+
+
+def _short_figures(m) -> str:
+    """A map's figures short enough for a caption: 'asymmetry H 0.87, W 0.65; 41 blind'."""
+    asym = ", ".join(f"{a} {v:.2g}" for a, v in m.asymmetry.items())
+    return f"asymmetry {asym}; {int(m.blind.sum())} of {m.response.size} blind"
 
 
 def render_html(visual) -> str:

@@ -39,6 +39,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.flagged td{background:#fff4e0}tr.flagged.error td{background:#fde8e8}tr.flagged.info td{background:#eef5fc}
 tr.axis-first td{border-top:1px solid #cfd5de}
 .grid{display:flex;flex-wrap:wrap;gap:10px}
+img.figure{max-width:100%;height:auto;display:block}
 figure.tile{margin:0;width:TILEpx;font-size:11px;line-height:1.3}
 figure.tile img{display:block;width:TILEpx;image-rendering:pixelated;border:1px solid #ccd2db;padding:2px;box-sizing:content-box;background:#fff}
 figure.tile.flagged img{border:2px solid #e08a00;padding:1px}

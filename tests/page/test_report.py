@@ -91,7 +91,7 @@ def test_header_counts_and_clean_sizes(uneven):
     assert "the nearest clean sizes are 217 and 225" in summary
     static = padlint.analyze(RESNET).findings
     errors = sum(f.severity == "error" for f in static)
-    warnings = sum(f.severity == "warning" for f in static)
+    warnings = sum(f.severity == "warning" for f in static) + 1     # and PAD203 (the blind-spot maps)
     assert f'<span class="badge error">{errors} error</span>' in summary
     assert f'<span class="badge warning">{warnings} warning</span>' in summary
     assert "8 of 8 PAD101/PAD102 findings confirmed" in summary
@@ -215,7 +215,8 @@ def test_clean_input_is_compared_with_the_nearest_uneven_size():
 def test_detection_backbone_is_compared_at_the_clean_size_itself():
     """The model's transform resizes every image to 320x320, so the comparison runs the
     backbone at 321x321 directly, and says so."""
-    html = padlint.html_report("torchvision.models.detection:fasterrcnn_mobilenet_v3_large_320_fpn")
+    html = padlint.html_report("torchvision.models.detection:fasterrcnn_mobilenet_v3_large_320_fpn",
+                               blind_spots=False)
     overview = section(html, "overview")
     assert "Side by side: 320x320 and the nearest clean size, 321x321" in overview
     assert ("Note: backbone run at 321x321 directly: the model&#x27;s own transform gives it "
@@ -225,6 +226,44 @@ def test_detection_backbone_is_compared_at_the_clean_size_itself():
     assert (clean == WHITE).all()
     assert (parsed.image("backbone.body.0.0, lopsided part: symmetric-kernel probe at 320x320")
             != WHITE).any()
+
+
+def test_blind_spot_maps_beside_the_clean_size_and_under_each_padding_mode(uneven, page):
+    """TinyResNet at 224 under symmetric kernels: its 12x12 map is lopsided with the
+    bottom row and right column blind (PAD203, badge linked to the finding), the map at
+    225 mirror-symmetric with no blind position; the zeros swap is the model as built,
+    and circular padding, which wraps the last row into the top padding, is the one
+    remedy that leaves no position blind."""
+    part = section(uneven, "blindspots")
+    assert ("A square:1 stimulus of value 1 on a 0.5 background, placed at each of 12 x 12 "
+            "positions") in part
+    assert "<code>layer2.relu#2 (32x28x28)</code>" in part
+    assert "Kernels: the symmetric-kernel probe's flip-averaged weights" in part
+    rows = dict(re.findall(r"<li><b>([^<]+)</b> \((?:\d+x\d+)\): ([^<]+)</li>", part))
+    assert list(rows) == ["as built", "clean size 225x225", "zeros padding", "reflect padding",
+                          "replicate padding", "circular padding"]
+    assert rows["as built"] == ("asymmetry H 1.3, W 1.4; 23 of 144 positions blind "
+                                "(below 25 % of the median 0.0487)")
+    assert rows["zeros padding"] == rows["as built"]
+    assert rows["circular padding"].endswith("; no blind position (below 25 % of the median 0.0522)")
+    h, w = re.fullmatch(r"asymmetry H (\S+), W (\S+); no blind position .*", rows["clean size 225x225"]).groups()
+    assert float(h) < 1e-5 and float(w) < 1e-5
+    badge = re.search(r'<a class="badge warning" href="#finding-(\d+)"[^>]*>PAD203</a>', part)
+    assert badge, part[:2000]
+    finding = section(uneven, "findings")
+    target = finding[finding.index(f'id="finding-{badge.group(1)}"'):]
+    assert target.startswith('id="finding-') and "a square:1 stimulus at the bottom grid row (input row 223)" in target
+    assert page.image("blind-spot maps as built beside the nearest clean size").shape[:2] == (360, 640)
+    assert page.image("blind-spot maps under each padding mode").shape[:2] == (360, 1280)
+
+
+def test_no_blindspots_leaves_the_maps_out_and_says_so():
+    from padlint.page.gather import gather
+    visual = gather(RESNET, input_size=64, compare=False, blind_spots=False)
+    assert visual.result.blindspots is None
+    assert not [f for f in visual.result.findings if f.rule == "PAD203"]
+    part = section(padlint.page.layout.render_html(visual), "blindspots")
+    assert 'No blind-spot maps: left out (--no-blindspots).' in part and "<img" not in part
 
 
 def test_size_strip_marks_match_the_sweep(uneven):
@@ -294,7 +333,8 @@ def test_coverage_section_draws_the_deepest_maps_padding_share():
     """convnext_tiny at 224: the 7x7 last stage is PAD108's map; its 49 cells and the
     224x224 input's use (shown at 128), with the numbers PAD108 reports."""
     import torchvision
-    html = padlint.html_report(torchvision.models.convnext_tiny(), input_size=224, baselines=["constant"])
+    html = padlint.html_report(torchvision.models.convnext_tiny(), input_size=224, baselines=["constant"],
+                               blind_spots=False)
     part = section(html, "coverage")
     assert "<code>features.7.2.block.0</code> (Conv2d k=7 s=1 p=3)" in part
     assert "padding share of each of its 7x7 cells" in part

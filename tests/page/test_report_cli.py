@@ -410,7 +410,7 @@ def test_a_clean_model_exits_0_and_prints_the_exact_line(folder, cli):
 
 def test_the_default_output_file_and_replacing_an_old_page(folder, cli):
     (folder / "padlint-report.html").write_text("old page\n")
-    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33")
+    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "--no-blindspots")
     assert (code, err) == (0, "")
     assert out == success_line(folder, "padlint-report.html",
                                "shortcut.py:Shortcut at 33x33, 2 findings (2 info)")
@@ -470,15 +470,33 @@ def test_baselines_choose_the_grids(folder, cli):
     assert "Every layer, random input" not in html
 
 
+def test_the_blind_spot_maps_add_pad203_and_no_blindspots_leaves_them_out(folder, cli):
+    """A 1x1 stride-2 conv never sees every other input row and column: at 33 the map's
+    12x12 grid holds 80 such positions, PAD203 fires (a warning: exit 1)."""
+    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "maps.html")
+    assert (code, err) == (1, "")
+    assert out == success_line(folder, "maps.html",
+                               "shortcut.py:Shortcut at 33x33, 3 findings (1 warning, 2 info)")
+    html = page(folder, "maps.html")
+    assert rule_ids(html) == ["PAD203", "PAD103"]
+    assert ("<li><b>as built</b> (33x33): asymmetry H 0, W 0; 80 of 144 positions blind "
+            "(below 25 % of the median 0.865)</li>") in html
+    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "none.html", "--no-blindspots")
+    assert (code, err) == (0, "")
+    assert out == success_line(folder, "none.html", "shortcut.py:Shortcut at 33x33, 2 findings (2 info)")
+    assert "No blind-spot maps: left out (--no-blindspots)." in page(folder, "none.html")
+
+
 def test_config_ignore_drops_a_rule_and_isolated_brings_it_back(folder, cli):
-    code, out, _ = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "plain.html")
+    code, out, _ = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "plain.html", "--no-blindspots")
     assert 'id="rule-PAD103"' in page(folder, "plain.html")            # the control
     write(folder, "pyproject.toml", '[tool.padlint]\nignore = ["PAD103"]\n')
-    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "cfg.html")
+    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "cfg.html", "--no-blindspots")
     assert (code, err) == (0, "")
     assert out == success_line(folder, "cfg.html", "shortcut.py:Shortcut at 33x33, 0 findings")
     assert 'id="rule-PAD103"' not in page(folder, "cfg.html")
-    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "iso.html", "--isolated")
+    code, out, err = cli(folder, "report", "shortcut.py", "-s", "33", "-o", "iso.html", "--isolated",
+                         "--no-blindspots")
     assert (code, err) == (0, "")
     assert out == success_line(folder, "iso.html",
                                "shortcut.py:Shortcut at 33x33, 2 findings (2 info)")
