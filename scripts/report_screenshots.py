@@ -1,5 +1,5 @@
 """Regenerate the README's pictures of `padlint report`: the page's top, its side-by-side
-view and its coverage section, as PNGs, rendered by headless Chromium (as
+view, its coverage and its blind-spot sections, as PNGs, rendered by headless Chromium (as
 tests/page/test_report_browser.py does).
 
     python scripts/report_screenshots.py [TARGET]     # default torchvision.models:resnet18
@@ -34,8 +34,12 @@ def main(target: str = "torchvision.models:resnet18") -> None:
             section = page.locator("#coverage")
             section.scroll_into_view_if_needed()
             section.screenshot(path=os.path.join(DOCS, "report-coverage.png"))
+            section = page.locator("#blindspots")
+            section.scroll_into_view_if_needed()
+            section.screenshot(path=os.path.join(DOCS, "report-blindspots.png"))
             browser.close()
-    print("wrote docs/report-top.png, docs/report-maps.png and docs/report-coverage.png")
+    print("wrote docs/report-top.png, docs/report-maps.png, docs/report-coverage.png and "
+          "docs/report-blindspots.png")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from padlint.config import FAIL_ON
 from padlint.engine.select import codes_of_scope
 from padlint.errors import PadlintError
 from padlint.ir.shapes import shape_str
-from padlint.output.blindspots import facts_of, figures, print_blindspots
+from padlint.output.blindspots import caption, facts_of, print_blindspots
 from padlint.output.files import write_atomic
 from padlint.verification.choices import DEVICES
 
@@ -84,7 +84,7 @@ def cmd_blindspots(args) -> int:
     if args.plot is not None:
         from padlint.page.figures import response_figure  # lazy: imports numpy, which this module must not
         b = facts_of(report.results[0])
-        maps = [(f"{m.label} ({shape_str(m.input_shape[2:])})", m.response, figures(m))
+        maps = [(f"{m.label} ({shape_str(m.input_shape[2:])})", m.response, caption(m))
                 for m in b.maps if not m.error and m.response.size]
         write_atomic(args.plot, response_figure(maps), ".png")
     if args.format == "json":

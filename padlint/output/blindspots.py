@@ -32,6 +32,15 @@ def figures(m: ResponseMap) -> str:
     return f"asymmetry {asym}; {count} (below {100 * m.threshold:.0f} % of the median {m.median:.3g})"
 
 
+def caption(m: ResponseMap) -> str:
+    """A map's figures short enough for a picture's caption, on two lines:
+    'asymmetry H 0.87, W 0.65' and '41 of 400 positions blind'."""
+    if m.error:
+        return m.error
+    asym = ", ".join(f"{a} {v:.2g}" for a, v in m.asymmetry.items())
+    return f"asymmetry {asym}\n{int(m.blind.sum())} of {m.response.size} positions blind"
+
+
 def print_blindspots(report: Report, console: Console) -> None:
     color = console.color_system is not None and not console.no_color
     for result in report.results:

@@ -23,6 +23,7 @@ CMAP = "RdBu_r"
 SHARE_CMAP = "viridis"
 NO_METADATA = {"Software": None}   # matplotlib's default names its web site in every PNG
 MAX_CELLS = 128              # the largest side of a drawn map, in cells
+RESPONSE_CUT = 3.0           # blind-spot maps are drawn up to this many times their largest median
 
 
 def require_matplotlib() -> None:
@@ -135,23 +136,28 @@ def colour_bar(label: str, share: bool = False) -> str:
 
 def response_figure(maps: list[tuple[str, np.ndarray, str]]) -> bytes:
     """Blind-spot response maps side by side as one PNG: (title, response, caption) each,
-    on one sequential scale from 0 (no response: blind) to the largest response."""
+    on one sequential scale from 0 (no response: blind) up to the largest response, or to
+    3x the largest median where a few positions (a corner under replicate padding) would
+    make every other map dark; the colour bar then shows the cut as an arrow."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # optional dependency: imported where it is used
     from matplotlib.figure import Figure  # optional dependency: imported where it is used
     shown_maps = [(t, np.atleast_2d(np.asarray(r, dtype=np.float64)), c) for t, r, c in maps]
     while any(r.ndim > 2 for _, r, _ in shown_maps):
         shown_maps = [(t, r.mean(axis=0) if r.ndim > 2 else r, c) for t, r, c in shown_maps]
     top = max((float(r.max()) for _, r, _ in shown_maps if r.size), default=1.0) or 1.0
-    fig = Figure(figsize=(3.2 * len(shown_maps), 3.6))
+    medians = [float(np.median(r[r > 0])) for _, r, _ in shown_maps if (r > 0).any()]
+    cut = min(top, RESPONSE_CUT * max(medians)) if medians else top
+    fig = Figure(figsize=(3.2 * len(shown_maps) + 0.8, 3.6))
     FigureCanvasAgg(fig)
     for i, (title, r, caption) in enumerate(shown_maps):
         ax = fig.add_subplot(1, len(shown_maps), i + 1)
-        image = ax.imshow(r, cmap=SHARE_CMAP, vmin=0.0, vmax=top, interpolation="nearest")
+        image = ax.imshow(r, cmap=SHARE_CMAP, vmin=0.0, vmax=cut, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel(caption, fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(image, ax=fig.axes, shrink=0.8, label="response (0: blind)")
+    fig.colorbar(image, ax=fig.axes, shrink=0.8, label="response (0: blind)",
+                 extend="max" if cut < top else "neither")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata=NO_METADATA)  # type: ignore[arg-type]
     return buf.getvalue()

@@ -14,7 +14,7 @@ from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.coverage import MAX_LENGTH
 from padlint.ir.severity import WORST_FIRST
 from padlint.ir.shapes import shape_str
-from padlint.output.blindspots import figures
+from padlint.output.blindspots import caption, figures
 from padlint.output.files import write_atomic
 from padlint.output.text import verification_text
 from padlint.output.verification import summary
@@ -406,7 +406,7 @@ class Page:
         pic = ""
         if shown:
             png = response_figure([(f"{m.label} ({shape_str(m.input_shape[2:])})", m.response,
-                                    _short_figures(m)) for m in shown])
+                                    caption(m)) for m in shown])
             w, h = png_size(png)
             pic = (f'<img class="figure" src="{data_uri(png)}" alt="blind-spot maps {esc(alt)}" '
                    f'width="{w}" height="{h}">')
@@ -508,12 +508,6 @@ class Page:
                 f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
                 f'<header class="top"><h1>{esc(title)}</h1><div class="sub">{counts_text(self.findings)}'
                 f"</div></header><nav>{nav}</nav><main>" + "".join(body) + "</main></body></html>\n")
-
-
-def _short_figures(m) -> str:
-    """A map's figures short enough for a caption: 'asymmetry H 0.87, W 0.65; 41 blind'."""
-    asym = ", ".join(f"{a} {v:.2g}" for a, v in m.asymmetry.items())
-    return f"asymmetry {asym}; {int(m.blind.sum())} of {m.response.size} blind"
 
 
 def render_html(visual) -> str:

@@ -253,8 +253,8 @@ def test_blind_spot_maps_beside_the_clean_size_and_under_each_padding_mode(uneve
     finding = section(uneven, "findings")
     target = finding[finding.index(f'id="finding-{badge.group(1)}"'):]
     assert target.startswith('id="finding-') and "a square:1 stimulus at the bottom grid row (input row 223)" in target
-    assert page.image("blind-spot maps as built beside the nearest clean size").shape[:2] == (360, 640)
-    assert page.image("blind-spot maps under each padding mode").shape[:2] == (360, 1280)
+    assert page.image("blind-spot maps as built beside the nearest clean size").shape[:2] == (360, 720)
+    assert page.image("blind-spot maps under each padding mode").shape[:2] == (360, 1360)
 
 
 def test_no_blindspots_leaves_the_maps_out_and_says_so():
