@@ -7,3 +7,4 @@ python benchmarks/bench_stats.py --device cuda --rounds 5 --batches 8 --batch 32
 python benchmarks/bench_stats.py --device cuda --rounds 5 --batches 4 --batch 8
 python benchmarks/bench_verify.py --device cuda --rounds 3 2>&1 | tail -8
 python benchmarks/check_verify_gpu.py 2>&1 | tail -8
+python benchmarks/bench_blindspots.py --device cuda --rounds 3

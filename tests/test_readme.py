@@ -82,3 +82,23 @@ def test_the_science_page_the_readme_cites_is_in_the_repository():
     assert "SCIENCE.md" not in README                               # outside the repository
     assert "](docs/science.md#§3)" in README and "](docs/science.md#§4)" in README
     assert (ROOT / "docs" / "science.md").is_file()
+
+
+def test_every_usage_line_parses():
+    """Each `padlint …` line of the Usage block is a command line the CLI accepts (its
+    flags exist and their values parse); no model is loaded."""
+    import shlex
+
+    from padlint.cli.main import COMMANDS, build_parser
+    usage = README.split("## Usage", 1)[1]
+    lines = [line.split("  #")[0].strip() for line in _bash_blocks(usage)[0].splitlines()
+             if line.startswith("padlint ")]
+    assert len(lines) >= 15
+    seen = set()
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        if argv and argv[0] not in COMMANDS:
+            argv.insert(0, "check")
+        args = build_parser().parse_args(argv)
+        seen.add(args.command)
+    assert seen == set(COMMANDS)
