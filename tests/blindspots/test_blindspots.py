@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from torch import nn
 
 from padlint.blindspots.grid import positions
@@ -156,12 +157,13 @@ def test_resnet18_is_lopsided_at_224_and_mirror_symmetric_at_225():
     """Issue 21's measured facts on torchvision's resnet18 (no weights), symmetric kernels,
     float64, on a coarse grid: the bottom row barely responds at 224; 225 is symmetric."""
     models = pytest.importorskip("torchvision.models")
+    torch.manual_seed(0)              # the random weights, whatever ran before (seeds 0-4: 0.09-0.14)
     model = models.resnet18()
     b = analyze(model, 224, device="cpu", dtype="float64", step=56, clean=False).results[0].blindspots
     assert b.watched == "layer4.1.relu.relu#2 (512x7x7)"
-    r, rows = b.main.response, b.main.positions["H"]
-    middle = r[:, len(b.main.positions["W"]) // 2]
-    assert rows[-1] == 223 and middle[-1] < 0.25 * middle[0]
+    r, rows, cols = b.main.response, b.main.positions["H"], b.main.positions["W"]
+    assert rows[-1] == 223 and r[-1].mean() < 0.2 * r[0].mean()          # seed 0: 0.098
+    assert cols[-1] == 223 and r[:, -1].mean() < 0.2 * r[:, 0].mean()    # seed 0: 0.103
     assert min(b.main.asymmetry.values()) > 0.3
     odd = analyze(model, 225, device="cpu", dtype="float64", step=56, clean=False).results[0].blindspots
     assert max(odd.main.asymmetry.values()) < 1e-6
