@@ -5,6 +5,10 @@ The two are timed in alternating blocks (the median of three runs each), round a
 round, so machine noise hits both alike; the figure is the median of the per-round
 ratios. Goal: ratio <= 0.5.
 
+It also prices the receptive fields (issue 22): analyze as shipped against analyze with
+the field steps of padlint.geometry.receptive switched off, on resnet50 and on the
+concatenation-heavy densenet121, alternating in the same way. Goal: about 1.
+
 Run: python benchmarks/bench_analyze.py [--pairs 11]
 """
 import argparse
@@ -13,9 +17,12 @@ import statistics
 import time
 
 import torch
-from torchvision.models import resnet50
+from torchvision.models import densenet121, resnet50
 
 import padlint
+from padlint.geometry import receptive
+
+STEPS = ("window", "transposed", "resample", "merge")
 
 
 def timed(fn) -> float:
@@ -54,6 +61,28 @@ def main() -> None:
     print(f"padlint.analyze(resnet50, 4096):          {big * 1e3:8.1f} ms")
     print(f"ratio analyze / forward (median of rounds): {ratio:.2f}  (goal <= 0.50)")
     print(f"ratio analyze@4096 / analyze@{args.size}: {big / ana:.2f}  (shapes only: about 1)")
+    for name, net in (("resnet50", model), ("densenet121", densenet121().eval())):
+        with_fields, without = fields_cost(net, args.size, args.pairs)
+        print(f"{name}: analyze {with_fields * 1e3:.1f} ms with receptive fields, {without * 1e3:.1f} ms "
+              f"without: ratio {with_fields / without:.3f}  (goal: about 1)")
+
+
+def fields_cost(model, size: int, rounds: int) -> tuple[float, float]:
+    """Median analyze time with and without the receptive-field steps, alternating."""
+    shipped = {k: getattr(receptive, k) for k in STEPS}
+
+    def run(on: bool) -> float:
+        for k in STEPS:
+            setattr(receptive, k, shipped[k] if on else (lambda *a, **kw: None))
+        try:
+            return statistics.median(timed(lambda: padlint.analyze(model, size)) for _ in range(3))
+        finally:
+            for k in STEPS:
+                setattr(receptive, k, shipped[k])
+
+    run(True), run(False)
+    rows = [(run(True), run(False)) for _ in range(rounds)]
+    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from padlint.geometry.axis import AxisFacts
 from padlint.geometry.coverage import MapCoverage
 from padlint.geometry.lengths import LengthProgram
+from padlint.geometry.receptive import Cells
 from padlint.ir.source import Source
 
 
@@ -24,6 +25,13 @@ class Layer:
     source: Source | None = None
     padding_mode: str | None = None   # of an explicit pad that feeds the op (reflect, …)
     node: str | None = None           # FX node, when traced with FX
+    params: int = 0                   # the call's weight and bias elements (0 for a pool)
+    # per axis of ``axes``: where the output cells sit and their receptive fields (None
+    # where the cells were not followed)
+    cells: tuple[Cells | None, ...] = field(default=(), compare=False)
+
+    def cell(self, axis: str) -> Cells | None:
+        return next((c for c in self.cells if c is not None and c.axis == axis), None)
 
     def axis(self, name: str) -> AxisFacts:
         return next(a for a in self.axes if a.axis == name)
@@ -50,11 +58,17 @@ class Layer:
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "op": self.op,
              "source": self.source.to_json() if self.source else None,
-             "axes": [a.to_json() for a in self.axes],
+             "axes": [a.to_json() | _cells_json(self.cell(a.axis)) for a in self.axes],
              "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
         if self.padding_mode:
             d["padding_mode"] = self.padding_mode
         return d
+
+
+def _cells_json(cells: Cells | None) -> dict[str, Any]:
+    if cells is None:
+        return {"receptive_field": None, "effective_stride": None, "centre_offset": None}
+    return cells.to_json()
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,20 @@ from fractions import Fraction
 
 import torch
 
-from padlint.geometry import coverage
+from padlint.geometry import coverage, receptive
 from padlint.geometry.axis import AXIS_NAMES
 from padlint.geometry.coverage import Profile
 from padlint.ir.source import Source
-from padlint.trace.grids import AdaptivePool, Alignment, CornersCall, Grid, Merge, apply_step, merged_grid
+from padlint.trace.grids import (
+    AdaptivePool,
+    Alignment,
+    Combine,
+    CornersCall,
+    Grid,
+    Merge,
+    apply_step,
+    merged_grid,
+)
 from padlint.trace.ops import ADAPTIVE, CAT, INTERPOLATE, MERGE, UNARY, op_name, positive_dim, tensors_in
 from padlint.trace.program import REARRANGE, expand_index, rearrange
 
@@ -61,6 +70,7 @@ class AlignmentTracker:
         self._profiles: dict[tuple, tuple[Profile, Profile]] = {}   # (input profile, window) -> output profile: H = W
         self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
         self._calls: Counter = Counter()  # merges and pools per name: the second is 'name#2'
+        self._seen = 0                    # windowed layers so far
 
     def of(self, t: torch.Tensor) -> tuple[Grid | None, ...]:
         entry = self._grids.get(id(t))
@@ -96,7 +106,8 @@ class AlignmentTracker:
         # one profile per length: axes of the same length then share every later step (H = W)
         identity = {n: coverage.identity(n) for n in set(lengths)} if self.profiles else {}
         self._set(x, (None,) * (x.dim() - nd) + tuple(
-            Grid(a, Fraction(1), Fraction(0), profile=identity.get(n)) for a, n in zip(AXIS_NAMES[nd], lengths)))
+            Grid(a, Fraction(1), Fraction(0), profile=identity.get(n), receptive=receptive.IDENTITY)
+            for a, n in zip(AXIS_NAMES[nd], lengths)))
 
     def alias(self, out: torch.Tensor, x: torch.Tensor) -> None:
         self._set(out, self.of(x))
@@ -113,6 +124,8 @@ class AlignmentTracker:
                 spatial.append(g)                      # a 1x1 conv: the same cells
             else:
                 spatial.append(self._window_axis(g, f, transposed))
+        self.facts.cells[layer] = tuple(spatial)
+        self._seen = layer + 1
         mapped = [g for g in spatial if g is not None and g.profile is not None and g.profile.shape[0] > 1]
         if self.profiles and len(mapped) == len(spatial):
             stride = 1.0
@@ -134,11 +147,16 @@ class AlignmentTracker:
             if hit is None or hit[0] is not g.profile:
                 hit = self._profiles[key] = (g.profile, coverage.window(g.profile, f, transposed))
             profile = hit[1]
+        field = None
+        if g.receptive is not None:
+            step = receptive.transposed if transposed else receptive.window
+            field = step(g.receptive, f.kernel, f.stride, f.dilation, f.pad_begin)
         if transposed:
             return g.moved(Grid(g.axis, g.stride / f.stride,
-                                g.offset + g.stride * (f.pad_begin - half) / f.stride, profile=profile))
+                                g.offset + g.stride * (f.pad_begin - half) / f.stride, profile=profile,
+                                receptive=field))
         return g.moved(Grid(g.axis, g.stride * f.stride, g.offset + g.stride * (half - f.pad_begin),
-                            profile=profile))
+                            profile=profile, receptive=field))
 
     def observe(self, func, args, kwargs, out) -> None:
         name = op_name(func)
@@ -172,20 +190,19 @@ class AlignmentTracker:
         grids is named, aligned or not, so that ``cat#2`` is the second such call."""
         if not columns:
             return
-        site = None
+        name, _, source = self._named(op)
+        axes = []
         for grids, length in zip(columns, lengths):
+            # the first grid of each place, with its align_corners facts (the cause, PAD107)
+            distinct = tuple(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
+            axes.append((length, distinct, receptive.merge([g.receptive for g in grids])))
             places = {(g.axis, g.stride, g.offset) for g in grids}
             if len(places) < 2 or len({axis for axis, _, _ in places}) > 1:
                 continue
             if all(g.tiled for g in grids):             # space-to-depth: phases side by side
                 continue
-            # the first grid of each place, with its align_corners facts (the cause, PAD107)
-            distinct = list(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
-            site = site or self._named(op)
-            name, _, source = site
-            self.facts.merges.append(Merge(name, op, source, distinct[0].axis, tuple(distinct), length))
-        if site is None:
-            self._named(op)
+            self.facts.merges.append(Merge(name, op, source, distinct[0].axis, distinct, length))
+        self.facts.combines.append(Combine(name, op, source, self._seen, tuple(axes)))
 
     def _merge(self, name, inputs, out) -> tuple:
         columns: list[list[Grid]] = []
@@ -269,7 +286,8 @@ class AlignmentTracker:
             if out[d] is not None:
                 b, e = int(pad[2 * i]), int(pad[2 * i + 1])
                 out[d] = out[d].moved(replace(out[d], offset=out[d].offset - out[d].stride * b,
-                                              profile=apply_step(out[d], "pad", b, e)))
+                                              profile=apply_step(out[d], "pad", b, e),
+                                              receptive=_field(out[d], receptive.window, 1, 1, 1, b)))
         return tuple(out)
 
     def _getitem(self, index, x, g) -> tuple | None:
@@ -294,7 +312,8 @@ class AlignmentTracker:
             if grid is not None and (start or step != 1 or len(range(start, stop, step)) != n):
                 grid = grid.moved(Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
                                        tiled=step > 1, profile=apply_step(grid, "take", start, step,
-                                                                      len(range(start, stop, step)))))
+                                                                      len(range(start, stop, step))),
+                                       receptive=_field(grid, receptive.window, 1, step, 1, -start)))
             out.append(grid)
         return tuple(out) + g[d:]
 
@@ -320,11 +339,13 @@ class AlignmentTracker:
             if corners is None:
                 profile = (apply_step(grid, "adaptive", m) if mode == "area"
                            else apply_step(grid, "resample", m, False, mode, r))
-                result.append(replace(half, tiled=False, profile=profile))
+                result.append(replace(half, tiled=False, profile=profile,
+                                      receptive=_field(grid, receptive.resample, r, _family(mode))))
                 continue
             r = Fraction(n - 1, m - 1)
             result.append(Grid(grid.axis, grid.stride * r, grid.offset,
                                profile=apply_step(grid, "resample", m, True, mode, r),
+                               receptive=_field(grid, receptive.resample, r, _family(mode), True),
                                corners=(*grid.corners, corners),
                                half_pixel=(half.without_corners().stride, half.without_corners().offset)))
         return tuple(result)
@@ -342,6 +363,19 @@ class AlignmentTracker:
         if all(v is None for v in g):
             return None
         return self._resample(x, g, out, "area", None, None) if x.dim() == nd + 2 else (None,) * out.dim()
+
+
+def _field(grid: Grid, step, *args):
+    """``grid``'s receptive fields through one step of :mod:`padlint.geometry.receptive`."""
+    return None if grid.receptive is None else step(grid.receptive, *args)
+
+
+def _family(mode: str) -> str:
+    """The sampling family of an interpolation mode: bilinear and trilinear sample each axis
+    linearly, bicubic cubically."""
+    if mode in ("nearest", "nearest-exact", "area"):
+        return mode
+    return "cubic" if mode == "bicubic" else "linear"
 
 
 def _interpolation(name: str, args, kwargs) -> tuple[str, bool, object]:

@@ -26,6 +26,7 @@ from torch import nn
 import padlint
 from padlint.errors import first_line
 from padlint.geometry.axis import AXIS_NAMES
+from padlint.geometry.receptive import Cells
 from padlint.ir.source import Source, display_path
 from padlint.ir.trace import Layer, Trace, TraceNote
 from padlint.load.sites import caller_source, layer_source
@@ -290,6 +291,10 @@ class FrontEnd:
         finally:
             for m, flag in training:
                 m.training = flag
+        lengths, alignment = recorded
+        if alignment is not None:
+            layers = [replace(layer, cells=_cells(layer, alignment.cells.get(i, ())))
+                      for i, layer in enumerate(layers)]
         counts: Counter = Counter()
         named = []
         for layer in layers:
@@ -297,10 +302,18 @@ class FrontEnd:
             if counts[layer.name] > 1:
                 layer = replace(layer, name=f"{layer.name}#{counts[layer.name]}")
             named.append(layer)
-        lengths, alignment = recorded
         if alignment is not None and alignment.failed:     # PAD901 says PAD106-PAD108 are partial
             notes = [*notes, TraceNote("facts", "", alignment.failed)]
         return Trace(tuple(named), method, tuple(shape), tuple(notes), lengths, alignment)
+
+
+def _cells(layer: Layer, grids) -> tuple[Cells | None, ...]:
+    """The layer's output cells per axis, from the alignment tracker's grids."""
+    grids = list(grids)
+    if len(grids) != len(layer.axes):
+        return ()
+    return tuple(None if g is None else Cells(f.axis, g.stride, g.offset, g.receptive)
+                 for f, g in zip(layer.axes, grids))
 
 
 def _listeners(where, site, program: bool, coverage: bool) -> list[Listener]:

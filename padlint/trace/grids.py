@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from padlint.geometry import coverage
+from padlint.geometry import coverage, receptive
 from padlint.geometry.coverage import MapCoverage, Profile, summarize
+from padlint.geometry.receptive import Field
 from padlint.ir.source import Source
 
 
@@ -43,6 +44,8 @@ class Grid:
     # cells would have with align_corners=False at each of them (None: no such call)
     corners: tuple[CornersCall, ...] = field(default=(), compare=False, repr=False)
     half_pixel: tuple[Fraction, Fraction] | None = field(default=None, compare=False, repr=False)
+    # the receptive fields of the cells (None: not followed)
+    receptive: Field | None = field(default=None, compare=False, repr=False)
 
     def centre(self) -> str:
         """``2j+0.5``: the centre of cell j, in input pixels."""
@@ -102,6 +105,21 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Combine:
+    """A call that combines maps (an add, a concatenation), aligned or not: per spatial axis
+    its length, the inputs' distinct grids and the union of their receptive fields."""
+
+    name: str
+    op: str
+    source: Source | None
+    after: int                # the windowed layers run before it
+    axes: tuple[tuple[int, tuple[Grid, ...], Field | None], ...]
+
+    def rename(self, prefix: str) -> Combine:
+        return replace(self, name=f"{prefix}.{self.name}")
+
+
+@dataclass(frozen=True)
 class AdaptivePool:
     """One axis of an adaptive pool: ``n`` input cells into ``m`` bins."""
 
@@ -124,6 +142,10 @@ class Alignment:
     pools: list[AdaptivePool] = field(default_factory=list)
     outputs: list = field(default_factory=list)     # the grids of each output tensor
     failed: str | None = None       # why the tracker stopped (the facts are then partial)
+    # the output grids of each windowed layer (by its index in the trace), with their
+    # receptive fields: read into each Layer's ``cells``
+    cells: dict[int, tuple[Grid | None, ...]] = field(default_factory=dict, repr=False)
+    combines: list[Combine] = field(default_factory=list, repr=False)   # every merge, for `padlint layers`
     # the deepest map of more than one cell per axis (the coarsest grid, the last windowed
     # layer on it): (layer index, stride, ((axis, coverage profile), ...)), or None
     deepest: tuple | None = field(default=None, repr=False)
@@ -131,7 +153,8 @@ class Alignment:
     def rename(self, prefix: str) -> Alignment:
         return Alignment([m.rename(prefix) for m in self.merges],
                          [p.rename(prefix) for p in self.pools], self.outputs, self.failed,
-                         self.deepest)
+                         cells=self.cells, combines=[c.rename(prefix) for c in self.combines],
+                         deepest=self.deepest)
 
     @property
     def deepest_map(self):
@@ -152,11 +175,16 @@ def apply_step(grid: Grid, how: str, *args):
 
 
 def merged_grid(grids: list[Grid]) -> Grid:
-    """The first input's grid, with the inputs' coverage profiles averaged."""
+    """The first input's grid, with the inputs' coverage profiles averaged and their
+    receptive fields united."""
+    if len(grids) == 1:
+        return grids[0]
+    first = grids[0]
+    field = receptive.merge([g.receptive for g in grids])
     profiles = [g.profile for g in grids]
-    if len(grids) == 1 or any(p is None for p in profiles):
-        return grids[0] if len(grids) == 1 else replace(grids[0], profile=None)
+    if any(p is None for p in profiles):
+        return replace(first, profile=None, receptive=field)
     known = [p for p in profiles if p is not None]
     if all(p is known[0] for p in known):
-        return grids[0]
-    return replace(grids[0], profile=coverage.merge(known))
+        return replace(first, receptive=field)
+    return replace(first, profile=coverage.merge(known), receptive=field)

@@ -219,5 +219,7 @@ class Recorder(TorchFunctionMode):
         self.layers.append(Layer(name=layer, op=op, family=family, axes=tuple(axes),
                                  input_shape=tuple(real.shape), output_shape=tuple(y.shape),
                                  source=source, padding_mode=mode,
-                                 node=getattr(self, "node_name", None)))
+                                 node=getattr(self, "node_name", None),
+                                 params=sum(int(t.numel()) for t in (bound.get("weight"), bound.get("bias"))
+                                            if isinstance(t, torch.Tensor))))
         return out
