@@ -27,7 +27,7 @@ def test_every_example_block_is_a_fresh_run():
     """Each marked block is regenerated from a real run; any drift fails with the diff
     (``python scripts/readme_examples.py`` rewrites them)."""
     found = readme_examples.examples(README)
-    assert len(found) == 9
+    assert len(found) == 10
     fresh = readme_examples.regenerate(README)
     diff = "".join(difflib.unified_diff(README.splitlines(True), fresh.splitlines(True),
                                         "README.md", "fresh runs"))

@@ -1,4 +1,4 @@
-"""The ``padlint`` command: check, sizes, stats, blindspots, report, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
+"""The ``padlint`` command: check, layers, sizes, stats, blindspots, report, rule, rules. ``padlint model.py`` means ``padlint check model.py``."""
 from __future__ import annotations
 
 import argparse
@@ -11,13 +11,14 @@ from padlint.cli.blindspots import add_blindspots_parser, cmd_blindspots
 from padlint.cli.check import add_check_parser, cmd_check
 from padlint.cli.common import error
 from padlint.cli.fix import add_fix_parser, cmd_fix
+from padlint.cli.layers import add_layers_parser, cmd_layers
 from padlint.cli.report import add_report_parser, cmd_report
 from padlint.cli.rules import add_rules_parsers, cmd_rule, cmd_rules
 from padlint.cli.sizes import add_sizes_parser, cmd_sizes
 from padlint.cli.stats import add_stats_parser, cmd_stats
 from padlint.errors import PadlintError
 
-COMMANDS = ("check", "sizes", "stats", "blindspots", "report", "fix", "rule", "rules")
+COMMANDS = ("check", "layers", "sizes", "stats", "blindspots", "report", "fix", "rule", "rules")
 
 
 def _codes(text: str) -> list[str]:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     add_check_parser(sub, _codes)
+    add_layers_parser(sub, _codes)
     add_sizes_parser(sub, _codes)
     add_stats_parser(sub, _codes)
     add_blindspots_parser(sub, _codes)
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
-    handler = {"check": cmd_check, "sizes": cmd_sizes, "stats": cmd_stats, "blindspots": cmd_blindspots, "report": cmd_report,
+    handler = {"check": cmd_check, "layers": cmd_layers, "sizes": cmd_sizes, "stats": cmd_stats, "blindspots": cmd_blindspots, "report": cmd_report,
                "fix": cmd_fix,
                "rule": cmd_rule,
                "rules": cmd_rules}[args.command]

@@ -28,6 +28,8 @@ class SizeSuggestion(Protocol):
 
     def sizes(self) -> list[Any]: ...
 
+    def text(self) -> str: ...                                          # 'the nearest clean sizes are …'
+
 
 class VerificationFacts(Protocol):
     """A padlint.verification.stage.Verification."""
