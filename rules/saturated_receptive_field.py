@@ -24,6 +24,7 @@ def saturated(field: Field, out: int, n: int) -> bool:
 def check(trace: Trace, params: dict):
     spatial = list(trace.input_shape[2:])
     names = AXIS_NAMES.get(len(spatial), ())
+    known: dict[tuple, int | None] = {}       # H and W of a square input grow together: one search
     for a, axis in enumerate(names):
         n = spatial[a]
         for i, layer in enumerate(trace.layers):
@@ -37,7 +38,10 @@ def check(trace: Trace, params: dict):
             if not after:
                 break                     # the last layer: nothing follows it
             limit = int(params.get("search_factor", 8)) * n
-            stops = _stops_at(trace, i, a, axis, cells.field, limit)
+            key = (i, n, cells.field, f.out, tuple(b for b, v in enumerate(spatial) if v == n))
+            if key not in known:
+                known[key] = _stops_at(trace, i, a, axis, cells.field, limit)
+            stops = known[key]
             yield layer.name, axis, layer.source, {
                 "axis": axis, "layer": layer.name, "describe": layer.describe(axis), "rf": cells.field.size, "n": n,
                 "cells": f.out, "following": len(after),
@@ -58,12 +62,14 @@ def _stops_at(trace: Trace, index: int, a: int, axis: str, field: Field, limit: 
     if window is None:
         return None
     spatial = list(trace.input_shape[2:])
-    sizes = np.arange(spatial[a] + 1, limit + 1)
     together = [b for b, v in enumerate(spatial) if v == spatial[a]]
-    ev = program.evaluate({b: sizes for b in together})
-    outs = np.broadcast_to(np.asarray(ev.values[window.out], dtype=np.int64), sizes.shape)
-    valid = ev.valid()
-    for n, out, ok in zip(sizes.tolist(), outs.tolist(), valid.tolist()):
-        if ok and out >= 1 and not saturated(field, out, n):
-            return n
+    start, step = spatial[a] + 1, 32
+    while start <= limit:                 # the nearest sizes first: most answers are near
+        sizes = np.arange(start, min(start + step, limit + 1))
+        ev = program.evaluate({b: sizes for b in together})
+        outs = np.broadcast_to(np.asarray(ev.values[window.out], dtype=np.int64), sizes.shape)
+        for n, out, ok in zip(sizes.tolist(), outs.tolist(), ev.valid().tolist()):
+            if ok and out >= 1 and not saturated(field, out, n):
+                return n
+        start, step = start + step, step * 4
     return None

@@ -194,9 +194,12 @@ class AlignmentTracker:
         axes = []
         for grids, length in zip(columns, lengths):
             # the first grid of each place, with its align_corners facts (the cause, PAD107)
-            distinct = tuple(dict.fromkeys(replace(g, tiled=False, profile=None) for g in grids))
+            firsts: dict[tuple, Grid] = {}
+            for g in grids:
+                firsts.setdefault((g.axis, g.stride, g.offset), g)
+            distinct = tuple(replace(g, tiled=False, profile=None) for g in firsts.values())
             axes.append((length, distinct, receptive.merge([g.receptive for g in grids])))
-            places = {(g.axis, g.stride, g.offset) for g in grids}
+            places = firsts.keys()
             if len(places) < 2 or len({axis for axis, _, _ in places}) > 1:
                 continue
             if all(g.tiled for g in grids):             # space-to-depth: phases side by side
