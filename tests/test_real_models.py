@@ -123,13 +123,20 @@ def test_mobilenet_v2_224_five_stride2_convs():
     stride2 = ["features.0.0", "features.2.conv.1.0", "features.4.conv.1.0",
                "features.7.conv.1.0", "features.14.conv.1.0"]
     assert _codes(r, "PAD101") == sorted((n, a) for n in stride2 for a in "HW")
-    assert {f.rule for f in r.findings} == {"PAD101"}
+    assert {f.rule for f in r.findings} == {"PAD101", "PAD110"}
+    # PAD110: from the last block's depthwise conv (field 491 at stride 32 on 7 cells) on,
+    # every cell sees the whole 224; at 247 (8 cells) the first cell's field ends at 245
+    saturated = [f for f in r.findings if f.rule == "PAD110"]
+    assert [(f.layer, f.axis) for f in saturated] == [("features.17.conv.1.0", "H"), ("features.17.conv.1.0", "W")]
+    assert "a receptive field of 491 pixels on an input of 224, 7 cells" in saturated[0].message
+    assert "the 2 windowed layers after it (716,800 parameters)" in saturated[0].message
+    assert saturated[0].fix.startswith("use an input of at least 247 on H")
     layers = _by_name(r)
     assert [layers[n].axis("H").n for n in stride2] == [224, 112, 56, 28, 14]
     for n in stride2:
         f = layers[n].axis("W")
         assert (f.kernel, f.stride, f.pad_begin, f.used_pad_end) == (3, 2, 1, 0)
-    assert padlint.analyze("torchvision.models:mobilenet_v2", 225).findings == []
+    assert {f.rule for f in padlint.analyze("torchvision.models:mobilenet_v2", 225).findings} == {"PAD110"}
 
 
 def test_tf_efficientnet_b0_dynamic_same_padding_against_autograd():

@@ -16,6 +16,7 @@ import os
 import warnings
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, event, given, note, settings
@@ -96,10 +97,25 @@ def build(spec):
     return Fuzzed
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(spec=st.lists(blocks, min_size=1, max_size=4), ref=st.integers(8, 40))
+FULL = settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SPECS = dict(spec=st.lists(blocks, min_size=1, max_size=4), ref=st.integers(8, 40))
+
+
+@pytest.mark.corpus                  # the whole profile (about 20 s) in CI's corpus stage
+@FULL
+@given(**SPECS)
 def test_fast_path_equals_exact_path(spec, ref):
+    compare(spec, ref)
+
+
+@settings(FULL, max_examples=min(40, EXAMPLES))
+@given(**SPECS)
+def test_fast_path_equals_exact_path_quick(spec, ref):
+    compare(spec, ref)
+
+
+def compare(spec, ref) -> None:
     note(f"spec={spec} ref={ref}")
     prep = prepare(Candidate("Fuzzed", build(spec)))
     shape = (1, 2, ref, ref + 3)

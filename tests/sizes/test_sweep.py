@@ -279,6 +279,7 @@ def test_an_unmodelled_view_falls_back_to_the_exact_path():
 
 # -- vector forms of the rules ---------------------------------------------------------------
 
+@pytest.mark.corpus                  # an exhaustive grid (about 25 s): CI's corpus stage
 @pytest.mark.parametrize("transposed", [False, True])
 def test_vector_rules_match_their_checks(transposed):
     """The vector forms of PAD101, PAD102, PAD104 and PAD105 fire exactly where their
