@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from padlint.cli.common import console, project_config, report_errors
+from padlint.cli.common import console, project_config, report_errors, selection
 from padlint.cli.isolate import run_isolated, warm_up
 from padlint.engine.noqa import Suppressor
 from padlint.engine.select import select_rules
@@ -30,6 +30,7 @@ def add_layers_parser(sub, codes) -> None:
     layers.add_argument("--select", type=codes, default=None, metavar="CODES",
                         help="the rules whose findings are shown as badges (default: all)")
     layers.add_argument("--ignore", type=codes, default=None, metavar="CODES")
+    layers.set_defaults(extend_select=None)
     layers.add_argument("--config", default=None, metavar="PYPROJECT",
                         help="read [tool.padlint] from this file instead of searching upwards")
     layers.add_argument("--isolated", action="store_true", help="ignore every configuration file")
@@ -46,8 +47,7 @@ def cmd_layers(args) -> int:
 
     config = project_config(args)
     sizes = parse_input_sizes(args.input_size) if args.input_size else config.input_size
-    select = args.select if args.select is not None else config.rule_select if config.select is not None else None
-    ignore = args.ignore if args.ignore is not None else config.ignore
+    select, ignore = selection(args, config)
     select_rules(select, ignore, config.severity)           # bad codes: exit 2 before any work
     if args.timeout > 0:
         warm_up()
@@ -60,7 +60,7 @@ def cmd_layers(args) -> int:
         return 2                                        # no partial output
     from padlint.ir.report import Report
     report = Report(results=outcome.results)
-    Suppressor(config).apply(report)                    # a # noqa'd finding gets no badge
+    Suppressor(config).apply(report)                    # a suppressed finding gets no badge
     if args.format == "json":
         print(json.dumps({"schema_version": 1, "results": [to_json(r, args.every) for r in report.results]},
                          indent=2))

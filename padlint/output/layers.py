@@ -79,16 +79,21 @@ def combine_row(combine, codes: tuple[str, ...]) -> Row:
     }, codes)
 
 
+def combines(result: ModelResult, every: bool = False) -> list:
+    """The merges shown: every one with ``every``, else those whose inputs are misaligned."""
+    alignment = result.trace.alignment
+    shown = list(getattr(alignment, "combines", []) or [])
+    if not every:
+        misaligned = {m.name for m in getattr(alignment, "merges", []) or []}
+        shown = [c for c in shown if c.name in misaligned]
+    return shown
+
+
 def rows(result: ModelResult, every: bool = False) -> list[Row]:
     """The table's rows in execution order."""
-    trace = result.trace
-    combines = list(getattr(trace.alignment, "combines", []) or [])
-    misaligned = {m.name for m in getattr(trace.alignment, "merges", []) or []}
-    if not every:
-        combines = [c for c in combines if c.name in misaligned]
     out: list[Row] = []
-    pending = sorted(combines, key=lambda c: c.after)
-    for i, layer in enumerate(trace.layers):
+    pending = sorted(combines(result, every), key=lambda c: c.after)
+    for i, layer in enumerate(result.trace.layers):
         while pending and pending[0].after <= i:
             c = pending.pop(0)
             out.append(combine_row(c, _codes(result, c.name)))
@@ -134,12 +139,9 @@ def to_json(result: ModelResult, every: bool = False) -> dict[str, Any]:
         entry = layer.to_json()
         entry.update(depth=depth_of(layer.name), params=layer.params, findings=list(_codes(result, layer.name)))
         layers.append(entry)
-    combines = []
-    misaligned = {m.name for m in getattr(result.trace.alignment, "merges", []) or []}
-    for c in getattr(result.trace.alignment, "combines", []) or []:
-        if not every and c.name not in misaligned:
-            continue
-        combines.append({"name": c.name, "op": c.op, "after": c.after, "depth": depth_of(c.name),
+    merges = []
+    for c in combines(result, every):
+        merges.append({"name": c.name, "op": c.op, "after": c.after, "depth": depth_of(c.name),
                          "source": c.source.to_json() if c.source else None,
                          "findings": list(_codes(result, c.name)),
                          "axes": [{"axis": grids[0].axis, "length": length,
@@ -148,17 +150,17 @@ def to_json(result: ModelResult, every: bool = False) -> dict[str, Any]:
                                                "centre_offset": _number(g.offset)} for g in grids]}
                                   for length, grids, f in c.axes]})
     return {"target": result.target, "input_shape": list(result.input_shape), "layers": layers,
-            "merges": combines, "totals": totals(result)}
+            "merges": merges, "totals": totals(result)}
 
 
-def _table(result: ModelResult, every: bool, name_width: int | None = None) -> Table:
+def _table(table_rows: list[Row], name_width: int | None = None) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("layer", no_wrap=name_width is None, overflow="fold", max_width=name_width)
     table.add_column("op", no_wrap=True)
     for column in COLUMNS:
         table.add_column(column, no_wrap=True, justify="right" if column in ("RF", "stride") else "left")
     table.add_column("findings", no_wrap=True)
-    for row in rows(result, every):
+    for row in table_rows:
         table.add_row(Text("  " * row.depth + row.name), row.op, *(row.cells[c] for c in COLUMNS),
                       " ".join(row.codes))
     return table
@@ -181,12 +183,13 @@ def print_layers(results: list[ModelResult], console: Console, every: bool = Fal
         if k:
             console.print()
         console.print(f"{result.target} @ {shape_str(result.input_shape)}", highlight=False, markup=False)
-        lines = _render(_table(result, every), 100_000, False)
+        table_rows = rows(result, every)
+        lines = _render(_table(table_rows), 100_000, False)
         if console.is_terminal:
             natural = max((len(line) for line in lines), default=0)
-            names = max((len(row.name) + 2 * row.depth for row in rows(result, every)), default=5)
+            names = max((len(row.name) + 2 * row.depth for row in table_rows), default=5)
             room = console.width - (natural - max(names, 5))
-            fit = _table(result, every, room) if natural > console.width and room >= 12 else _table(result, every)
+            fit = _table(table_rows, room) if natural > console.width and room >= 12 else _table(table_rows)
             lines = _render(fit, max(console.width, natural) if fit.columns[0].max_width is None else console.width,
                             console.color_system is not None)
         for line in lines:
@@ -199,12 +202,11 @@ def print_layers(results: list[ModelResult], console: Console, every: bool = Fal
 def footer(result: ModelResult) -> str:
     t = totals(result)
     parts = [f"{t['layers']} windowed layers ({t['params']:,} parameters)"]
-    if t["last"]:
-        fields = {a: v["receptive_field"] for a, v in t["axes"].items()}
-        strides = {a: v["effective_stride"] for a, v in t["axes"].items()}
-        rf = _joined([str(v) for v in fields.values()])
-        stride = _joined([exact(Fraction(v).limit_denominator(1 << 20)) if v is not None else "?"
-                          for v in strides.values()])
+    last = result.trace.layers[-1] if result.trace.layers else None
+    if last is not None:
+        cells = [last.cell(f.axis) for f in last.axes]
+        rf = _joined([str(c.receptive_field) if c and c.receptive_field else "?" for c in cells])
+        stride = _joined([exact(c.stride) if c else "?" for c in cells])
         parts.append(f"the last ({t['last']}) sees {rf} input pixels at stride {stride}")
     if t["findings"]:
         parts.append("findings per axis: " + ", ".join(f"{code} x{n}" for code, n in sorted(t["findings"].items())))

@@ -185,20 +185,20 @@ class AlignmentTracker:
                 self._grids.pop(id(o), None)
 
     # -- merges ---------------------------------------------------------------------
-    def _check(self, op: str, columns: list[list[Grid]], lengths: list[int]) -> None:
+    def _check(self, op: str, columns: list[list[Grid]], lengths: list[int], fields: list) -> None:
         """Record the axes on which the inputs' grids differ. Every call that compares
         grids is named, aligned or not, so that ``cat#2`` is the second such call."""
         if not columns:
             return
         name, _, source = self._named(op)
         axes = []
-        for grids, length in zip(columns, lengths):
+        for grids, length, field in zip(columns, lengths, fields):
             # the first grid of each place, with its align_corners facts (the cause, PAD107)
             firsts: dict[tuple, Grid] = {}
             for g in grids:
                 firsts.setdefault((g.axis, g.stride, g.offset), g)
             distinct = tuple(replace(g, tiled=False, profile=None) for g in firsts.values())
-            axes.append((length, distinct, receptive.merge([g.receptive for g in grids])))
+            axes.append((length, distinct, field))
             places = firsts.keys()
             if len(places) < 2 or len({axis for axis, _, _ in places}) > 1:
                 continue
@@ -211,18 +211,21 @@ class AlignmentTracker:
         columns: list[list[Grid]] = []
         lengths: list[int] = []
         result: list[Grid | None] = []
+        fields: list = []
         for i in range(1, out.dim() + 1):
             grids = [self.of(t)[-i] for t in inputs
                      if t.dim() >= i and t.shape[-i] == out.shape[-i] and t.shape[-i] > 1]
             known = [g for g in grids if g is not None]
+            merged = merged_grid(known) if known and out.shape[-i] > 1 else None
             if len(known) >= 2:
                 columns.append(known)
                 lengths.append(int(out.shape[-i]))
-            result.append(merged_grid(known) if known and out.shape[-i] > 1 else None)
+                fields.append(merged.receptive if merged is not None else None)
+            result.append(merged)
         op = name.strip("_")
         if op[:1] in "ir" and op[1:] in ("add", "sub", "mul", "truediv"):
             op = op[1:]                                 # __iadd__, __radd__: an add
-        self._check(op, list(reversed(columns)), list(reversed(lengths)))
+        self._check(op, list(reversed(columns)), list(reversed(lengths)), list(reversed(fields)))
         return tuple(reversed(result))
 
     def _cat(self, name, args, kwargs, out) -> tuple | None:
@@ -235,16 +238,19 @@ class AlignmentTracker:
         columns: list[list[Grid]] = []
         lengths: list[int] = []
         result: list[Grid | None] = []
+        fields: list = []
         for i in range(ndim):
             known = [g for g in (self.of(t)[i] for t in tensors if t.shape[i] > 1) if g is not None]
             if name != "stack" and i == dim:
                 result.append(None)                     # cells side by side: no one grid
                 continue
+            merged = merged_grid(known) if known else None
             if len(known) >= 2:
                 columns.append(known)
                 lengths.append(int(tensors[0].shape[i]))
-            result.append(merged_grid(known) if known else None)
-        self._check(name, columns, lengths)
+                fields.append(merged.receptive if merged is not None else None)
+            result.append(merged)
+        self._check(name, columns, lengths, fields)
         if name == "stack":
             result.insert(dim, None)
         return tuple(result)

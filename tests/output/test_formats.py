@@ -22,7 +22,7 @@ import yaml
 from padlint.cli.main import main
 from padlint.ir.source import Source
 from padlint.output.formats import github_command
-from paths import DATA, GOLDEN, ROOT
+from paths import DATA, ROOT, check_golden
 
 SARIF_SCHEMA = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
 ROOT_PLACEHOLDER = "file:///PADLINT_ROOT/"
@@ -143,13 +143,6 @@ def examples() -> dict[str, subprocess.CompletedProcess]:
         return dict(zip(formats, pool.map(_run_examples, formats)))
 
 
-def _check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("PADLINT_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
-
-
 def _normalise_sarif(text: str) -> str:
     """The root URI is machine-specific: replace it with a placeholder."""
     uri = sarif_run(text)["originalUriBaseIds"]["%SRCROOT%"]["uri"]
@@ -165,7 +158,7 @@ def test_examples_golden(examples, fmt):
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == EXAMPLES_SKIPPED
     text = _normalise_sarif(proc.stdout) if fmt == "sarif" else proc.stdout
-    _check_golden(GOLDEN_NAMES[fmt], text)
+    check_golden(GOLDEN_NAMES[fmt], text)
 
 
 def test_examples_concise_shape(examples):

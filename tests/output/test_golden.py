@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from paths import GOLDEN, ROOT
+from paths import GOLDEN, ROOT, check_golden
 
 
 def _run(*args):
@@ -12,17 +12,10 @@ def _run(*args):
                           text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
 
 
-def _check(name: str, text: str):
-    path = GOLDEN / name
-    if os.environ.get("PADLINT_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
-
-
 def test_examples_text_output():
     proc = _run("check", "examples/")
     assert proc.returncode == 1
-    _check("examples.txt", proc.stdout)
+    check_golden("examples.txt", proc.stdout)
     assert proc.stderr.splitlines() == [
         "padlint: examples/resnet.py: BasicBlock needs arguments; it is analysed inside the models "
         "that use it"]
@@ -31,19 +24,19 @@ def test_examples_text_output():
 def test_examples_at_225_text_output():
     proc = _run("check", "examples/resnet.py", "examples/dynamic.py", "--input-size", "225")
     assert proc.returncode == 1          # dynamic.py crops to an even width, then drops a row
-    _check("examples-225.txt", proc.stdout)
+    check_golden("examples-225.txt", proc.stdout)
 
 
 def test_rule_docs_output():
     proc = _run("rule", "PAD102")
     assert proc.returncode == 0
-    _check("rule-PAD102.txt", proc.stdout)
+    check_golden("rule-PAD102.txt", proc.stdout)
 
 
 def test_rules_list_output():
     proc = _run("rules")
     assert proc.returncode == 0
-    _check("rules.txt", proc.stdout)
+    check_golden("rules.txt", proc.stdout)
 
 
 def test_readme_first_command_exits_zero():

@@ -13,7 +13,7 @@ from rich.text import Text
 
 import padlint
 from padlint.output.layers import exact, print_layers
-from paths import GOLDEN, ROOT
+from paths import ROOT, check_golden
 
 
 def _run(*args, columns: str = "80"):
@@ -21,23 +21,16 @@ def _run(*args, columns: str = "80"):
                           text=True, timeout=300, env={**os.environ, "COLUMNS": columns})
 
 
-def _check(name: str, text: str):
-    path = GOLDEN / name
-    if os.environ.get("PADLINT_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
-
-
 def test_examples_golden():
     proc = _run("examples/")
     assert proc.returncode == 0, proc.stderr
-    _check("layers-examples.txt", proc.stdout)
+    check_golden("layers-examples.txt", proc.stdout)
 
 
 def test_all_rows_golden():
     proc = _run("examples/unet.py", "--all")
     assert proc.returncode == 0, proc.stderr
-    _check("layers-unet-all.txt", proc.stdout)
+    check_golden("layers-unet-all.txt", proc.stdout)
 
 
 def test_unet_rows():
