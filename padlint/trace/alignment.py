@@ -39,7 +39,6 @@ import torch
 
 from padlint.geometry import coverage, receptive
 from padlint.geometry.axis import AXIS_NAMES
-from padlint.geometry.coverage import Profile
 from padlint.ir.source import Source
 from padlint.trace.grids import (
     AdaptivePool,
@@ -48,7 +47,7 @@ from padlint.trace.grids import (
     CornersCall,
     Grid,
     Merge,
-    apply_step,
+    ProfileSteps,
     merged_grid,
 )
 from padlint.trace.ops import ADAPTIVE, CAT, INTERPOLATE, MERGE, UNARY, op_name, positive_dim, tensors_in
@@ -67,7 +66,7 @@ class AlignmentTracker:
         self.site = site
         self.profiles = profiles          # follow coverage profiles too (PAD108)
         self.facts = Alignment()
-        self._profiles: dict[tuple, tuple[Profile, Profile]] = {}   # (input profile, window) -> output profile: H = W
+        self.steps = ProfileSteps()       # H = W: each coverage step once
         self._grids: dict[int, tuple[torch.Tensor, tuple[Grid | None, ...]]] = {}
         self._calls: Counter = Counter()  # merges and pools per name: the second is 'name#2'
         self._seen = 0                    # windowed layers so far
@@ -142,11 +141,7 @@ class AlignmentTracker:
         half = Fraction(f.dilation * (f.kernel - 1), 2)
         profile = None
         if g.profile is not None:                     # the same map through the same window
-            key = (id(g.profile), f.kernel, f.stride, f.dilation, f.pad_begin, f.out, transposed)
-            hit = self._profiles.get(key)
-            if hit is None or hit[0] is not g.profile:
-                hit = self._profiles[key] = (g.profile, coverage.window(g.profile, f, transposed))
-            profile = hit[1]
+            profile = self.steps.run("window", (g.profile,), replace(f, axis=""), transposed)
         field = None
         if g.receptive is not None:
             step = receptive.transposed if transposed else receptive.window
@@ -216,7 +211,7 @@ class AlignmentTracker:
             grids = [self.of(t)[-i] for t in inputs
                      if t.dim() >= i and t.shape[-i] == out.shape[-i] and t.shape[-i] > 1]
             known = [g for g in grids if g is not None]
-            merged = merged_grid(known) if known and out.shape[-i] > 1 else None
+            merged = merged_grid(known, self.steps) if known and out.shape[-i] > 1 else None
             if len(known) >= 2:
                 columns.append(known)
                 lengths.append(int(out.shape[-i]))
@@ -244,7 +239,7 @@ class AlignmentTracker:
             if name != "stack" and i == dim:
                 result.append(None)                     # cells side by side: no one grid
                 continue
-            merged = merged_grid(known) if known else None
+            merged = merged_grid(known, self.steps) if known else None
             if len(known) >= 2:
                 columns.append(known)
                 lengths.append(int(tensors[0].shape[i]))
@@ -295,7 +290,7 @@ class AlignmentTracker:
             if out[d] is not None:
                 b, e = int(pad[2 * i]), int(pad[2 * i + 1])
                 out[d] = out[d].moved(replace(out[d], offset=out[d].offset - out[d].stride * b,
-                                              profile=apply_step(out[d], "pad", b, e),
+                                              profile=self.steps.apply(out[d], "pad", b, e),
                                               receptive=_field(out[d], receptive.window, 1, 1, 1, b)))
         return tuple(out)
 
@@ -320,7 +315,7 @@ class AlignmentTracker:
                 return None
             if grid is not None and (start or step != 1 or len(range(start, stop, step)) != n):
                 grid = grid.moved(Grid(grid.axis, grid.stride * step, grid.offset + grid.stride * start,
-                                       tiled=step > 1, profile=apply_step(grid, "take", start, step,
+                                       tiled=step > 1, profile=self.steps.apply(grid, "take", start, step,
                                                                       len(range(start, stop, step))),
                                        receptive=_field(grid, receptive.window, 1, step, 1, -start)))
             out.append(grid)
@@ -346,14 +341,14 @@ class AlignmentTracker:
                 else (r - 1) / 2
             half = grid.moved(Grid(grid.axis, grid.stride * r, grid.offset + grid.stride * shift))
             if corners is None:
-                profile = (apply_step(grid, "adaptive", m) if mode == "area"
-                           else apply_step(grid, "resample", m, False, mode, r))
+                profile = (self.steps.apply(grid, "adaptive", m) if mode == "area"
+                           else self.steps.apply(grid, "resample", m, False, mode, r))
                 result.append(replace(half, tiled=False, profile=profile,
                                       receptive=_field(grid, receptive.resample, r, _family(mode))))
                 continue
             r = Fraction(n - 1, m - 1)
             result.append(Grid(grid.axis, grid.stride * r, grid.offset,
-                               profile=apply_step(grid, "resample", m, True, mode, r),
+                               profile=self.steps.apply(grid, "resample", m, True, mode, r),
                                receptive=_field(grid, receptive.resample, r, _family(mode), True),
                                corners=(*grid.corners, corners),
                                half_pixel=(half.without_corners().stride, half.without_corners().offset)))

@@ -167,14 +167,28 @@ class Alignment:
         return deep if all(len(a.padding) > 1 for a in deep.axes) else None
 
 
-def apply_step(grid: Grid, how: str, *args):
-    """``grid``'s coverage profile through one step of :mod:`padlint.geometry.coverage`."""
-    if grid.profile is None:
-        return None
-    return getattr(coverage, how)(grid.profile, *args)
+class ProfileSteps:
+    """The steps of :mod:`padlint.geometry.coverage`, each computed once per distinct input:
+    the H and W axes of a square map share one profile, so the second axis's step, window
+    or merge, is a lookup and they keep sharing."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple, tuple[tuple[Profile, ...], Profile | None]] = {}
+
+    def run(self, how: str, inputs: tuple[Profile, ...], *args) -> Profile | None:
+        key = (how, tuple(map(id, inputs)), *args)
+        hit = self._done.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], inputs)):   # an id reused
+            step = getattr(coverage, how)
+            hit = self._done[key] = (inputs, step(list(inputs)) if how == "merge" else step(*inputs, *args))
+        return hit[1]
+
+    def apply(self, grid: Grid, how: str, *args) -> Profile | None:
+        """``grid``'s coverage profile through one step."""
+        return None if grid.profile is None else self.run(how, (grid.profile,), *args)
 
 
-def merged_grid(grids: list[Grid]) -> Grid:
+def merged_grid(grids: list[Grid], steps: ProfileSteps) -> Grid:
     """The first input's grid, with the inputs' coverage profiles averaged and their
     receptive fields united."""
     if len(grids) == 1:
@@ -187,4 +201,4 @@ def merged_grid(grids: list[Grid]) -> Grid:
     known = [p for p in profiles if p is not None]
     if all(p is known[0] for p in known):
         return replace(first, receptive=field)
-    return replace(first, profile=coverage.merge(known), receptive=field)
+    return replace(first, profile=steps.run("merge", tuple(known)), receptive=field)
