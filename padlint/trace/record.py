@@ -52,6 +52,11 @@ def is_meta(t) -> bool:
 
 def _fast_shape(func, args, kwargs):
     name = getattr(func, "__name__", "")
+    if name in _SHAPERS and args:
+        try:
+            return _SHAPERS[name](*args, **kwargs)
+        except TypeError:       # a signature not answered here: torch's own meta kernel
+            return None
     if name in SAME_SHAPE and args and is_meta(args[0]):
         a = args[0]
         if name.endswith("_") or kwargs.get("inplace"):
@@ -62,7 +67,9 @@ def _fast_shape(func, args, kwargs):
         if isinstance(b, torch.Tensor):
             if not is_meta(b) and b.dim() > 0:
                 return None
-            shape, dtype = torch.broadcast_shapes(a.shape, b.shape), torch.result_type(a, b)
+            shape, dtype = _broadcast(a.shape, b.shape), torch.result_type(a, b)
+            if shape is None:
+                return None
         elif isinstance(b, (int, float, bool)):
             shape, dtype = a.shape, torch.result_type(a, b)
         else:
@@ -205,7 +212,9 @@ class Recorder(TorchFunctionMode):
                 needed = geometry.min_input_length(k, d, own[0] + eb, own[1] + ee)
                 raise InputTooSmall(layer, op, axis, n, needed) from None
             axes.append(facts)
-        out = func(*args, **kwargs)
+        out = _window_out(wa, bound, axes)
+        if out is None:
+            out = func(*args, **kwargs)
         y = out[0] if isinstance(out, tuple) else out
         got = tuple(int(v) for v in y.shape[-nd:])
         if got != tuple(f.out for f in axes):
@@ -223,3 +232,104 @@ class Recorder(TorchFunctionMode):
                                  params=sum(int(t.numel()) for t in (bound.get("weight"), bound.get("bias"))
                                             if isinstance(t, torch.Tensor))))
         return out
+
+
+# Ops whose meta kernels are Python decompositions that import torch._dynamo on first use
+# (half a second in a new process, paid by every `padlint check`): their output shapes,
+# answered directly where the call is a plain one (None: let torch run it).
+
+
+def _broadcast(a, b) -> tuple[int, ...] | None:
+    """The broadcast of two shapes (``torch.broadcast_shapes`` imports the symbolic-shapes
+    machinery on first use), or None where they do not broadcast."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        m = int(a[-i]) if i <= len(a) else 1
+        n = int(b[-i]) if i <= len(b) else 1
+        if m != n and 1 not in (m, n):
+            return None
+        out.append(n if m == 1 else m)
+    return tuple(reversed(out))
+
+
+def _meta_like(x, shape):
+    return torch.empty(tuple(shape), dtype=x.dtype, device="meta")
+
+
+def _cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors or not all(is_meta(t) and t.dim() == tensors[0].dim() > 0 for t in tensors):
+        return None
+    x, d = tensors[0], int(dim) % tensors[0].dim()
+    if any(t.dtype != x.dtype or t.shape[:d] + t.shape[d + 1:] != x.shape[:d] + x.shape[d + 1:]
+           for t in tensors):
+        return None
+    shape = list(x.shape)
+    shape[d] = sum(int(t.shape[d]) for t in tensors)
+    return _meta_like(x, shape)
+
+
+def _reduce(x, dim=None, keepdim=False):
+    if not is_meta(x) or not x.is_floating_point() or dim is None or isinstance(keepdim, torch.Tensor):
+        return None
+    dims = [int(dim)] if isinstance(dim, int) else [int(d) for d in dim]
+    if not dims or x.dim() == 0:
+        return None
+    dims = [d % x.dim() for d in dims]
+    if len(set(dims)) != len(dims):
+        return None
+    shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
+    return _meta_like(x, shape)
+
+
+def _adaptive_avg(nd):
+    def shaper(x, output_size):
+        if not is_meta(x) or x.dim() not in (nd + 1, nd + 2) or 0 in x.shape[-nd:]:
+            return None
+        sizes = [output_size] * nd if isinstance(output_size, int) else list(output_size)
+        if len(sizes) != nd:
+            return None
+        sizes = [int(x.shape[-nd + i]) if v is None else int(v) for i, v in enumerate(sizes)]
+        return _meta_like(x, list(x.shape[:-nd]) + sizes) if min(sizes) > 0 else None
+    return shaper
+
+
+def _linear(x, weight, bias=None):
+    if not (is_meta(x) and is_meta(weight)) or weight.dim() != 2 or x.dim() == 0 \
+            or x.shape[-1] != weight.shape[1] or x.dtype != weight.dtype:
+        return None
+    if bias is not None and not (is_meta(bias) and tuple(bias.shape) in ((), (1,), (weight.shape[0],))):
+        return None
+    return _meta_like(x, list(x.shape[:-1]) + [weight.shape[0]])
+
+
+_SHAPERS = {"linear": _linear, "cat": _cat, "concat": _cat, "concatenate": _cat, "mean": _reduce, "sum": _reduce,
+            "amax": _reduce, "amin": _reduce,
+            **{f"adaptive_avg_pool{nd}d": _adaptive_avg(nd) for nd in (1, 2, 3)}}
+
+
+def _window_out(wa, bound: dict, axes) -> torch.Tensor | None:
+    """The output of a plain convolution or pooling call on meta tensors, shaped from
+    padlint's arithmetic (torch's meta kernels check their arguments with ``torch._check``,
+    whose first use imports the symbolic-shapes machinery: a quarter of a second in a new
+    process). Only calls that torch would accept are answered: the channels and dtypes
+    agree and a pool's padding is at most half its kernel; any other runs torch's kernel,
+    and its error is the user's."""
+    x, nd = bound["input"], wa.nd
+    if not is_meta(x) or x.dim() != nd + 2 or isinstance(wa.padding, str):
+        return None
+    outs = [f.out for f in axes]
+    if wa.family == "conv":
+        weight, bias, groups = bound.get("weight"), bound.get("bias"), bound.get("groups", 1)
+        if not (is_meta(weight) and weight.dim() == nd + 2 and weight.dtype == x.dtype
+                and isinstance(groups, int) and groups > 0 and weight.shape[0] % groups == 0
+                and x.shape[1] == weight.shape[1] * groups):
+            return None
+        if bias is not None and not (is_meta(bias) and tuple(bias.shape) == (weight.shape[0],)
+                                     and bias.dtype == x.dtype):
+            return None
+        return torch.empty((x.shape[0], weight.shape[0], *outs), dtype=x.dtype, device="meta")
+    if wa.family in ("max_pool", "avg_pool") and not bound.get("return_indices") \
+            and x.is_floating_point() and all(p <= k // 2 for p, k in zip(wa.padding, wa.kernel)):
+        return torch.empty((*x.shape[:2], *outs), dtype=x.dtype, device="meta")
+    return None
