@@ -321,6 +321,8 @@ def _window_out(wa, bound: dict, axes) -> torch.Tensor | None:
     outs = [f.out for f in axes]
     if wa.family == "conv":
         weight, bias, groups = bound.get("weight"), bound.get("bias"), bound.get("groups", 1)
+        if not isinstance(weight, torch.Tensor):
+            return None
         if not (is_meta(weight) and weight.dim() == nd + 2 and weight.dtype == x.dtype
                 and isinstance(groups, int) and groups > 0 and weight.shape[0] % groups == 0
                 and x.shape[1] == weight.shape[1] * groups):
