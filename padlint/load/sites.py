@@ -49,12 +49,19 @@ def _user_frame(frame, prefer: str | None):
 
 def frame_source(frame) -> Source:
     """The exact position of the call being executed in ``frame``."""
-    pos = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None), None)
-    line = pos[0] if pos and pos[0] else frame.f_lineno
+    return _position(frame.f_code, frame.f_lasti, frame.f_lineno, os.getcwd())
+
+
+@lru_cache(maxsize=8192)
+def _position(code, lasti: int, lineno: int, cwd: str) -> Source:
+    # a tracer asks for the same few call sites again and again: one walk of the code's
+    # positions per site (per working directory, which the path is relative to)
+    pos = next(itertools.islice(code.co_positions(), lasti // 2, None), None)
+    line = pos[0] if pos and pos[0] else lineno
     col = pos[2] + 1 if pos and pos[2] is not None else 1
     end_line = pos[1] if pos and pos[1] else line
     end_col = pos[3] + 1 if pos and pos[3] is not None else None
-    return Source(display_path(frame.f_code.co_filename), line, col, end_line, end_col)
+    return Source(display_path(code.co_filename), line, col, end_line, end_col)
 
 
 def _with_definition(source: Source, frame) -> Source:
