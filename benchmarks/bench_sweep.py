@@ -1,5 +1,6 @@
 """Sweeping 993 input sizes (32..1024, on H and on W) of torchvision resnet50 and
-efficientnet_b0: padlint's fast path against per-size meta-device propagation.
+efficientnet_b0, and of the tutorial U-Net that pads its skips from x.size()
+(tests/frontdoor/unet_pad.py): padlint's fast path against per-size meta-device propagation.
 
 * fast: :func:`padlint.sweep.sweep_trace` on an already traced model (the one-time
   trace, with its length program and any validation runs, is timed separately);
@@ -30,8 +31,16 @@ SAMPLE = np.linspace(32, 1024, 20).astype(int)
 
 
 def models():
+    import importlib.util
+    from pathlib import Path
+
     from torchvision.models import efficientnet_b0, resnet50
-    return [("resnet50", resnet50), ("efficientnet_b0", efficientnet_b0)]
+    # the tutorial U-Net that reads x.size() to pad its skips (issue 23): tests/frontdoor/unet_pad.py
+    spec = importlib.util.spec_from_file_location(
+        "unet_pad", Path(__file__).resolve().parent.parent / "tests" / "frontdoor" / "unet_pad.py")
+    unet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unet)
+    return [("resnet50", resnet50), ("efficientnet_b0", efficientnet_b0), ("unet_pad (size reads)", unet.UNet)]
 
 
 def main() -> None:
@@ -40,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     rules = select_rules(["PAD101", "PAD102"])
-    print(f"{'model':18} {'one-time trace':>15} {'fast sweep':>11} {'baseline (scaled)':>18} {'ratio':>8}")
+    print(f"{'model':22} {'one-time trace':>15} {'fast sweep':>11} {'baseline (scaled)':>18} {'ratio':>8}")
     for name, build in models():
         prep = prepare(Candidate(name, build))
         start = time.perf_counter()
@@ -60,7 +69,7 @@ def main() -> None:
                 exact_axis(prep.front, trace, axis, SAMPLE, rules)
             base.append((time.perf_counter() - start) * len(SIZES) / len(SAMPLE))
         f, b = statistics.median(fast), statistics.median(base)
-        print(f"{name:18} {once:14.3f}s {f:10.4f}s {b:17.1f}s {b / f:7.0f}x")
+        print(f"{name:22} {once:14.3f}s {f:10.4f}s {b:17.1f}s {b / f:7.0f}x")
 
 
 if __name__ == "__main__":

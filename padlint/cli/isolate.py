@@ -73,6 +73,9 @@ def warm_up() -> None:
     torch.empty(1, device="meta")
 
 
+MAX_WAIT = 10 ** 6      # seconds: the selector takes at most 2**31 ms (--yes, a huge --timeout)
+
+
 def run_isolated(fn: Callable[..., Outcome], args: tuple, timeout: float) -> Outcome:
     """``fn(*args)`` in a child process; ``timeout <= 0`` runs it here instead."""
     label = args[0]
@@ -86,7 +89,7 @@ def run_isolated(fn: Callable[..., Outcome], args: tuple, timeout: float) -> Out
     process.start()
     send.close()
     try:
-        if not receive.poll(timeout):
+        if not receive.poll(min(timeout, MAX_WAIT)):
             process.kill()
             process.join()
             return Outcome(errors=[{"target": label, "message":

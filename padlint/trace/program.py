@@ -79,6 +79,7 @@ class ProgramBuilder:
         self._varying: list[bool] = []
         self._consts: dict[int, int] = {}
         self._queried: dict[int, torch.Tensor] = {}
+        self._padded_to: dict[int, torch.Tensor] = {}     # outputs of a pad to another's size
 
     # -- symbols ------------------------------------------------------------------
     def _sym(self, op: str, args=(), params=(), ref=0) -> int:
@@ -200,7 +201,7 @@ class ProgramBuilder:
         if name in ("cat", "concat", "concatenate", "stack"):
             return self._cat(name, args, kwargs, out)
         if name == "pad":
-            return self._pad(args, kwargs, x, xs)
+            return self._pad(args, kwargs, x, xs, out)
         if name in ADAPTIVE:
             size = args[1] if len(args) > 1 else kwargs.get("output_size")
             nd = int(name.split("pool")[1][0])
@@ -303,14 +304,18 @@ class ProgramBuilder:
             syms.append(result)
         return tuple(syms)
 
-    def _pad(self, args, kwargs, x, xs) -> tuple[int, ...]:
+    def _pad(self, args, kwargs, x, xs, out) -> tuple[int, ...]:
         pad = args[1] if len(args) > 1 else kwargs["pad"]
         queried = id(x) in self._queried       # the amounts may follow a formula (TF-SAME)
         syms = list(xs)
         for i in range(len(pad) // 2):
             d = len(xs) - 1 - i
             b, e = int(pad[2 * i]), int(pad[2 * i + 1])
-            if b or e or (queried and self.varies(xs[d])):
+            match = self._pad_to(x, d, b, e) if queried and self.varies(xs[d]) else None
+            if match is not None:
+                syms[d] = match
+                self._padded_to[id(out)] = out
+            elif b or e or (queried and self.varies(xs[d])):
                 ref = self.program.syms[xs[d]].ref + b + e
                 syms[d] = self._sym("pad", (xs[d],), (b, e), ref=ref) if self.varies(xs[d]) \
                     else self.const(ref)
@@ -379,6 +384,22 @@ class ProgramBuilder:
                 raise _Unknown
         return tuple(syms) + xs[d:]
 
+    def _pad_to(self, x: torch.Tensor, dim: int, b: int, e: int) -> int | None:
+        """A pad to another tensor's size, both sizes read from their shapes (a U-Net
+        decoder padding its upsampled map to the skip's: ``diff // 2, diff - diff // 2``):
+        the padded length is that tensor's, whatever the input size."""
+        n = self.program.syms[self.of(x)[dim]].ref
+        if (b, e) != ((b + e) // 2, b + e - (b + e) // 2):
+            return None
+        for other in reversed(list(self._queried.values())):
+            syms = self.of(other)
+            if other is x or other.dim() != x.dim():
+                continue
+            s = syms[dim]
+            if self.varies(s) and s != self.of(x)[dim] and self.program.syms[s].ref == n + b + e:
+                return s
+        return None
+
     def _crop_to(self, sym: int, index: slice, dim: int) -> int | None:
         """``x[..., :h]`` with ``h`` read from another tensor's shape (a U-Net crop to its
         skip): the length is ``min(len(x), h)``, following that tensor."""
@@ -406,6 +427,8 @@ class ProgramBuilder:
     def window(self, layer: int, real: torch.Tensor, x: torch.Tensor, nd: int, transposed: bool,
                explicit, axes, outs) -> None:
         src = self.of(real)
+        if self._padded_to.get(id(x)) is x:        # its pads per size are not modelled
+            self.fail(f"a window reads a pad to another tensor's size ({self._where()})")
         syms = []
         for i, f in enumerate(axes):
             eb, ee = explicit[i]

@@ -251,3 +251,23 @@ def test_kernel_change_is_even_and_reads_everything():
     assert kernel_change(f) == "use kernel 8 with padding 3"
     f = axis_facts("H", 56, 1, 2, 1, 0, 0)          # a 1x1 stride-2 shortcut: kernel 2, as pooling
     assert kernel_change(f) == "use kernel 2 with padding 0"
+
+
+def test_the_pad_to_skip_unet_sweeps_on_the_fast_path_and_agrees_with_the_exact_one():
+    # tests/frontdoor/unet_pad.py reads x.size() to pad each upsampled map to its skip:
+    # the length program follows the skip's length, so the sweep needs no run per size.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("unet_pad", FRONTDOOR / "unet_pad.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    prep = prepare(Candidate("unet_pad.py:UNet", module.UNet))
+    trace = trace_at(prep, (224,), program=True)
+    assert fast_path_problem(prep.front, trace) is None
+    sizes = np.arange(100, 260)
+    fast = fast_axis(trace, 0, sizes, RULES)
+    exact = exact_axis(prep.front, trace, 0, sizes, RULES)
+    assert (fast.clean, fast.first_uneven, sorted(fast.invalid)) == \
+        (exact.clean, exact.first_uneven, sorted(exact.invalid))
+    assert fast.clean == [112, 128, 144, 160, 176, 192, 208, 224, 240, 256]
+    assert fast.invalid == {}
+    assert fast.first_uneven[225] == "down1.maxpool_conv.0"

@@ -223,10 +223,30 @@ class TFSame(nn.Module):
         return self.conv(F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2]))
 
 
-@pytest.mark.parametrize("model", [Branches, UpCat, TFSame])
-def test_small_models_fast_equals_exact_on_every_size(model):
+class PadToSkip(nn.Module):
+    """A U-Net decoder step as milesial/Pytorch-UNet writes it: the upsampled map is padded
+    to the skip's size, both read from the tensors' shapes, then concatenated with it."""
+
+    def __init__(self, feed_window: bool = False):
+        super().__init__()
+        self.down = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.ConvTranspose2d(4, 3, 4, stride=4)
+        self.head = nn.Conv2d(3 if feed_window else 6, 4, 3, padding=1)
+        self.feed_window = feed_window
+
+    def forward(self, x):
+        y = self.up(self.pool(self.down(x)))
+        dy, dx = x.size()[2] - y.size()[2], x.size()[3] - y.size()[3]
+        y = F.pad(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return self.head(y if self.feed_window else torch.cat([x, y], dim=1))
+
+
+@pytest.mark.parametrize("model, ref", [(Branches, 65), (UpCat, 65), (TFSame, 65), (PadToSkip, 65),
+                                        (PadToSkip, 64)])
+def test_small_models_fast_equals_exact_on_every_size(model, ref):
     prep = prepare(Candidate(model.__name__, model))
-    trace = trace_at(prep, (65,), program=True)
+    trace = trace_at(prep, (ref,), program=True)
     assert fast_path_problem(prep.front, trace) is None
     sizes = np.arange(1, 130)
     for axis in (0, 1):
@@ -234,6 +254,22 @@ def test_small_models_fast_equals_exact_on_every_size(model):
         exact = exact_axis(prep.front, trace, axis, sizes, RULES)
         assert (fast.clean, fast.first_uneven, sorted(fast.invalid)) == \
             (exact.clean, exact.first_uneven, sorted(exact.invalid))
+
+
+def test_a_pad_to_the_skips_size_is_the_skips_length():
+    # At 64 the upsampled map already fits (pads of 0); at 67 it is 64 and takes (1, 2):
+    # the padded length is the skip's at every size, so every size runs.
+    result = padlint.sweep(PadToSkip, range(60, 70), axis="H", input_size=64)
+    assert result.method == "fast" and result.axis("H").invalid == {}
+    program = trace_at(prepare(Candidate("p", PadToSkip)), (64,), program=True).program
+    assert program.unmodelled is None
+    assert any("reads a tensor's shape" in why for why in program.uncertain)
+
+
+def test_a_window_on_a_pad_to_another_size_takes_the_exact_path():
+    result = padlint.sweep(lambda: PadToSkip(feed_window=True), range(60, 70), axis="H", input_size=64)
+    assert result.method == "exact"
+    assert "a window reads a pad to another tensor's size (head)" in result.why_exact
 
 
 def test_disagreeing_branches_are_invalid_with_a_reason():
@@ -420,3 +456,12 @@ def test_method_fast_refuses_when_it_does_not_apply(capsys):
     assert capsys.readouterr().err == (
         "padlint: error: examples/dynamic.py:CropNet: the fast path cannot be used: the model "
         "runs other operations at input 225x265\n")
+
+
+def test_yes_lifts_the_time_limit_in_the_child_process(capsys):
+    # --yes waits without a limit (10**7 s overflowed the selector's milliseconds: a traceback)
+    assert main(["sizes", "examples/resnet.py:TinyResNet", "--yes", "--method", "exact",
+                 "--range", "62:66", "--axis", "H"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.startswith("examples/resnet.py:TinyResNet: sweeping H over 5 sizes (62-66)")
