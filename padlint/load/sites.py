@@ -49,13 +49,16 @@ def _user_frame(frame, prefer: str | None):
 
 def frame_source(frame) -> Source:
     """The exact position of the call being executed in ``frame``."""
-    return _position(frame.f_code, frame.f_lasti, frame.f_lineno, os.getcwd())
+    code = frame.f_code
+    return _position(code, code.co_filename, frame.f_lasti, frame.f_lineno, os.getcwd())
 
 
 @lru_cache(maxsize=8192)
-def _position(code, lasti: int, lineno: int, cwd: str) -> Source:
+def _position(code, filename: str, lasti: int, lineno: int, cwd: str) -> Source:
     # a tracer asks for the same few call sites again and again: one walk of the code's
-    # positions per site (per working directory, which the path is relative to)
+    # positions per site (per working directory, which the path is relative to). The
+    # file is part of the key: code objects compare equal across files (the same class
+    # in net.py and net2.py) without their co_filename.
     pos = next(itertools.islice(code.co_positions(), lasti // 2, None), None)
     line = pos[0] if pos and pos[0] else lineno
     col = pos[2] + 1 if pos and pos[2] is not None else 1
